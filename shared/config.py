@@ -1,0 +1,71 @@
+"""Configuration from ZHIFA_* environment variables, with working defaults.
+
+One frozen object per process; `load()` reads the environment each call so
+tests can set variables and build a fresh app.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+SERVICES = ("generator", "archive", "search")
+DEFAULT_PORTS = {"generator": 8001, "archive": 8002, "search": 8003}
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    redis_url: str | None
+    api_keys: str | None
+    api_keys_file: Path | None
+    generator_url: str
+    search_url: str
+    generator_token: str | None
+    agency_file: Path | None
+    calendar_file: Path | None
+    max_body_bytes: int
+    soffice_pool_size: int
+    soffice_timeout: float
+    fonts_dir: Path
+    secret_key: str | None
+
+    def database_url(self, service: str) -> str:
+        url = _env(f"ZHIFA_{service.upper()}_DATABASE_URL")
+        if url:
+            return url
+        return f"sqlite:///{self.data_dir / service / 'db.sqlite3'}"
+
+    def service_dir(self, service: str) -> Path:
+        path = self.data_dir / service
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def load() -> Settings:
+    data_dir = Path(_env("ZHIFA_DATA_DIR", "./var")).resolve()
+    api_keys_file = _env("ZHIFA_API_KEYS_FILE")
+    agency_file = _env("ZHIFA_AGENCY_FILE")
+    calendar_file = _env("ZHIFA_CALENDAR_FILE")
+    return Settings(
+        data_dir=data_dir,
+        redis_url=_env("ZHIFA_REDIS_URL"),
+        api_keys=_env("ZHIFA_API_KEYS"),
+        api_keys_file=Path(api_keys_file) if api_keys_file else None,
+        generator_url=_env("ZHIFA_GENERATOR_URL", f"http://127.0.0.1:{DEFAULT_PORTS['generator']}").rstrip("/"),
+        search_url=_env("ZHIFA_SEARCH_URL", f"http://127.0.0.1:{DEFAULT_PORTS['search']}").rstrip("/"),
+        generator_token=_env("ZHIFA_GENERATOR_TOKEN"),
+        agency_file=Path(agency_file) if agency_file else None,
+        calendar_file=Path(calendar_file) if calendar_file else None,
+        max_body_bytes=int(_env("ZHIFA_MAX_BODY_BYTES", str(2 * 1024 * 1024))),
+        soffice_pool_size=int(_env("ZHIFA_SOFFICE_POOL_SIZE", "2")),
+        soffice_timeout=float(_env("ZHIFA_SOFFICE_TIMEOUT", "60")),
+        fonts_dir=Path(_env("ZHIFA_FONTS_DIR", str(PROJECT_ROOT / "build" / "fonts"))).resolve(),
+        secret_key=_env("ZHIFA_SECRET_KEY"),
+    )
