@@ -1,0 +1,176 @@
+"""Statutory deadlines on the 2025/2026 schedules recorded by chinese-calendar."""
+import json
+from datetime import date
+
+import pytest
+
+from services.generator.deadlines import (
+    CALENDAR_DAYS, MONTHS, RULES, WORKING_DAYS, Deadline, Rule, compute_deadlines, due_date,
+)
+from services.generator.workdays import WorkdayCalendar
+from shared.problems import Problem
+
+CAL = WorkdayCalendar(None)
+
+RULE_IDS = {
+    "license_supplement_notice", "license_decision", "license_decision_extended",
+    "license_certificate_delivery", "license_hearing_request", "penalty_hearing_request",
+    "hearing_notice_lead", "penalty_decision", "penalty_fine_payment",
+    "publication_decision", "publication_other", "withdrawal",
+}
+
+
+def one(rule_id, data=None, issued_on=None, calendar=CAL):
+    result = compute_deadlines([rule_id], data or {}, issued_on, calendar)
+    assert len(result) == 1 and result[0].key == rule_id
+    return result[0]
+
+
+def test_rule_ids_are_the_contract():
+    assert set(RULES) == RULE_IDS
+
+
+@pytest.mark.parametrize("rule_id, data, issued_on, due", [
+    # 5 working days after receipt, 2026-09-28: 9-29, 9-30, 10-8, 10-9, 10-10 (调休 Saturday)
+    ("license_supplement_notice", {"application": {"received_on": "2026-09-28"}}, None, date(2026, 10, 10)),
+    # 20 working days after acceptance (this notice's issue date): NOTES.md fact
+    ("license_decision", {}, date(2026, 9, 28), date(2026, 10, 30)),
+    # 30 working days after acceptance
+    ("license_decision_extended", {"application": {"accepted_on": "2026-09-28"}}, None, date(2026, 11, 13)),
+    # 10 working days after the decision
+    ("license_certificate_delivery", {"decision": {"date": "2026-09-28"}}, None, date(2026, 10, 16)),
+    ("license_hearing_request", {}, date(2026, 9, 28), date(2026, 10, 10)),
+    # 2026-02-12: 2-13, 2-14 (调休 Saturday), 2-24, 2-25, 2-26
+    ("penalty_hearing_request", {}, date(2026, 2, 12), date(2026, 2, 26)),
+    # ... 2-27, 2-28 (调休 Saturday)
+    ("hearing_notice_lead", {}, date(2026, 2, 12), date(2026, 2, 28)),
+    # 90 calendar days after 2026-03-04 is Tuesday 2026-06-02
+    ("penalty_decision", {"case": {"filed_on": "2026-03-04"}}, None, date(2026, 6, 2)),
+    # 15 calendar days after 2026-09-05 is Sunday 2026-09-20, a 调休 workday: not moved
+    ("penalty_fine_payment", {}, date(2026, 9, 5), date(2026, 9, 20)),
+    # 7 working days after 2026-09-30: 10-8, 10-9, 10-10, 10-12, 10-13, 10-14, 10-15
+    ("publication_decision", {"decision": {"date": "2026-09-30"}}, None, date(2026, 10, 15)),
+    ("publication_other", {}, date(2026, 9, 28), date(2026, 10, 30)),
+    # 2026-04-30: May Day break 5-1..5-5; 5-6, 5-7, 5-8
+    ("withdrawal", {}, date(2026, 4, 30), date(2026, 5, 8)),
+])
+def test_each_rule(rule_id, data, issued_on, due):
+    d = one(rule_id, data, issued_on)
+    assert d.due_on == due
+    assert d.name == RULES[rule_id].name
+    assert d.basis.startswith(RULES[rule_id].basis)
+
+
+def test_rule_table_units_and_starts():
+    assert (RULES["license_decision_extended"].length, RULES["license_decision_extended"].unit) == (30, WORKING_DAYS)
+    assert RULES["penalty_decision"].unit == CALENDAR_DAYS
+    assert RULES["penalty_fine_payment"].unit == CALENDAR_DAYS
+    assert RULES["license_supplement_notice"].start_path == "data/application/received_on"
+    assert RULES["license_decision"].start_path == "data/issued_on"
+    assert RULES["penalty_decision"].start_path == "data/case/filed_on"
+    assert "第三十二条" in RULES["license_supplement_notice"].basis
+    assert "第八十二条" in RULES["license_supplement_notice"].basis
+    assert "第六十四条" in RULES["penalty_hearing_request"].basis
+    assert "第八十五条" in RULES["hearing_notice_lead"].basis
+    assert "第六十条" in RULES["penalty_decision"].basis
+    assert "国办发〔2018〕118号" in RULES["publication_decision"].basis
+    assert "送达" in RULES["penalty_fine_payment"].basis
+
+
+def test_calendar_day_period_ending_on_national_day_moves_to_next_working_day():
+    # 2026-07-03 + 90 days = 2026-10-01 (National Day) → first working day after the break
+    d = one("penalty_decision", {"case": {"filed_on": "2026-07-03"}})
+    assert d.due_on == date(2026, 10, 8)
+    assert "2026年10月1日" in d.basis and "顺延至2026年10月8日" in d.basis
+    assert "第二百零三条" in d.basis
+
+
+def test_calendar_day_period_ending_on_weekend_moves_to_monday():
+    # 2026-03-06 + 15 days = Saturday 2026-03-21
+    assert one("penalty_fine_payment", issued_on=date(2026, 3, 6)).due_on == date(2026, 3, 23)
+
+
+def test_calendar_day_period_ending_in_spring_festival():
+    # 2026-02-02 + 15 days = 2026-02-17 (Spring Festival) → 2026-02-24
+    assert one("penalty_fine_payment", issued_on=date(2026, 2, 2)).due_on == date(2026, 2, 24)
+
+
+def test_month_periods():
+    six_months = Rule(name="测试", length=6, unit=MONTHS, start="issued_on", basis="测试")
+    # 2025-08-19 + 6 months = Thursday 2026-02-19, inside Spring Festival → 2026-02-24
+    assert due_date(six_months, date(2025, 8, 19), CAL) == (date(2026, 2, 24), date(2026, 2, 19))
+    # no corresponding day → month end: 2025-08-31 + 6 months = 2026-02-28 (调休 Saturday, a workday)
+    assert due_date(six_months, date(2025, 8, 31), CAL) == (date(2026, 2, 28), None)
+
+
+def test_order_follows_rule_ids_and_as_dict():
+    result = compute_deadlines(
+        ["penalty_fine_payment", "penalty_hearing_request"], {}, date(2026, 2, 12), CAL)
+    assert [d.key for d in result] == ["penalty_fine_payment", "penalty_hearing_request"]
+    assert result[1].as_dict() == {
+        "name": RULES["penalty_hearing_request"].name,
+        "due_on": "2026-02-26",
+        "basis": RULES["penalty_hearing_request"].basis,
+        "key": "penalty_hearing_request",
+    }
+    assert isinstance(result[0], Deadline)
+
+
+def test_missing_start_fields_are_named():
+    with pytest.raises(Problem) as exc:
+        compute_deadlines(["license_supplement_notice", "license_decision", "penalty_decision"],
+                          {"application": {}, "case": "not an object"}, None, CAL)
+    p = exc.value
+    assert (p.status, p.type) == (422, "validation-failed")
+    assert [e.path for e in p.errors] == [
+        "data/application/received_on", "data/issued_on", "data/case/filed_on"]
+    assert "收到申请材料之日" in p.errors[0].message
+
+
+def test_same_missing_field_reported_once():
+    with pytest.raises(Problem) as exc:
+        compute_deadlines(["penalty_hearing_request", "hearing_notice_lead"], {}, None, CAL)
+    assert [e.path for e in exc.value.errors] == ["data/issued_on"]
+
+
+@pytest.mark.parametrize("value", ["2026/11/27", "2026-02-30", "", "  ", 20261127, "20261127"])
+def test_malformed_start_date(value):
+    with pytest.raises(Problem) as exc:
+        compute_deadlines(["penalty_decision"], {"case": {"filed_on": value}}, None, CAL)
+    assert exc.value.type == "validation-failed"
+    assert [e.path for e in exc.value.errors] == ["data/case/filed_on"]
+
+
+def test_unknown_rule_is_a_programming_error():
+    with pytest.raises(ValueError):
+        compute_deadlines(["no_such_rule"], {}, date(2026, 3, 9), CAL)
+
+
+def test_deadline_reaching_2027_is_refused_naming_the_year():
+    # 2026-11-27 + 90 days lands in 2027, for which no schedule is loaded
+    with pytest.raises(Problem) as exc:
+        compute_deadlines(["penalty_decision"], {"case": {"filed_on": "2026-11-27"}}, None, CAL)
+    p = exc.value
+    assert (p.status, p.type, p.title) == (422, "calendar-unavailable", "法定节假日安排缺失")
+    message = "2027年的法定节假日安排尚未载入，无法计算期限，请管理员在节假日配置文件中补充该年度安排。"
+    assert p.detail == message
+    assert [(e.path, e.message) for e in p.errors] == [("data/case/filed_on", message)]
+
+
+def test_working_day_deadline_crossing_new_year_refused():
+    with pytest.raises(Problem) as exc:
+        compute_deadlines(["withdrawal"], {}, date(2026, 12, 30), CAL)
+    assert exc.value.type == "calendar-unavailable"
+    assert exc.value.errors[0].path == "data/issued_on"
+    assert "2027年" in exc.value.detail
+
+
+def test_operator_calendar_for_2027_makes_it_computable(tmp_path):
+    path = tmp_path / "calendar.json"
+    # Fictional schedule for the test only: Friday 2027-01-01 off.
+    path.write_text(json.dumps({"years": {"2027": {"holidays": ["2027-01-01"], "workdays": []}}}))
+    cal = WorkdayCalendar(path)
+    # 2026-12-30: 12-31 (1), 2027-01-04 (2), 01-05 (3)
+    assert one("withdrawal", issued_on=date(2026, 12, 30), calendar=cal).due_on == date(2027, 1, 5)
+    # 2026-11-27 + 90 days = Thursday 2027-02-25, a working day in the fictional schedule
+    assert one("penalty_decision", {"case": {"filed_on": "2026-11-27"}}, calendar=cal).due_on == date(2027, 2, 25)
