@@ -1,0 +1,23 @@
+"""The generator service's app factory: the only place that wires things."""
+from __future__ import annotations
+
+from flask import Flask
+
+from services.generator import runtime
+from services.generator.api import bp
+from services.generator.openapi import SPEC
+from shared import config
+from shared.config import Settings
+from shared.db import ping
+from shared.web import create_base_app
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or config.load()
+    rt = runtime.build(settings)
+    runtime.install(rt)
+    app = create_base_app(runtime.SERVICE, settings, SPEC,
+                          readiness={"database": lambda: ping(rt.engine), "jobs": rt.jobs.ping})
+    app.extensions["zhifa.runtime"] = rt
+    app.register_blueprint(bp)
+    return app

@@ -1,0 +1,131 @@
+"""Batches: many documents in one request, issued by background jobs.
+
+The whole batch is checked before anything is stored (one bad entry refuses
+the batch, naming `documents/N/...`), then each entry becomes one job. An
+entry is issued under the idempotency key `batch:<id>:<position>`, so a job
+that is retried after a crash finds its document instead of issuing twice.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.generator.documents import DocumentService, request_digest
+from services.generator.models import AuditLog, Batch, BatchItem, Document
+from shared import audit
+from shared.db import transaction
+from shared.jobs import RETRIES, Jobs
+from shared.problems import FieldError, Problem, invalid, invalid_field, not_found
+
+log = logging.getLogger("zhifa.generator.batches")
+
+MAX_BATCH_SIZE = 1000
+
+
+class BatchService:
+    def __init__(self, documents: DocumentService, sessions: sessionmaker[Session], jobs: Jobs):
+        self.documents = documents
+        self.sessions = sessions
+        self.jobs = jobs
+
+    def create(self, body: dict, actor: str) -> str:
+        entries = body.get("documents")
+        if not isinstance(entries, list) or not entries:
+            raise invalid_field("documents", "documents 须为非空数组。")
+        if len(entries) > MAX_BATCH_SIZE:
+            raise invalid_field("documents", f"一个批次最多 {MAX_BATCH_SIZE} 份文书。")
+        formats = body.get("formats", ["docx", "pdf"])
+        errors: list[FieldError] = [FieldError(k, "不允许的字段。") for k in sorted(set(body) - {"documents", "formats"})]
+        for i, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                errors.append(FieldError(f"documents/{i}", "须为 JSON 对象。"))
+                continue
+            try:
+                self.documents.prepare({**entry, "formats": formats}, path=f"documents/{i}")
+            except Problem as problem:
+                if problem.status != 422:
+                    raise
+                errors += problem.errors
+        if errors:
+            raise invalid(errors[:200])
+
+        batch_id = str(uuid.uuid4())
+        with transaction(self.sessions) as session:
+            batch = Batch(id=batch_id, created_at=datetime.now(timezone.utc), created_by=actor,
+                          formats=self.documents.check_formats(formats, "formats"), total=len(entries))
+            session.add(batch)
+            session.add_all(BatchItem(batch_id=batch_id, position=i, type=e["type"], data=e["data"])
+                            for i, e in enumerate(entries))
+            audit.append(session, AuditLog, actor, "batch.created", batch_id, {"total": len(entries)})
+        from services.generator import tasks  # tasks imports the runtime, which imports us
+        for i in range(len(entries)):
+            self.jobs.enqueue(tasks.issue_batch_item, batch_id, i)
+        return batch_id
+
+    def run_item(self, batch_id: str, position: int) -> None:
+        with transaction(self.sessions) as session:
+            item = session.get(BatchItem, (batch_id, position))
+            if item is None or item.status != "pending":
+                return
+            item.attempts += 1
+            attempt, doc_type, data = item.attempts, item.type, item.data
+            batch = session.get(Batch, batch_id)
+            actor, formats = batch.created_by, list(batch.formats)
+
+        body = {"type": doc_type, "data": data, "formats": formats}
+        try:
+            prepared = self.documents.prepare(body)
+            doc, _ = self.documents.issue(
+                prepared, actor, idempotency_key=f"batch:{batch_id}:{position}",
+                request_sha256=request_digest(body),
+                in_same_transaction=lambda s, d: self._finish(s, batch_id, position, "done", d.id, None))
+            self._finish_alone(batch_id, position, "done", doc.id, None)   # no-op unless replayed
+        except Problem as problem:
+            # A refusal is final (e.g. the calendar lacks a year): retrying cannot help.
+            self._finish_alone(batch_id, position, "failed", None, problem.as_dict())
+        except Exception as exc:
+            if attempt <= RETRIES:
+                raise
+            log.exception("batch %s item %d failed after %d attempts", batch_id, position, attempt)
+            self._finish_alone(batch_id, position, "failed", None,
+                               {"title": "文书生成失败", "detail": f"{exc.__class__.__name__}: {exc}"[:500]})
+
+    @staticmethod
+    def _finish(session: Session, batch_id: str, position: int, status: str, document_id, error) -> None:
+        item = session.get(BatchItem, (batch_id, position))
+        if item.status == "pending":
+            item.status, item.document_id, item.error = status, document_id, error
+
+    def _finish_alone(self, batch_id, position, status, document_id, error) -> None:
+        with transaction(self.sessions) as session:
+            self._finish(session, batch_id, position, status, document_id, error)
+
+    def status(self, batch_id: str) -> dict:
+        with self.sessions() as session:
+            batch = session.get(Batch, batch_id)
+            if batch is None:
+                raise not_found("批次")
+            counts = dict(session.execute(
+                select(BatchItem.status, func.count()).where(BatchItem.batch_id == batch_id)
+                .group_by(BatchItem.status)).all())
+            rows = session.execute(
+                select(BatchItem.position, BatchItem.type, BatchItem.status, BatchItem.error,
+                       Document.id, Document.number)
+                .outerjoin(Document, Document.id == BatchItem.document_id)
+                .where(BatchItem.batch_id == batch_id).order_by(BatchItem.position)).all()
+        done, failed = counts.get("done", 0), counts.get("failed", 0)
+        if done + failed == 0:
+            state = "queued"
+        elif done + failed < batch.total:
+            state = "running"
+        else:
+            state = "done" if failed == 0 else ("failed" if done == 0 else "partial")
+        return {
+            "id": batch.id, "status": state, "total": batch.total, "done": done, "failed": failed,
+            "documents": [{"position": r.position, "type": r.type, "status": r.status, "id": r.id,
+                           "number": r.number, **({"error": r.error} if r.error else {})} for r in rows],
+        }

@@ -1,0 +1,242 @@
+"""Issuing documents: validate, apply the plan's rules, number, render, register.
+
+`DocumentService.prepare` does every check that can refuse a request and
+touches nothing; `issue` then takes the number, renders and stores the files
+and registers the document in ONE transaction, so a refused or failed request
+never uses up a number.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.generator import deadlines as deadline_rules
+from services.generator import numbering, rules
+from services.generator.agency import AgencyProfile
+from services.generator.catalogue import Catalogue, DocumentType
+from services.generator.deadlines import Deadline
+from services.generator.models import AuditLog, Document, IdempotencyKey
+from services.generator.rendering import chinese_date, localise_dates, render_docx, verify_url
+from services.generator.validation import schema_errors
+from services.generator.workdays import WorkdayCalendar
+from shared import audit
+from shared.blobstore import BlobStore
+from shared.db import transaction
+from shared.problems import FieldError, Problem, invalid, invalid_field, not_found
+
+CHINA = ZoneInfo("Asia/Shanghai")
+FORMATS = ("docx", "pdf")
+# No 0/O/1/I: the code is read off paper and typed in by citizens.
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+CODE_LENGTH = 8
+
+
+@dataclass
+class Prepared:
+    """A request that passed every check; only numbering and rendering remain."""
+    doc_type: DocumentType
+    data: dict
+    formats: tuple[str, ...]
+    issued_on: date
+    agency: dict
+    remedy_clause: str
+    deadlines: list[Deadline]
+
+
+def today_in_china() -> date:
+    return datetime.now(CHINA).date()
+
+
+def utc_iso(moment: datetime) -> str:
+    """SQLite hands timestamps back naive; they were stored as UTC."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).isoformat()
+
+
+def request_digest(body: dict) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+class DocumentService:
+    def __init__(self, catalogue: Catalogue, agency: AgencyProfile, calendar: WorkdayCalendar,
+                 sessions: sessionmaker[Session], blobs: BlobStore, search_url: str,
+                 pdf_converter: Callable[[bytes], bytes] | None):
+        self.catalogue = catalogue
+        self.agency = agency
+        self.calendar = calendar
+        self.sessions = sessions
+        self.blobs = blobs
+        self.search_url = search_url
+        self.pdf_converter = pdf_converter
+
+    # ---- checks (no side effects) -------------------------------------------------
+
+    def prepare(self, body: dict, path: str = "") -> Prepared:
+        p = (lambda name: f"{path}/{name}" if path else name)
+        doc_type = self._document_type(body.get("type"), p("type"))
+        formats = self.check_formats(body.get("formats", list(FORMATS)), p("formats"))
+        data = body.get("data")
+        if not isinstance(data, dict):
+            raise invalid_field(p("data"), "缺少 data 对象。" if data is None else "data 须为 JSON 对象。")
+        unknown = sorted(set(body) - {"type", "data", "formats"})
+        errors = [FieldError(p(k), "不允许的字段。") for k in unknown]
+        errors += rules.control_character_errors(data, p("data"))
+        if not errors:
+            errors += schema_errors(doc_type.validator, data, p("data"))
+        if doc_type.party_writes:
+            errors += rules.prefilled_waiver_errors(data, p("data"))
+        if errors:
+            raise invalid(errors)
+
+        issued_on = date.fromisoformat(data["issued_on"]) if data.get("issued_on") else today_in_china()
+        agency = self.agency.for_document(data.get("agency"), doc_type.seal)
+        remedy_clause = self._with_path(path, lambda: rules.remedy_clause(agency)) if doc_type.remedy else ""
+        deadlines = self._with_path(path, lambda: deadline_rules.compute_deadlines(
+            list(doc_type.deadlines), data, issued_on, self.calendar))
+        lead = next((d for d in deadlines if d.key == "hearing_notice_lead"), None)
+        if lead and (errs := rules.hearing_date_errors(data, lead.due_on)):
+            raise invalid([FieldError(f"{path}/{e.path}" if path else e.path, e.message) for e in errs])
+        return Prepared(doc_type, data, formats, issued_on, agency, remedy_clause, deadlines)
+
+    def _document_type(self, value, field: str) -> DocumentType:
+        if not isinstance(value, str) or not value:
+            raise invalid_field(field, "缺少文书类型 type。" if value is None else "type 须为文本。")
+        doc_type = self.catalogue.get(value)
+        if doc_type is None:
+            raise Problem(422, "unknown-document-type", "未知的文书类型",
+                          f"文书类型“{value[:64]}”不在文书目录中，可用类型见 GET /v1/templates。",
+                          [FieldError(field, "未知的文书类型。")])
+        return doc_type
+
+    @staticmethod
+    def check_formats(value, field: str) -> tuple[str, ...]:
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            raise invalid_field(field, "formats 须为非空数组，取值 docx、pdf。")
+        bad = [v for v in value if v not in FORMATS]
+        if bad:
+            raise invalid_field(field, f"不支持的格式：{'、'.join(bad)[:100]}，可选 docx、pdf。")
+        if "docx" not in value:
+            value = ["docx", *value]   # the DOCX is the source every other format is made from
+        return tuple(dict.fromkeys(value))
+
+    @staticmethod
+    def _with_path(path: str, check: Callable):
+        """Run a domain check; prefix its field paths when checking a batch entry."""
+        try:
+            return check()
+        except Problem as problem:
+            if path:
+                problem.errors = [FieldError(f"{path}/{e.path}", e.message) for e in problem.errors]
+            raise
+
+    # ---- issuing ------------------------------------------------------------------
+
+    def issue(self, prepared: Prepared, actor: str, idempotency_key: str | None = None,
+              request_sha256: str | None = None,
+              in_same_transaction: Callable[[Session, Document], None] | None = None) -> tuple[Document, bool]:
+        """Issue one document; returns (document, created). A repeated idempotency
+        key with the same request returns the first document and created=False."""
+        if idempotency_key:
+            existing = self._replay(actor, idempotency_key, request_sha256)
+            if existing:
+                return existing, False
+        try:
+            with transaction(self.sessions) as session:
+                doc = self._issue_in(session, prepared, actor)
+                if idempotency_key:
+                    session.add(IdempotencyKey(actor=actor, key=idempotency_key,
+                                               request_sha256=request_sha256 or "", document_id=doc.id))
+                if in_same_transaction:
+                    in_same_transaction(session, doc)
+            return doc, True
+        except IntegrityError:
+            # A concurrent request with the same idempotency key won; ours rolled back whole.
+            if idempotency_key and (existing := self._replay(actor, idempotency_key, request_sha256)):
+                return existing, False
+            raise
+
+    def _replay(self, actor: str, key: str, request_sha256: str | None) -> Document | None:
+        with self.sessions() as session:
+            row = session.get(IdempotencyKey, (actor, key))
+            if row is None:
+                return None
+            if row.request_sha256 != (request_sha256 or ""):
+                raise Problem(422, "idempotency-key-reused", "幂等键已用于其他请求",
+                              "该 Idempotency-Key 已用于内容不同的请求，请为新请求使用新的键。",
+                              [FieldError("Idempotency-Key", "该键已对应另一份请求内容。")])
+            return session.get(Document, row.document_id)
+
+    def _issue_in(self, session: Session, prepared: Prepared, actor: str) -> Document:
+        doc_type, year = prepared.doc_type, prepared.issued_on.year
+        agency_code = self.agency.short_name
+        kind = self.agency.number_kind(doc_type.type, doc_type.number_kind)
+        seq = numbering.allocate(session, agency_code, kind, year)
+        number = numbering.format_number(agency_code, kind, year, seq)
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        url = verify_url(self.search_url, number, code)
+
+        context = localise_dates(prepared.data)
+        context.update(
+            agency=prepared.agency, number=number, doc_title=doc_type.title,
+            issued_on=chinese_date(prepared.issued_on), remedy_clause=prepared.remedy_clause,
+            deadlines={d.key: chinese_date(d.due_on) for d in prepared.deadlines},
+            verification_code=code, verify_url=url,
+        )
+        docx = render_docx(doc_type.template_path, context, qr_target=url)
+        pdf = None
+        if "pdf" in prepared.formats:
+            if self.pdf_converter is None:
+                raise RuntimeError("PDF requested but no converter is configured")
+            pdf = self.pdf_converter(docx)
+
+        doc = Document(
+            id=str(uuid.uuid4()), type=doc_type.type, title=doc_type.title, template_version=doc_type.version,
+            number=number, agency=agency_code, agency_name=prepared.agency["name"], kind=kind, year=year,
+            seq=seq, issued_on=prepared.issued_on, issued_at=datetime.now(timezone.utc), issued_by=actor,
+            data=prepared.data, deadlines=[d.as_dict() for d in prepared.deadlines],
+            verification_code=code, docx_sha256=self.blobs.put(docx), docx_bytes=len(docx),
+            pdf_sha256=self.blobs.put(pdf) if pdf else None, pdf_bytes=len(pdf) if pdf else None,
+        )
+        session.add(doc)
+        session.flush()
+        audit.append(session, AuditLog, actor, "document.issued", doc.id,
+                     {"number": number, "type": doc_type.type, "docx_sha256": doc.docx_sha256,
+                      "pdf_sha256": doc.pdf_sha256})
+        return doc
+
+    # ---- reading ------------------------------------------------------------------
+
+    def get(self, document_id: str) -> Document:
+        with self.sessions() as session:
+            doc = session.get(Document, document_id)
+        if doc is None:
+            raise not_found("文书")
+        return doc
+
+    def file(self, document_id: str, fmt: str) -> tuple[Document, bytes]:
+        doc = self.get(document_id)
+        sha = doc.docx_sha256 if fmt == "docx" else doc.pdf_sha256
+        if sha is None:
+            raise Problem(404, "format-not-generated", "未生成该格式",
+                          f"文书 {doc.number} 生成时未请求 {fmt.upper()} 格式。")
+        return doc, self.blobs.get(sha)
+
+    def verify(self, number: str, code: str) -> dict:
+        with self.sessions() as session:
+            doc = session.execute(select(Document).where(Document.number == number)).scalar_one_or_none()
+        if doc is None or not hmac.compare_digest(doc.verification_code.encode(), code.strip().upper().encode()):
+            return {"authentic": False}
+        return {"authentic": True, "type": doc.type, "title": doc.title, "number": doc.number,
+                "issued_at": utc_iso(doc.issued_at), "issued_on": doc.issued_on.isoformat(),
+                "agency": doc.agency_name, "sha256": doc.pdf_sha256 or doc.docx_sha256,
+                "sha256_of": "pdf" if doc.pdf_sha256 else "docx"}

@@ -1,0 +1,31 @@
+"""Document numbers (文号): agency short name + kind + 〔year〕 + 第N号.
+
+Gapless and never duplicated per (agency, kind, year): the counter row is
+locked by the allocating transaction (UPDATE takes a row lock on PostgreSQL;
+SQLite transactions hold the write lock from BEGIN IMMEDIATE), and it is the
+same transaction that stores the document, so a failed issue rolls the
+number back instead of skipping it.
+"""
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from services.generator.models import NumberCounter
+
+
+def format_number(short_name: str, kind: str, year: int, seq: int) -> str:
+    # GB/T 9704: 六角括号 around the year, no leading zeros in the sequence.
+    return f"{short_name}{kind}〔{year}〕第{seq}号"
+
+
+def allocate(session: Session, agency: str, kind: str, year: int) -> int:
+    """Take the next sequence number inside the caller's transaction."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(NumberCounter).values(agency=agency, kind=kind, year=year, last=0)
+                    .on_conflict_do_nothing())
+    key = (NumberCounter.agency == agency) & (NumberCounter.kind == kind) & (NumberCounter.year == year)
+    session.execute(update(NumberCounter).where(key).values(last=NumberCounter.last + 1))
+    return session.execute(select(NumberCounter.last).where(key)).scalar_one()

@@ -1,0 +1,51 @@
+"""Filling a Word template: dates in Chinese, the verification QR code, docxtpl."""
+from __future__ import annotations
+
+import io
+import re
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlencode
+
+import qrcode
+from docx.shared import Mm
+from docxtpl import DocxTemplate, InlineImage
+
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def chinese_date(d: date) -> str:
+    """GB/T 9704-2012 writes dates with arabic numerals: 2026年11月27日."""
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def localise_dates(value):
+    """Every ISO date string in case data becomes a Chinese date for printing."""
+    if isinstance(value, dict):
+        return {k: localise_dates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [localise_dates(v) for v in value]
+    if isinstance(value, str) and (m := _ISO_DATE.match(value)):
+        return chinese_date(date(int(m[1]), int(m[2]), int(m[3])))
+    return value
+
+
+def verify_url(search_url: str, number: str, code: str) -> str:
+    return f"{search_url}/verify?{urlencode({'number': number, 'code': code})}"
+
+
+def qr_png(text: str) -> bytes:
+    img = qrcode.make(text, box_size=6, border=2, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def render_docx(template_path: Path, context: dict, qr_target: str) -> bytes:
+    """Render one document; `qr_target` is the URL the printed QR code encodes."""
+    tpl = DocxTemplate(str(template_path))
+    context = dict(context, verify_qr=InlineImage(tpl, io.BytesIO(qr_png(qr_target)), width=Mm(20)))
+    tpl.render(context, autoescape=True)
+    out = io.BytesIO()
+    tpl.save(out)
+    return out.getvalue()
