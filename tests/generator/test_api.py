@@ -1,0 +1,251 @@
+"""The generator's HTTP contract, on SQLite and on the real PostgreSQL."""
+from __future__ import annotations
+
+import copy
+import io
+import json
+
+import pytest
+from docx import Document as Docx
+
+from services.generator.catalogue import Catalogue
+from tests.conftest import auth
+
+CATALOGUE = Catalogue()
+
+
+def example(doc_type: str, **changes) -> dict:
+    data = copy.deepcopy(CATALOGUE.get(doc_type).example)
+    data.update(changes)
+    return data
+
+
+def post(client, body, role="case-system", headers=None):
+    return client.post("/v1/documents", data=json.dumps(body, ensure_ascii=False),
+                       headers={**auth(role), "Content-Type": "application/json", **(headers or {})})
+
+
+def docx_text(client, doc_id: str) -> str:
+    resp = client.get(f"/v1/documents/{doc_id}/docx", headers=auth())
+    assert resp.status_code == 200
+    doc = Docx(io.BytesIO(resp.data))
+    parts = [p.text for p in doc.paragraphs]
+    parts += [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    for section in doc.sections:
+        parts += [p.text for p in section.footer.paragraphs]
+    return "\n".join(parts)
+
+
+def assert_problem(resp, status: int, path: str | None = None):
+    assert resp.status_code == status, resp.get_data(as_text=True)
+    assert resp.content_type.startswith("application/problem+json")
+    body = resp.get_json()
+    assert body["status"] == status and body["title"] and body["type"].startswith("https://")
+    if path is not None:
+        assert path in [e["path"] for e in body.get("errors", [])], body
+    return body
+
+
+def test_catalogue_lists_every_standard_document(sqlite_generator):
+    _, client = sqlite_generator
+    listed = {t["type"]: t for t in client.get("/v1/templates").get_json()}
+    assert len(listed) >= 19
+    assert listed["penalty_decision"]["title"] == "行政处罚决定书"
+    assert listed["license_grant_decision"]["flow"] == "license"
+    detail = client.get("/v1/templates/penalty_decision").get_json()
+    assert detail["schema"]["$schema"].endswith("2020-12/schema")
+    assert "party" in detail["schema"]["properties"] and detail["example"]["party"]["name"]
+    assert_problem(client.get("/v1/templates/no_such_type"), 404)
+
+
+def test_penalty_decision_is_numbered_in_sequence_and_printed(generator):
+    _, client = generator
+    body = {"type": "penalty_decision", "data": example("penalty_decision", issued_on="2026-06-01"),
+            "formats": ["docx"]}
+    first, second = post(client, body), post(client, body)
+    assert first.status_code == 201 and second.status_code == 201
+    one, two = first.get_json(), second.get_json()
+    assert one["number"] == "鞍审批罚决字〔2026〕第1号"
+    assert two["number"] == "鞍审批罚决字〔2026〕第2号"
+    assert set(one["files"]) == {"docx"} and len(one["files"]["docx"]["sha256"]) == 64
+    fine = next(d for d in one["deadlines"] if d["key"] == "penalty_fine_payment")
+    assert fine["due_on"] == "2026-06-16" and "第六十七条" in fine["basis"]
+
+    text = docx_text(client, one["id"])
+    assert "鞍审批罚决字〔2026〕第1号" in text
+    assert body["data"]["party"]["name"] in text
+    assert "六十日内向鞍山市人民政府申请行政复议" in text and "六个月内向鞍山市铁东区人民法院" in text
+    assert one["verification_code"] in text
+    assert "{{" not in text and "{%" not in text
+
+    got = client.get(f"/v1/documents/{one['id']}", headers=auth("archivist")).get_json()
+    assert got["number"] == one["number"] and got["verification_code"] == one["verification_code"]
+
+
+@pytest.mark.parametrize("doc_type", [t.type for t in CATALOGUE])
+def test_every_document_type_issues_from_its_example(sqlite_generator, doc_type):
+    _, client = sqlite_generator
+    resp = post(client, {"type": doc_type, "data": example(doc_type, issued_on="2026-03-02"), "formats": ["docx"]})
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    doc = resp.get_json()
+    assert doc["number"].startswith("鞍审批") and doc["number"].endswith("〔2026〕第1号")
+    text = docx_text(client, doc["id"])
+    assert doc["number"] in text and CATALOGUE.get(doc_type).example["party"]["name"] in text
+    assert "{{" not in text and "{%" not in text
+
+
+def _refusals(client, max_body: int):
+    good = example("penalty_decision", issued_on="2026-06-01")
+    yield "malformed", client.post("/v1/documents", data='{"type": "penalty_decision", "data": {',
+                                   headers={**auth(), "Content-Type": "application/json"}), 400, "body"
+    yield "not-object", client.post("/v1/documents", data="[1, 2]",
+                                    headers={**auth(), "Content-Type": "application/json"}), 422, "body"
+    yield "unknown-type", post(client, {"type": "secret_order", "data": good}), 422, "type"
+    bad_type = copy.deepcopy(good)
+    bad_type["party"]["name"] = 12345
+    yield "wrong-type", post(client, {"type": "penalty_decision", "data": bad_type}), 422, "data/party/name"
+    missing = copy.deepcopy(good)
+    del missing["party"]["name"]
+    yield "missing", post(client, {"type": "penalty_decision", "data": missing}), 422, "data/party/name"
+    control = copy.deepcopy(good)
+    control["party"]["address"] = "鞍山市铁东区\x07胜利路"
+    yield "control", post(client, {"type": "penalty_decision", "data": control}), 422, "data/party/address"
+    bad_date = example("penalty_decision", issued_on="2026-02-30")
+    yield "bad-date", post(client, {"type": "penalty_decision", "data": bad_date}), 422, "data/issued_on"
+    yield "bad-format", post(client, {"type": "penalty_decision", "data": good, "formats": ["odt"]}), 422, "formats"
+    huge = {"type": "penalty_decision", "data": example("penalty_decision", facts="违" * max_body)}
+    yield "oversized", post(client, huge), 413, "body"
+
+
+def test_bad_input_is_refused_with_a_problem_naming_the_field_and_uses_no_number(zhifa_env, database_url):
+    from services.generator.app import create_app
+    app = create_app(zhifa_env(ZHIFA_GENERATOR_DATABASE_URL=database_url, ZHIFA_MAX_BODY_BYTES=64 * 1024))
+    client = app.test_client()
+    try:
+        for name, resp, status, path in _refusals(client, 64 * 1024):
+            body = assert_problem(resp, status, path)
+            assert any("\u4e00" <= ch <= "\u9fff" for ch in body["title"]), name   # people read Chinese
+        ok = post(client, {"type": "penalty_decision", "data": example("penalty_decision", issued_on="2026-06-01"),
+                           "formats": ["docx"]})
+        assert ok.status_code == 201
+        assert ok.get_json()["number"] == "鞍审批罚决字〔2026〕第1号"     # nothing was used up before
+    finally:
+        app.extensions["zhifa.runtime"].close()
+
+
+def test_remedy_clause_needs_government_and_court(zhifa_env, tmp_path):
+    from services.generator.agency import DEMO_PROFILE
+    from services.generator.app import create_app
+    profile = json.loads(DEMO_PROFILE.read_text(encoding="utf-8"))
+    del profile["court"]
+    agency_file = tmp_path / "agency.json"
+    agency_file.write_text(json.dumps(profile, ensure_ascii=False), encoding="utf-8")
+    app = create_app(zhifa_env(ZHIFA_AGENCY_FILE=agency_file,
+                               ZHIFA_GENERATOR_DATABASE_URL=f"sqlite:///{tmp_path / 'g.sqlite3'}"))
+    client = app.test_client()
+    try:
+        data = example("license_denial_decision", issued_on="2026-06-01")
+        data.pop("agency", None)
+        body = assert_problem(post(client, {"type": "license_denial_decision", "data": data}), 422,
+                              "data/agency/court")
+        assert body["type"].endswith("remedy-incomplete")
+        # a document that carries no remedy clause is not affected
+        assert post(client, {"type": "license_acceptance_notice", "formats": ["docx"],
+                             "data": example("license_acceptance_notice", issued_on="2026-06-01")}).status_code == 201
+        data["agency"] = {"court": "鞍山市铁西区人民法院"}
+        ok = post(client, {"type": "license_denial_decision", "data": data, "formats": ["docx"]})
+        assert ok.status_code == 201, ok.get_data(as_text=True)
+        assert ok.get_json()["number"].endswith("第1号")
+        assert "六个月内向鞍山市铁西区人民法院提起行政诉讼" in docx_text(client, ok.get_json()["id"])
+    finally:
+        app.extensions["zhifa.runtime"].close()
+
+
+@pytest.mark.parametrize("doc_type", [t.type for t in CATALOGUE if t.party_writes])
+def test_party_answers_may_not_be_prefilled(sqlite_generator, doc_type):
+    _, client = sqlite_generator
+    data = example(doc_type, issued_on="2026-06-01")
+    field = next(k for k, v in data.items() if isinstance(v, str) and k != "issued_on") if any(
+        isinstance(v, str) and k != "issued_on" for k, v in data.items()) else None
+    target = data if field else data["case"]
+    field = field or "cause"
+    target[field] = target[field] + "。当事人表示：我已 知晓，不申请听证"
+    body = assert_problem(post(client, {"type": doc_type, "data": data}), 422)
+    assert any("不申请听证" in e["message"] or "知晓" in e["message"] for e in body["errors"])
+
+
+def test_deadline_in_a_year_without_holiday_schedule_is_refused_not_guessed(zhifa_env, tmp_path):
+    from services.generator.app import create_app
+    app = create_app(zhifa_env(ZHIFA_GENERATOR_DATABASE_URL=f"sqlite:///{tmp_path / 'g.sqlite3'}"))
+    client = app.test_client()
+    body = {"type": "license_acceptance_notice", "formats": ["docx"],
+            "data": example("license_acceptance_notice", issued_on="2026-12-21")}
+    try:
+        problem = assert_problem(post(client, body), 422)
+        assert problem["type"].endswith("calendar-unavailable") and "2027" in problem["detail"]
+    finally:
+        app.extensions["zhifa.runtime"].close()
+
+    calendar = tmp_path / "calendar.json"   # an operator loads a (test) schedule for 2027
+    calendar.write_text(json.dumps({"years": {"2027": {"holidays": ["2027-01-01"], "workdays": []}}}))
+    app = create_app(zhifa_env(ZHIFA_CALENDAR_FILE=calendar,
+                               ZHIFA_GENERATOR_DATABASE_URL=f"sqlite:///{tmp_path / 'g2.sqlite3'}"))
+    try:
+        resp = post(app.test_client(), body)
+        assert resp.status_code == 201, resp.get_data(as_text=True)
+        due = resp.get_json()["deadlines"][0]["due_on"]
+        # 2026-12-21 + 20 working days, skipping weekends and 2027-01-01
+        assert due == "2027-01-19"
+    finally:
+        app.extensions["zhifa.runtime"].close()
+
+
+def test_idempotency_key_replays_the_same_document(generator):
+    _, client = generator
+    body = {"type": "rectification_order", "formats": ["docx"],
+            "data": example("rectification_order", issued_on="2026-06-01")}
+    first = post(client, body, headers={"Idempotency-Key": "case-42-rectify"})
+    again = post(client, body, headers={"Idempotency-Key": "case-42-rectify"})
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    other = copy.deepcopy(body)
+    other["data"]["issued_on"] = "2026-06-02"
+    assert_problem(post(client, other, headers={"Idempotency-Key": "case-42-rectify"}), 422, "Idempotency-Key")
+    assert post(client, body).get_json()["number"].endswith("第2号")
+
+
+def test_roles_guard_writes_and_personal_data(sqlite_generator):
+    _, client = sqlite_generator
+    body = {"type": "service_receipt", "formats": ["docx"], "data": example("service_receipt")}
+    assert_problem(client.post("/v1/documents", json=body), 401)
+    assert_problem(post(client, body, role="publisher"), 403)
+    doc = post(client, body).get_json()
+    assert_problem(client.get(f"/v1/documents/{doc['id']}"), 401)
+    assert client.get(f"/v1/documents/{doc['id']}/docx", headers=auth("archivist")).status_code == 200
+    assert_problem(client.get("/v1/documents/00000000-0000-0000-0000-000000000000", headers=auth()), 404)
+    assert_problem(client.get(f"/v1/documents/{doc['id']}/pdf", headers=auth()), 404)   # not requested
+
+
+def test_verification_answers_authentic_only_with_the_right_code(generator):
+    _, client = generator
+    doc = post(client, {"type": "penalty_decision", "formats": ["docx"],
+                        "data": example("penalty_decision", issued_on="2026-06-01")}).get_json()
+    ok = client.get("/v1/verify", query_string={"number": doc["number"], "code": doc["verification_code"]})
+    assert ok.status_code == 200
+    assert ok.get_json() == {**ok.get_json(), "authentic": True, "title": "行政处罚决定书",
+                             "agency": "鞍山市营商环境建设局", "sha256": doc["files"]["docx"]["sha256"]}
+    wrong = client.get("/v1/verify", query_string={"number": doc["number"], "code": "AAAAAAAA"}).get_json()
+    assert wrong == {"authentic": False}
+    assert_problem(client.get("/v1/verify", query_string={"number": doc["number"]}), 422, "code")
+
+
+def test_operational_endpoints(sqlite_generator):
+    _, client = sqlite_generator
+    assert client.get("/healthz").get_json()["status"] == "ok"
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["checks"]["database"] == "ok"
+    client.get("/v1/templates")
+    assert b'zhifa_http_requests_total{endpoint="/v1/templates"' in client.get("/metrics").data
+    spec = client.get("/openapi.json").get_json()
+    assert {"/v1/documents", "/v1/batches", "/v1/verify"} <= set(spec["paths"])
