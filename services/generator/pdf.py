@@ -1,0 +1,383 @@
+"""DOCX -> PDF/A-2b through a pool of warm LibreOffice processes.
+
+A cold `soffice --convert-to` pays LibreOffice's start-up for every document;
+the pool keeps `size` unoserver processes (each with its own soffice, ports
+and user profile) running and talks to them over XML-RPC. Any failed or
+timed-out conversion kills that member's whole process group, restarts it and
+retries once before raising ConversionError.
+"""
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import queue
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+import xmlrpc.client
+from pathlib import Path
+
+log = logging.getLogger("zhifa.generator.pdf")
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_UNOSERVER = REPO_ROOT / ".venv-uno" / "bin" / "unoserver"
+UNOSERVER_API = "3"
+
+# PDF/A-2b: LibreOffice embeds all fonts and writes the XMP pdfaid claim.
+PDF_FILTER = "writer_pdf_Export"
+PDF_FILTER_DATA = {"SelectPdfVersion": 2}
+CLI_CONVERT_TO = 'pdf:writer_pdf_Export:{"SelectPdfVersion":{"type":"long","value":"2"}}'
+
+START_TIMEOUT = 90.0  # unoserver alone sleeps 7 s before it serves
+
+
+class ConversionError(Exception):
+    """A DOCX could not be converted to PDF."""
+
+
+def _unoserver_command() -> list[str]:
+    exe = Path(os.environ.get("ZHIFA_UNOSERVER") or DEFAULT_UNOSERVER)
+    if not exe.exists():
+        raise ConversionError(f"unoserver not found at {exe} (set ZHIFA_UNOSERVER)")
+    return [str(exe)]
+
+
+def _soffice_executable() -> str:
+    # The wrapper script, not soffice.bin: on a fresh profile soffice.bin exits
+    # with "restart requested" and only oosplash starts it again.
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        raise ConversionError("LibreOffice (soffice) is not installed")
+    return soffice
+
+
+def group_processes(pgid: int) -> dict[int, str]:
+    """Live (non-zombie) processes in process group `pgid`: {pid: command name}."""
+    found = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                stat = f.read().decode(errors="replace")
+        except OSError:
+            continue
+        # comm may contain spaces and parentheses: split after the last ")".
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        state, pgrp = fields[0], int(fields[2])
+        if pgrp == pgid and state != "Z":
+            found[int(entry.name)] = comm
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _kill_group(pgid: int) -> None:
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class _TimeoutTransport(xmlrpc.client.Transport):
+    """xmlrpc Transport whose socket operations time out."""
+
+    def __init__(self, timeout: float):
+        super().__init__()
+        self._timeout = timeout
+
+    def make_connection(self, host):
+        conn = super().make_connection(host)
+        conn.timeout = self._timeout
+        return conn
+
+
+class PoolMember:
+    """One unoserver process and its soffice child, in their own process group.
+
+    Documented for operations and tests:
+      process       -- Popen of unoserver (None when stopped); its pid is the
+                       process group id of unoserver, oosplash and soffice.bin.
+      soffice_pid() -- pid of this member's soffice.bin, or None.
+      profile_dir   -- the LibreOffice user profile used only by this member.
+      starts        -- how many times this member was (re)started.
+    """
+
+    def __init__(self, index: int, fonts_conf: Path, work_dir: Path, closed: threading.Event):
+        self.index = index
+        self.fonts_conf = fonts_conf
+        self.dir = work_dir / f"member-{index}"
+        self.profile_dir = self.dir / "profile"
+        self.jobs_dir = self.dir / "jobs"
+        self.process: subprocess.Popen | None = None
+        self.port: int | None = None
+        self.starts = 0
+        self._closed = closed
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        pid = self.process.pid if self.process else None
+        return f"<PoolMember {self.index} pid={pid} port={self.port}>"
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def soffice_pid(self) -> int | None:
+        """pid of this member's soffice.bin (the LibreOffice worker), if running."""
+        if self.process is None:
+            return None
+        for pid, comm in group_processes(self.process.pid).items():
+            if comm == "soffice.bin":
+                return pid
+        return None
+
+    def ensure_running(self) -> None:
+        with self._lock:
+            if self.alive():
+                return
+            if self.process is not None:
+                # Died between conversions (crash, OOM killer, external kill).
+                log.warning("pdf pool member %d died (exit %s); restarting",
+                            self.index, self.process.returncode)
+                self._kill_locked("found dead")
+            self._start_locked()
+
+    def _start_locked(self) -> None:
+        if self._closed.is_set():
+            raise ConversionError("PDF converter is closed")
+        for d in (self.profile_dir, self.jobs_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        # A killed soffice leaves its lock behind; nothing else uses this profile.
+        (self.profile_dir / ".lock").unlink(missing_ok=True)
+        self.port, uno_port = _free_port(), _free_port()
+        while uno_port == self.port:
+            uno_port = _free_port()
+        cmd = _unoserver_command() + [
+            "--interface", "127.0.0.1", "--port", str(self.port),
+            "--uno-interface", "127.0.0.1", "--uno-port", str(uno_port),
+            "--user-installation", str(self.profile_dir),
+            "--temp-dir", str(self.jobs_dir),
+            "--executable", _soffice_executable(),
+            "--quiet",
+        ]
+        env = {**os.environ, "FONTCONFIG_FILE": str(self.fonts_conf)}
+        with open(self.dir / "unoserver.log", "ab") as logfile:
+            # Own session => own process group, so one killpg takes soffice too.
+            self.process = subprocess.Popen(
+                cmd, env=env, stdin=subprocess.DEVNULL, stdout=logfile,
+                stderr=subprocess.STDOUT, start_new_session=True)
+        self.starts += 1
+        log.info("pdf pool member %d: started unoserver pid %d on port %d (start #%d)",
+                 self.index, self.process.pid, self.port, self.starts)
+        t0 = time.monotonic()
+        try:
+            self._wait_ready(t0 + START_TIMEOUT)
+        except BaseException:
+            self._kill_locked("did not become ready")
+            raise
+        log.info("pdf pool member %d: ready after %.1f s", self.index, time.monotonic() - t0)
+
+    def _wait_ready(self, deadline: float) -> None:
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            if self._closed.is_set():
+                raise ConversionError("PDF converter is closed")
+            if self.process.poll() is not None:
+                raise ConversionError(
+                    f"unoserver exited with {self.process.returncode} during start; "
+                    f"see {self.dir / 'unoserver.log'}")
+            try:
+                with self._proxy(2.0) as proxy:
+                    info = proxy.info()
+                if info.get("api") != UNOSERVER_API:
+                    raise ConversionError(f"unoserver API {info.get('api')} is not {UNOSERVER_API}")
+                return
+            except (OSError, xmlrpc.client.Error) as exc:
+                last = exc
+                time.sleep(0.25)
+        raise ConversionError(f"unoserver did not answer within {START_TIMEOUT:.0f} s ({last})")
+
+    def _proxy(self, timeout: float) -> xmlrpc.client.ServerProxy:
+        return xmlrpc.client.ServerProxy(f"http://127.0.0.1:{self.port}", allow_none=True,
+                                         transport=_TimeoutTransport(timeout))
+
+    def convert(self, docx: bytes, timeout: float) -> bytes:
+        # Pass local paths, not base64 payloads: server and client share the host.
+        job = self.jobs_dir / uuid.uuid4().hex
+        src, dst = job.with_suffix(".docx"), job.with_suffix(".pdf")
+        src.write_bytes(docx)
+        try:
+            options = [f"{k}={v}" for k, v in PDF_FILTER_DATA.items()]
+            with self._proxy(timeout) as proxy:
+                # convert(inpath, indata, outpath, convert_to, filtername,
+                #         filter_options, update_index, infiltername, password)
+                proxy.convert(str(src), None, str(dst), "pdf", PDF_FILTER, options,
+                              False, None, None)
+            data = dst.read_bytes()
+            if not data.startswith(b"%PDF-"):
+                raise ConversionError("LibreOffice wrote no PDF")
+            return data
+        finally:
+            src.unlink(missing_ok=True)
+            dst.unlink(missing_ok=True)
+
+    def kill(self, reason: str, graceful: bool = False) -> None:
+        with self._lock:
+            self._kill_locked(reason, graceful)
+
+    def _kill_locked(self, reason: str, graceful: bool = False) -> None:
+        proc = self.process
+        if proc is None:
+            return
+        if proc.poll() is None:
+            log.log(logging.INFO if graceful else logging.WARNING,
+                    "pdf pool member %d: killing process group %d (%s)", self.index, proc.pid, reason)
+            soffice = self.soffice_pid()
+            if graceful and soffice is not None:
+                # SIGTERM lets soffice.bin write its profile; oosplash and
+                # unoserver ignore or linger on it, so they get SIGKILL below.
+                try:
+                    os.kill(soffice, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+                deadline = time.monotonic() + 3
+                while soffice in group_processes(proc.pid) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+        # Kill the group even if unoserver already exited: soffice may linger.
+        _kill_group(proc.pid)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            log.error("pdf pool member %d: unoserver pid %d survived SIGKILL", self.index, proc.pid)
+        # Children reparented to init die asynchronously; wait until they are gone.
+        deadline = time.monotonic() + 10
+        while group_processes(proc.pid) and time.monotonic() < deadline:
+            _kill_group(proc.pid)
+            time.sleep(0.05)
+        self.process = None
+
+
+class PdfConverter:
+    """Thread-safe pool of `size` warm LibreOffice processes.
+
+    convert() takes a free member (blocking while all are busy), starting it
+    lazily. Use as a context manager or call close(); close() also runs atexit.
+    """
+
+    def __init__(self, size: int, timeout: float, fonts_conf: Path, work_dir: Path):
+        if size < 1:
+            raise ValueError("size must be at least 1")
+        self.size = size
+        self.timeout = timeout
+        self.fonts_conf = Path(fonts_conf).resolve()
+        self.work_dir = Path(work_dir).resolve()
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self._closed = threading.Event()
+        self.members = [PoolMember(i, self.fonts_conf, self.work_dir, self._closed)
+                        for i in range(size)]
+        # LIFO: reuse the warmest member; a second process starts only under load.
+        self._free: queue.LifoQueue[PoolMember] = queue.LifoQueue()
+        for member in reversed(self.members):
+            self._free.put(member)
+        atexit.register(self.close)
+
+    def __enter__(self) -> "PdfConverter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def convert(self, docx: bytes, timeout: float | None = None) -> bytes:
+        """Convert DOCX bytes to PDF/A-2b bytes; `timeout` overrides the pool's."""
+        if self._closed.is_set():
+            raise ConversionError("PDF converter is closed")
+        if not docx.startswith(b"PK"):
+            # Not a zip, so not a DOCX: fail here rather than restart LibreOffice twice.
+            raise ConversionError("input is not a DOCX file (no zip signature)")
+        limit = self.timeout if timeout is None else timeout
+        member = self._free.get()
+        try:
+            errors = []
+            for attempt in (1, 2):
+                try:
+                    member.ensure_running()
+                    t0 = time.monotonic()
+                    pdf = member.convert(docx, limit)
+                    log.debug("pdf pool member %d converted %d bytes in %.2f s",
+                              member.index, len(docx), time.monotonic() - t0)
+                    return pdf
+                except Exception as exc:
+                    if self._closed.is_set():
+                        raise ConversionError("PDF converter was closed during conversion") from exc
+                    reason = ("timed out after %.3g s" % limit
+                              if isinstance(exc, (TimeoutError, socket.timeout)) else repr(exc))
+                    errors.append(reason)
+                    log.warning("pdf pool member %d: conversion attempt %d failed: %s",
+                                member.index, attempt, reason)
+                    # Whatever went wrong, never reuse that process.
+                    member.kill(f"conversion failed: {reason}")
+            raise ConversionError(
+                "DOCX to PDF conversion failed twice (restarted LibreOffice in between): "
+                + "; ".join(errors))
+        finally:
+            self._free.put(member)
+
+    def close(self) -> None:
+        """Stop every member; no soffice started by the pool survives."""
+        if not self._closed.is_set():
+            self._closed.set()
+            log.info("closing PDF converter pool (%d members)", self.size)
+        for member in self.members:
+            member.kill("pool closed", graceful=True)
+        atexit.unregister(self.close)
+
+
+def convert_with_soffice_cli(docx: bytes, fonts_conf: Path, work_dir: Path,
+                             timeout: float = 120.0) -> bytes:
+    """Cold conversion: one `soffice --headless --convert-to` per document.
+
+    Slow (LibreOffice starts every time) but has no state; the benchmark's
+    baseline and a reference for comparing pool output.
+    """
+    work_dir = Path(work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        raise ConversionError("LibreOffice (soffice) is not installed")
+    with tempfile.TemporaryDirectory(dir=work_dir, prefix="soffice-") as tmp:
+        tmp_path = Path(tmp)
+        src = tmp_path / "document.docx"
+        src.write_bytes(docx)
+        out = tmp_path / "out"
+        cmd = [soffice, "--headless", "--norestore", "--nologo", "--nodefault",
+               f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}",
+               "--convert-to", CLI_CONVERT_TO, "--outdir", str(out), str(src)]
+        env = {**os.environ, "FONTCONFIG_FILE": str(Path(fonts_conf).resolve())}
+        proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        try:
+            output, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc.pid)
+            proc.wait()
+            log.warning("soffice CLI conversion killed after %.0f s", timeout)
+            raise ConversionError(f"soffice did not finish within {timeout:.0f} s") from None
+        finally:
+            _kill_group(proc.pid)  # oosplash may leave soffice.bin behind
+        pdf = out / "document.pdf"
+        if proc.returncode != 0 or not pdf.is_file():
+            text = output.decode(errors="replace").strip()
+            raise ConversionError(f"soffice exited with {proc.returncode} and wrote no PDF: {text}")
+        return pdf.read_bytes()

@@ -1,0 +1,224 @@
+"""services.generator.pdf against real LibreOffice/unoserver processes (no fakes)."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pikepdf
+import pytest
+from docx import Document
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml.ns import qn
+from docx.shared import Pt
+
+from services.generator.pdf import (ConversionError, PdfConverter, convert_with_soffice_cli,
+                                    group_processes)
+from shared.fonts import install_fonts
+
+BODY = "当事人对复核结果没有异议，骨干证据直接说明违法事实。"
+TITLE = "行政处罚决定书"
+
+
+def _run(paragraph, text: str, font: str, size: int, bold: bool = False):
+    run = paragraph.add_run(text)
+    run.font.name = font
+    run.font.size = Pt(size)
+    run.bold = bold
+    # python-docx's font.name sets only ascii/hAnsi; Chinese text uses eastAsia.
+    run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), font)
+
+
+def _docx(path: Path, lines: list[tuple[str, str, int]]) -> bytes:
+    doc = Document()
+    for i, (text, font, size) in enumerate(lines):
+        p = doc.add_paragraph()
+        if i == 0:
+            p.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        _run(p, text, font, size)
+    doc.save(path)
+    return path.read_bytes()
+
+
+@pytest.fixture(scope="module")
+def tmp(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("pdf")
+
+
+@pytest.fixture(scope="module")
+def fonts_conf(tmp) -> Path:
+    return install_fonts(tmp / "fonts")
+
+
+@pytest.fixture(scope="module")
+def decision_docx(tmp) -> bytes:
+    """A typical document: 小标宋 title, 仿宋 body only (so every font must be serif)."""
+    return _docx(tmp / "decision.docx",
+                 [(TITLE, "方正小标宋简体", 22)] + [(BODY * 3, "仿宋_GB2312", 16)] * 4)
+
+
+@pytest.fixture(scope="module")
+def mixed_docx(tmp) -> bytes:
+    return _docx(tmp / "mixed.docx", [("黑体标题复骨", "黑体", 16), ("楷体引文直没", "楷体_GB2312", 16),
+                                      ("宋体正文说明", "宋体", 16)])
+
+
+@pytest.fixture(scope="module")
+def pool(tmp, fonts_conf):
+    with PdfConverter(size=2, timeout=60, fonts_conf=fonts_conf, work_dir=tmp / "pool") as p:
+        yield p
+
+
+def pdffonts(pdf: Path) -> list[tuple[str, str]]:
+    """(font name without subset tag, emb column) for every font in the PDF."""
+    lines = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True,
+                           check=True).stdout.splitlines()[2:]
+    return [(line.split()[0].split("+")[-1], line.split()[-5]) for line in lines]
+
+
+def pdftext(pdf: Path) -> str:
+    out = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True)
+    return "".join(out.stdout.split())  # LibreOffice wraps lines mid-sentence
+
+
+def assert_pdfa2b(pdf: Path) -> None:
+    with pikepdf.open(pdf) as doc:
+        meta = doc.open_metadata()
+        assert meta.get("pdfaid:part") == "2"
+        assert meta.get("pdfaid:conformance") == "B"
+        assert "/OutputIntents" in doc.Root
+
+
+def save(tmp: Path, name: str, data: bytes) -> Path:
+    assert data.startswith(b"%PDF-")
+    path = tmp / name
+    path.write_bytes(data)
+    return path
+
+
+def test_pool_pdf_is_pdfa2b_with_text_and_sc_serif_fonts(pool, tmp, decision_docx):
+    pdf = save(tmp, "decision.pdf", pool.convert(decision_docx))
+    text = pdftext(pdf)
+    assert TITLE in text and BODY in text
+    assert_pdfa2b(pdf)
+    fonts = pdffonts(pdf)
+    assert fonts and all(emb == "yes" for _, emb in fonts), fonts
+    names = {name for name, _ in fonts}
+    # 仿宋 body and 小标宋 title: Simplified Chinese serif faces only.
+    assert names <= {"NotoSerifCJKsc-Regular-VKana", "NotoSerifCJKsc-Bold-VKana"} or all(
+        n.startswith("NotoSerifCJKsc-") for n in names), names
+    assert not any("jp" in n.lower() or "sans" in n.lower() for n in names), names
+
+
+def test_hei_kai_song_map_to_sc_sans_ukai_and_sc_serif(pool, tmp, mixed_docx):
+    pdf = save(tmp, "mixed.pdf", pool.convert(mixed_docx))
+    assert "楷体引文直没" in pdftext(pdf)
+    fonts = pdffonts(pdf)
+    assert all(emb == "yes" for _, emb in fonts), fonts
+    names = {name.split("-")[0] for name, _ in fonts}
+    assert names == {"NotoSansCJKsc", "UKaiCN", "NotoSerifCJKsc"}, fonts
+
+
+def test_cli_baseline_gives_same_kind_of_pdf(tmp, fonts_conf, decision_docx):
+    pdf = save(tmp, "cli.pdf", convert_with_soffice_cli(decision_docx, fonts_conf, tmp / "cli"))
+    assert BODY in pdftext(pdf)
+    assert_pdfa2b(pdf)
+    assert all(name.startswith("NotoSerifCJKsc-") for name, _ in pdffonts(pdf))
+
+
+def test_timeout_raises_then_pool_recovers(pool, decision_docx):
+    starts = sum(m.starts for m in pool.members)
+    with pytest.raises(ConversionError, match="timed out"):
+        pool.convert(decision_docx, timeout=0.01)
+    # Both attempts were killed and restarted; the pool then works normally.
+    assert pool.convert(decision_docx).startswith(b"%PDF-")
+    assert sum(m.starts for m in pool.members) >= starts + 2
+
+
+def test_externally_killed_soffice_is_restarted_and_retried(pool, decision_docx):
+    pool.convert(decision_docx)  # make sure a member is running
+    victims = [m for m in pool.members if m.soffice_pid()]
+    assert victims
+    starts = sum(m.starts for m in pool.members)
+    for member in victims:
+        os.kill(member.soffice_pid(), signal.SIGKILL)  # simulate a crash
+    assert pool.convert(decision_docx).startswith(b"%PDF-")
+    assert sum(m.starts for m in pool.members) == starts + 1
+
+
+def test_member_that_died_between_conversions_is_restarted_before_use(pool, decision_docx, caplog):
+    pool.convert(decision_docx)
+    running = [m for m in pool.members if m.alive()]
+    for member in running:
+        os.killpg(member.process.pid, signal.SIGKILL)
+        member.process.wait(10)
+    starts = sum(m.starts for m in pool.members)
+    with caplog.at_level("INFO", logger="zhifa.generator.pdf"):
+        assert pool.convert(decision_docx).startswith(b"%PDF-")
+    assert sum(m.starts for m in pool.members) == starts + 1
+    assert "died" in caplog.text and "attempt 1 failed" not in caplog.text
+
+
+def test_two_threads_convert_concurrently(pool, decision_docx, mixed_docx):
+    barrier = threading.Barrier(2)
+    results: dict[str, bytes | Exception] = {}
+
+    def work(name: str, docx: bytes) -> None:
+        barrier.wait()
+        try:
+            results[name] = pool.convert(docx)
+        except Exception as exc:  # reported by the assert below
+            results[name] = exc
+
+    threads = [threading.Thread(target=work, args=a) for a in
+               (("decision", decision_docx), ("mixed", mixed_docx))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert all(isinstance(r, bytes) and r.startswith(b"%PDF-") for r in results.values()), results
+    assert len(results) == 2
+
+
+def test_non_docx_input_is_rejected_without_restarts(pool):
+    starts = sum(m.starts for m in pool.members)
+    with pytest.raises(ConversionError, match="not a DOCX"):
+        pool.convert(b"%PDF-1.7 definitely not a word document")
+    assert sum(m.starts for m in pool.members) == starts
+
+
+def test_missing_unoserver_gives_conversion_error(tmp, fonts_conf, decision_docx, monkeypatch):
+    monkeypatch.setenv("ZHIFA_UNOSERVER", str(tmp / "no-such-unoserver"))
+    with PdfConverter(1, 10, fonts_conf, tmp / "broken") as broken:
+        with pytest.raises(ConversionError, match="unoserver not found"):
+            broken.convert(decision_docx)
+
+
+def _processes_using(path: Path) -> list[int]:
+    """pids whose command line mentions path (e.g. a member's profile dir)."""
+    pids = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                cmdline = Path(f"/proc/{entry.name}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if str(path).encode() in cmdline:
+                pids.append(int(entry.name))
+    return pids
+
+
+def test_close_leaves_no_soffice_behind(pool, decision_docx):
+    # Runs last in this module: it closes the shared pool.
+    pool.convert(decision_docx)
+    groups = [m.process.pid for m in pool.members if m.process]
+    assert groups and any("soffice.bin" in group_processes(g).values() for g in groups)
+    pool.close()
+    time.sleep(0.2)
+    assert all(not group_processes(g) for g in groups)
+    assert _processes_using(pool.work_dir) == []
+    with pytest.raises(ConversionError, match="closed"):
+        pool.convert(decision_docx)
