@@ -58,6 +58,11 @@ def today_in_china() -> date:
     return datetime.now(CHINA).date()
 
 
+def issue_date_of(data: dict) -> str | None:
+    """A document is dated `issued_on`; a decision without one is dated the day it was decided."""
+    return data.get("issued_on") or (data.get("decision") or {}).get("date")
+
+
 def utc_iso(moment: datetime) -> str:
     """SQLite hands timestamps back naive; they were stored as UTC."""
     return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).isoformat()
@@ -98,7 +103,7 @@ class DocumentService:
         if errors:
             raise invalid(errors)
 
-        issued_on = date.fromisoformat(data["issued_on"]) if data.get("issued_on") else today_in_china()
+        issued_on = date.fromisoformat(issue_date_of(data)) if issue_date_of(data) else today_in_china()
         agency = self.agency.for_document(data.get("agency"), doc_type.seal)
         remedy_clause = self._with_path(path, lambda: rules.remedy_clause(agency)) if doc_type.remedy else ""
         deadlines = self._with_path(path, lambda: deadline_rules.compute_deadlines(
@@ -190,7 +195,7 @@ class DocumentService:
             agency=prepared.agency, number=number, doc_title=doc_type.title,
             issued_on=chinese_date(prepared.issued_on), remedy_clause=prepared.remedy_clause,
             deadlines={d.key: chinese_date(d.due_on) for d in prepared.deadlines},
-            verification_code=code, verify_url=url,
+            verification_code=code, verify_url=url, verify_page=f"{self.search_url}/verify",
         )
         docx = render_docx(doc_type.template_path, context, qr_target=url)
         pdf = None
