@@ -92,6 +92,7 @@ LINE_PITCH = 579           # twips: 225 mm / 22 lines
 # 28 characters a line in both Word/WPS and LibreOffice.
 CHAR_CONDENSE = -5         # twentieths of a point
 FULL = "\u3000"            # ideographic space, one character wide
+QR_CELL = Mm(24)           # the generator's QR image is 20 mm wide
 YOU = "{{ you }}"           # 你单位 / 你, see Doc.heading_block
 
 _PPR_SEQ = (
@@ -291,12 +292,16 @@ class Doc:
         self._style("ZF Plain", FANGSONG, 16, align="both")
         self._style("ZF Heading 1", HEITI, 16, align="both", first_line=True, keep_next=True)
         self._style("ZF Heading 2", KAITI, 16, align="both", first_line=True, keep_next=True)
-        self._style("ZF Seal", FANGSONG, 16, align="right", right_chars=2)
+        seal = self._style("ZF Seal", FANGSONG, 16, align="right", right_chars=2, snap=False)
+        seal.paragraph_format.line_spacing = Pt(24)  # off the grid: the seal band stays compact
+        seal.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+        self._style("ZF Seal Name", FANGSONG, 10.5, align="right", snap=False)
         for name in ("ZF Line", "ZF Sign"):  # handwriting lines; signature lines with the date right
             line = self._style(name, FANGSONG, 16, align="left")
             line.paragraph_format.tab_stops.add_tab_stop(TEXT_WIDTH - Mm(1), WD_TAB_ALIGNMENT.RIGHT)
         self._style("ZF Table", FANGSONG, 12, align="left", snap=False)
         self._style("ZF Small", FANGSONG, 10.5, align="left", snap=False)
+        self._style("ZF Verify", FANGSONG, 9, align="left", snap=False)
         self._style("ZF Footer", SONGTI, 14, snap=False)
         self._style("ZF Footer Sign", FANGSONG, 12, align="left", snap=False)
 
@@ -404,15 +409,15 @@ class Doc:
         """A label and blank underlined lines for the party's own handwriting."""
         self.p(label, style="ZF Plain", keep_next=True)
         for i in range(lines):
-            self.p(("u", "\t"), style="ZF Line", keep_next=i < min(2, lines - 1))
+            self.p(("u", "\t"), style="ZF Line", keep_next=i < min(1, lines - 1))
 
     def sign(self, label: str, blanks: int = 1, date: bool = True) -> None:
         """"label：＿＿＿＿  年  月  日" for handwritten signatures."""
         runs: list = [label + "："]
         for i in range(blanks):
-            runs += [("u", FULL * (7 if blanks == 1 else 5))] + ([FULL] if i < blanks - 1 else [])
+            runs += [("u", FULL * (7 if blanks == 1 else 4))] + ([FULL] if i < blanks - 1 else [])
         if date:
-            runs.append("\t" + FULL * 2 + "年" + FULL * 2 + "月" + FULL * 2 + "日" + FULL)
+            runs.append("\t" + FULL * 2 + "年" + FULL * 2 + "月" + FULL * 2 + "日")
         self.p(*runs, style="ZF Sign")
 
     def record_ack(self, who: str = "当事人") -> None:
@@ -420,33 +425,43 @@ class Doc:
         self.handwriting(f"{who}核对意见（由{who}本人书写“以上笔录已阅，记录属实”）：", 2)
 
     def contact(self) -> None:
-        self.field("联系人", "{{ agency.contact }}" + FULL * 2 + "联系电话：{{ agency.phone }}")
-        self.field("机关地址", "{{ agency.address }}" + FULL + "邮编：{{ agency.postcode }}")
+        """Contact lines; kept on the page of the seal that follows them."""
+        self.p("联系人：{{ agency.contact }}" + FULL * 2 + "联系电话：{{ agency.phone }}",
+               style="ZF Plain", keep_next=True)
+        self.p("机关地址：{{ agency.address }}" + FULL + "邮编：{{ agency.postcode }}",
+               style="ZF Plain", keep_next=True)
 
     VERIFY_TEXT = "扫码或登录 {{ verify_url }} 核验：验证码 {{ verification_code }}"
 
     def seal(self, date: str = "{{ issued_on }}") -> None:
         """Seal area: agency name, the seal to apply and the date, right-aligned,
         with the verification QR code and text at the left of the same band."""
-        self.blank()  # the seal's top reaches up to one line below the text
-        table = self._table([Mm(20), Mm(46), TEXT_WIDTH - Mm(66)], 1, borders=False)
+        self.p("", style="ZF Plain", keep_next=True)  # the seal reaches up to one line below the text
+        table = self._table([QR_CELL, Mm(56), TEXT_WIDTH - QR_CELL - Mm(56)], 1, borders=False)
+        self._keep_row(table.rows[0])
         qr, text, seal = table.rows[0].cells
         self._fill(qr, [P("{{ verify_qr }}", "center", "ZF Small")])
-        self._fill(text, [P(self.VERIFY_TEXT, "left", "ZF Small")])
+        self._fill(text, [P(self.VERIFY_TEXT, "left", "ZF Verify")])
+        # the seal's name is shown (small) only when it is not the agency's own name,
+        # e.g. （鞍山市行政审批局行政许可专用章）
         self._fill(seal, [P("{{ agency.name }}", "right", "ZF Seal"),
-                          P("（{{ agency.seal_name }}）", "right", "ZF Seal"),
+                          P("{%p if agency.seal_name and agency.seal_name != agency.name %}"),
+                          P("（{{ agency.seal_name }}）", "right", "ZF Seal Name"),
+                          P("{%p endif %}"),
                           P(date, "right", "ZF Seal")])
         for cell in (qr, text, seal):
             cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
 
-    def verify(self) -> None:
+    def verify(self, space: bool = True) -> None:
         """QR code and verification text, a small borderless band at the end
         (documents without a seal; sealed ones have it beside the seal)."""
-        self.p("", style="ZF Small")
-        table = self._table([Mm(20), TEXT_WIDTH - Mm(20)], 1, borders=False)
+        if space:
+            self.p("", style="ZF Small")
+        table = self._table([QR_CELL, TEXT_WIDTH - QR_CELL], 1, borders=False)
+        self._keep_row(table.rows[0])
         qr, text = table.rows[0].cells
         self._fill(qr, [P("{{ verify_qr }}", "center", "ZF Small")])
-        self._fill(text, [P(self.VERIFY_TEXT, "left", "ZF Small")])
+        self._fill(text, [P(self.VERIFY_TEXT, "left", "ZF Verify")])
         for cell in (qr, text):
             cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
 
@@ -464,6 +479,13 @@ class Doc:
             for cell in col.cells:
                 cell.width = width
         return table
+
+    @staticmethod
+    def _keep_row(row) -> None:
+        """The row is not split across pages (w:cantSplit)."""
+        row._tr.get_or_add_trPr().insert_element_before(
+            _el("w:cantSplit"), "w:trHeight", "w:tblHeader", "w:tblCellSpacing",
+            "w:jc", "w:hidden", "w:ins", "w:del", "w:trPrChange")
 
     @staticmethod
     def _fill(cell, content) -> None:
@@ -506,9 +528,7 @@ class Doc:
             row.height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
             row.height = Mm(row_spec.height_mm or 7.5)
             if row_spec.height_mm is None:  # short rows stay on one page
-                row._tr.get_or_add_trPr().insert_element_before(
-                    _el("w:cantSplit"), "w:trHeight", "w:tblHeader", "w:tblCellSpacing",
-                    "w:jc", "w:hidden", "w:ins", "w:del", "w:trPrChange")
+                self._keep_row(row)
 
     # -- output -------------------------------------------------------------
     def save(self, path: Path) -> None:
@@ -1190,16 +1210,16 @@ def _case_filing_form() -> Spec:
             [L("证件号码"), V(PARTY_ID),
              L("法定代表人（负责人）"), V("{{ party.legal_representative }}")],
             [L("住所（住址）"), V("{{ party.address }}"), L("联系电话"), V("{{ party.phone }}")],
-            Row([L("简要案情"), V("{{ facts }}", 3)], 26),
+            Row([L("简要案情"), V("{{ facts }}", 3)], 24),
             [L("涉嫌违反的规定"), V(joined("filing.suspected_violations"), 3)],
-            opinion_row("承办人意见", "承办人签名", 20, "{{ filing.handler_opinion }}"),
-            opinion_row("审核意见", "审核人签名", 18),
-            opinion_row("审批意见", "审批人签名", 18),
+            opinion_row("承办人意见", "承办人签名", 18, "{{ filing.handler_opinion }}"),
+            opinion_row("审核意见", "审核人签名", 17),
+            opinion_row("审批意见", "审批人签名", 17),
             [L("承办人"), V(HANDLERS_INLINE, 3)],
             [L("立案日期"), V("{{ case.filed_on }}"), L("办案期限"),
              V("{{ deadlines.penalty_decision }}前作出处理决定")],
         ])
-        d.verify()
+        d.verify(space=False)
 
     return Spec(
         "case_filing_form", "立案审批表", "penalty", "立字", "none", layout,
@@ -1710,7 +1730,7 @@ def _case_closing_form() -> Spec:
             opinion_row("审批意见", "审批人签名", 24),
             [L("承办人"), V(HANDLERS_INLINE, 3)],
         ])
-        d.verify()
+        d.verify(space=False)
 
     return Spec(
         "case_closing_form", "结案审批表", "penalty", "结字", "none", layout,
