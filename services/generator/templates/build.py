@@ -88,9 +88,10 @@ LINE_PITCH = 579           # twips: 225 mm / 22 lines
 # charSpace -849), but LibreOffice, which converts our DOCX to PDF, puts every
 # CJK character wider than the grid cell into TWO cells (14 characters a
 # line). So the section has a line grid only (22 lines of 579 twips) and the
-# text is condensed by 0.25 pt (w:spacing -5 twentieths), 16 - 0.25 = 15.75 pt:
-# 28 characters a line in both Word/WPS and LibreOffice.
-CHAR_CONDENSE = -5         # twentieths of a point
+# text is condensed by 0.3 pt (w:spacing -6 twentieths): 28 x 15.7 = 439.6 pt,
+# 28 characters a line in both Word/WPS and LibreOffice. (At -0.25 pt the line
+# is so tight that LibreOffice drops a justified line's final 。 from the PDF.)
+CHAR_CONDENSE = -6         # twentieths of a point
 FULL = "\u3000"            # ideographic space, one character wide
 QR_CELL = Mm(24)           # the generator's QR image is 20 mm wide
 YOU = "{{ you }}"           # 你单位 / 你, see Doc.heading_block
@@ -200,7 +201,7 @@ class Doc:
 
     `footer_sign`, when given, lists the signers whose signature line is
     printed in the footer of every page above the page number: records
-    (笔录) are signed on each page.
+    (笔录) are signed (and by the party, dated) on each page.
     """
 
     def __init__(self, footer_sign: tuple | None = None) -> None:
@@ -303,7 +304,7 @@ class Doc:
         self._style("ZF Small", FANGSONG, 10.5, align="left", snap=False)
         self._style("ZF Verify", FANGSONG, 9, align="left", snap=False)
         self._style("ZF Footer", SONGTI, 14, snap=False)
-        self._style("ZF Footer Sign", FANGSONG, 12, align="left", snap=False)
+        self._style("ZF Footer Sign", FANGSONG, 10.5, align="left", snap=False)
 
     def _footers(self, footer_sign: tuple | None) -> None:
         section = self.doc.sections[0]
@@ -314,7 +315,9 @@ class Doc:
                 first.style = self.doc.styles["ZF Footer Sign"]
                 for i, label in enumerate(footer_sign):
                     first.add_run((FULL * 2 if i else "") + label + "：")
-                    first.add_run(FULL * 8).underline = True
+                    first.add_run(FULL * 7).underline = True
+                    if i == 0:  # the party signs and dates every page
+                        first.add_run(FULL * 2 + "年" + FULL + "月" + FULL + "日")
                 number = footer.add_paragraph()
             else:
                 number = first
@@ -498,11 +501,16 @@ class Doc:
             if item.text:
                 par.add_run(item.text)
 
-    def form(self, widths_mm: list[float], rows: list) -> None:
-        """A bordered form. Rows are Row / list of Cell, or TR loop tags."""
+    def form(self, widths_mm: list[float], rows: list, header: bool = False) -> None:
+        """A bordered form. Rows are Row / list of Cell, or TR loop tags;
+        with `header`, the first row repeats on each page (list tables)."""
         widths = [Mm(w) for w in widths_mm]
         ncols = len(widths)
         table = self._table(widths, len(rows))
+        if header:
+            table.rows[0]._tr.get_or_add_trPr().insert_element_before(
+                _el("w:tblHeader"), "w:tblCellSpacing", "w:jc", "w:hidden", "w:ins", "w:del",
+                "w:trPrChange")
         for row_spec, row in zip(rows, table.rows):
             if isinstance(row_spec, TR):
                 cell = row.cells[0].merge(row.cells[-1]) if ncols > 1 else row.cells[0]
@@ -860,7 +868,7 @@ def _license_supplement_notice() -> Spec:
             TR("for m in application.missing_materials"),
             [L("{{ loop.index }}"), V("{{ m.name }}"), V("{{ m.requirement }}")],
             TR("endfor"),
-        ])
+        ], header=True)
         d.body("请{{ you }}按照上述要求补正全部材料后向本机关提交。{{ you }}提交全部补正材料后，"
                "本机关将依法予以受理。")
         d.body("特此告知。")
@@ -910,7 +918,7 @@ def _license_acceptance_notice() -> Spec:
             TR("for m in application.materials"),
             [L("{{ loop.index }}"), V("{{ m.name }}"), L("{{ m.copies }}"), L("{{ m.form }}")],
             TR("endfor"),
-        ])
+        ], header=True)
         d.body("特此通知。")
         d.contact()
         d.seal()
@@ -1028,6 +1036,7 @@ def _license_hearing_notice() -> Spec:
                "{{ you }}不承担本机关组织听证的费用。")
         d.contact()
         d.seal()
+        d.blank()  # the party's part starts below the seal
         d.handwriting("是否要求听证及理由（由当事人本人书写）：", 4)
         d.sign("当事人签名（盖章）")
 
@@ -1180,7 +1189,7 @@ def _license_denial_decision() -> Spec:
                             "accepted_on": "2026-11-09"},
             "decision": {
                 "date": "2026-12-04",
-                "reasons": "经现场核查，你单位经营场所未设置专用的餐用具清洗消毒设施，冷食类食品加工专间"
+                "reasons": "你单位经营场所未设置专用的餐用具清洗消毒设施，冷食类食品加工专间"
                            "未配备独立的空气消毒和温度控制设施，不符合法定的食品经营许可条件。",
                 "legal_basis": ["《中华人民共和国食品安全法》第三十三条第一款",
                                 "《中华人民共和国行政许可法》第三十八条第二款"],
@@ -1445,6 +1454,7 @@ def _penalty_prior_notice() -> Spec:
         d.tag("endif")
         d.contact()
         d.seal()
+        d.blank()  # the party's part starts below the seal
         d.handwriting("当事人陈述、申辩意见（由当事人本人书写）：", 5)
         d.tag("if hearing_right")
         d.handwriting("是否要求听证（由当事人本人书写）：", 2)
@@ -1546,6 +1556,7 @@ def _hearing_notice() -> Spec:
         d.body("{{ you }}及其代理人无正当理由拒不出席听证或者未经许可中途退出听证的，本机关将终止听证。")
         d.contact()
         d.seal()
+        d.blank()  # the party's part starts below the seal
         d.handwriting("当事人意见（由当事人本人书写，如是否按时参加听证、是否申请主持人回避及理由）：", 3)
         d.sign("当事人签名（盖章）")
 
