@@ -417,8 +417,9 @@ def test_template_renders_with_example(doc_type, qr_png, tmp_path):
     assert entry(doc_type)["title"] in text
     assert f"鞍审批{entry(doc_type)['number_kind']}〔2026〕第12号" in text
     assert "7KQ2M9XA" in text
-    for rule in entry(doc_type)["deadlines"]:
-        pass  # some rules are computed for the case system only and not printed
+    printed = {u.path[1] for u in placeholder_uses(template_source(doc_type)) if u.path[0] == "deadlines"}
+    if printed:  # (other rules are for the case system and are not printed)
+        assert "2026年12月18日" in text
     with zipfile.ZipFile(tmp_path / "full.docx") as z:
         assert any(n.startswith("word/media/") for n in z.namelist()), "QR image missing"
 
@@ -431,6 +432,22 @@ def test_template_renders_with_required_fields_only(doc_type, qr_png, tmp_path):
     text = render(doc_type, minimal, qr_png, tmp_path / "minimal.docx")
     assert "{{" not in text and "{%" not in text
     assert "None" not in text and "Undefined" not in text
+
+
+PERSON = {"kind": "person", "name": "赵丽", "id_type": "居民身份证", "id_number": "210381199203154428",
+          "address": "辽宁省海城市示例街道示例路8号", "phone": "13841200000"}
+
+
+@pytest.mark.parametrize("doc_type", TYPES)
+def test_template_addresses_a_natural_person(doc_type, qr_png, tmp_path):
+    """Organisation and person branches both render; a person is 你, not 你单位."""
+    data = load(doc_type, "example")
+    data["party"] = dict(PERSON)
+    text = render(doc_type, data, qr_png, tmp_path / "person.docx")
+    assert "{{" not in text and "{%" not in text
+    from_data = json.dumps(data, ensure_ascii=False).count("你单位")
+    assert text.count("你单位") <= from_data and "你（单位）" not in text
+    assert "赵丽" in text
 
 
 @pytest.mark.parametrize("doc_type", TYPES)
