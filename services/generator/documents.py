@@ -27,7 +27,7 @@ from services.generator.agency import AgencyProfile
 from services.generator.catalogue import Catalogue, DocumentType
 from services.generator.deadlines import Deadline
 from services.generator.models import AuditLog, Document, IdempotencyKey
-from services.generator.rendering import chinese_date, localise_dates, render_docx, verify_url
+from services.generator.rendering import chinese_date, printable, render_docx, verify_url
 from services.generator.validation import schema_errors
 from services.generator.workdays import WorkdayCalendar
 from shared import audit
@@ -190,7 +190,7 @@ class DocumentService:
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
         url = verify_url(self.search_url, number, code)
 
-        context = localise_dates(prepared.data)
+        context = printable(prepared.data)
         context.update(
             agency=prepared.agency, number=number, doc_title=doc_type.title,
             issued_on=chinese_date(prepared.issued_on), remedy_clause=prepared.remedy_clause,

@@ -19,14 +19,17 @@ def chinese_date(d: date) -> str:
     return f"{d.year}年{d.month}月{d.day}日"
 
 
-def localise_dates(value):
-    """Every ISO date string in case data becomes a Chinese date for printing."""
+def printable(value):
+    """Case data as it is printed: ISO dates as Chinese dates, amounts without
+    a stray ".0" (20000.0 → 20000, 1234.5 → 1234.50)."""
     if isinstance(value, dict):
-        return {k: localise_dates(v) for k, v in value.items()}
+        return {k: printable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [localise_dates(v) for v in value]
+        return [printable(v) for v in value]
     if isinstance(value, str) and (m := _ISO_DATE.match(value)):
         return chinese_date(date(int(m[1]), int(m[2]), int(m[3])))
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.2f}"
     return value
 
 

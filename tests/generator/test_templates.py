@@ -64,7 +64,7 @@ AGENCY_FIELDS = {"name", "alias", "short_name", "credit_code", "address", "postc
                  "contact", "seal_name", "reconsideration_body", "court"}
 # Generated names: plain values, and dicts whose attributes a template may use.
 GENERATED_SCALARS = {"number", "issued_on", "doc_title", "remedy_clause", "verification_code",
-                     "verify_url", "verify_qr"}
+                     "verify_url", "verify_page", "verify_qr"}
 FORBIDDEN_WAIVERS = ["不申请听证", "我已知晓", "放弃陈述申辩", "放弃听证"]
 HANDWRITING_LABEL = "由当事人本人书写"
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -275,7 +275,8 @@ def render(doc_type: str, data: dict, qr_png: Path, out: Path) -> str:
         remedy_clause="如不服本决定，可以自收到本决定书之日起六十日内向鞍山市人民政府申请行政复议，"
                       "也可以自收到本决定书之日起六个月内向鞍山市铁东区人民法院提起行政诉讼。",
         verification_code="7KQ2M9XA",
-        verify_url="https://zhifa.example/verify",
+        verify_url="https://zhifa.example/verify?number=x&code=y",
+        verify_page="https://zhifa.example/verify",
         verify_qr=InlineImage(tpl, str(qr_png), width=Mm(18)),
         agency={"name": "鞍山市营商环境建设局", "alias": "鞍山市行政审批局", "short_name": "鞍审批",
                 "credit_code": "11210300MB1234567X", "address": "鞍山市铁东区示例路1号",
@@ -478,7 +479,7 @@ def test_party_writes_and_record_handwriting(doc_type):
 def test_seal_area_and_verification(doc_type):
     uses = {u.path for u in placeholder_uses(template_source(doc_type))}
     assert (("agency", "seal_name") in uses) is (entry(doc_type)["seal"] != "none")
-    assert ("verify_qr",) in uses and ("verification_code",) in uses and ("verify_url",) in uses
+    assert ("verify_qr",) in uses and ("verification_code",) in uses and ("verify_page",) in uses
     assert template_source(doc_type).count("verify_qr") == 1
 
 

@@ -55,7 +55,7 @@ VERSION = "2026.1"
 # `deadlines` and `agency` are dicts: templates use their attributes.
 GENERATED_NAMES = (
     "number", "issued_on", "doc_title", "deadlines", "remedy_clause",
-    "verification_code", "verify_url", "verify_qr", "agency",
+    "verification_code", "verify_url", "verify_page", "verify_qr", "agency",
 )
 AGENCY_FIELDS = {
     "name": "机关名称（如：鞍山市营商环境建设局）",
@@ -434,7 +434,8 @@ class Doc:
         self.p("机关地址：{{ agency.address }}" + FULL + "邮编：{{ agency.postcode }}",
                style="ZF Plain", keep_next=True)
 
-    VERIFY_TEXT = "扫码或登录 {{ verify_url }} 核验：验证码 {{ verification_code }}"
+    # The QR code carries the full URL; the printed text stays short enough to type.
+    VERIFY_TEXT = "扫码或登录 {{ verify_page }} 凭文号和验证码核验真伪。验证码：{{ verification_code }}"
 
     def seal(self, date: str = "{{ issued_on }}") -> None:
         """Seal area: agency name, the seal to apply and the date, right-aligned,
@@ -1575,6 +1576,8 @@ def _hearing_notice() -> Spec:
         description="举行听证的七日前通知当事人听证的时间、地点（行政处罚法第六十四条）。"
                     "当事人的意见由本人书写，数据中不含该内容。",
         example={
+            # dated: the hearing must be at least 7 working days after the notice
+            "issued_on": "2026-10-26",
             "case": PENALTY_CASE, "party": TRADER,
             "hearing": {"date": "2026-11-05", "time": "09:00",
                         "place": "鞍山市营商环境建设局听证室", "host": "陈静", "clerk": "周敏",
