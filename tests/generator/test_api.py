@@ -162,16 +162,15 @@ def test_remedy_clause_needs_government_and_court(zhifa_env, tmp_path):
 
 
 @pytest.mark.parametrize("doc_type", [t.type for t in CATALOGUE if t.party_writes])
-def test_party_answers_may_not_be_prefilled(sqlite_generator, doc_type):
+@pytest.mark.parametrize("phrase", ["我已知晓", "不申请听证", "放弃 陈述申辩"])
+def test_party_answers_may_not_be_prefilled(sqlite_generator, doc_type, phrase):
     _, client = sqlite_generator
-    data = example(doc_type, issued_on="2026-06-01")
-    field = next(k for k, v in data.items() if isinstance(v, str) and k != "issued_on") if any(
-        isinstance(v, str) and k != "issued_on" for k, v in data.items()) else None
-    target = data if field else data["case"]
-    field = field or "cause"
-    target[field] = target[field] + "。当事人表示：我已 知晓，不申请听证"
-    body = assert_problem(post(client, {"type": doc_type, "data": data}), 422)
-    assert any("不申请听证" in e["message"] or "知晓" in e["message"] for e in body["errors"])
+    data = example(doc_type)
+    data["party"]["address"] += f"（当事人意见：{phrase}）"
+    body = assert_problem(post(client, {"type": doc_type, "data": data}), 422, "data/party/address")
+    assert "本人手写" in body["errors"][0]["message"]
+    clean = example(doc_type)
+    assert post(client, {"type": doc_type, "data": clean, "formats": ["docx"]}).status_code == 201
 
 
 def test_deadline_in_a_year_without_holiday_schedule_is_refused_not_guessed(zhifa_env, tmp_path):
@@ -249,3 +248,19 @@ def test_operational_endpoints(sqlite_generator):
     assert b'zhifa_http_requests_total{endpoint="/v1/templates"' in client.get("/metrics").data
     spec = client.get("/openapi.json").get_json()
     assert {"/v1/documents", "/v1/batches", "/v1/verify"} <= set(spec["paths"])
+
+
+def test_printed_qr_code_points_at_the_public_verify_page(sqlite_generator):
+    import zipfile
+
+    from services.generator.rendering import qr_png, verify_url
+    _, client = sqlite_generator
+    doc = post(client, {"type": "license_grant_decision", "formats": ["docx"],
+                        "data": example("license_grant_decision")}).get_json()
+    docx = client.get(f"/v1/documents/{doc['id']}/docx", headers=auth()).data
+    with zipfile.ZipFile(io.BytesIO(docx)) as z:
+        images = [z.read(n) for n in z.namelist() if n.startswith("word/media/")]
+    expected = verify_url("https://zhifa.example.gov.cn", doc["number"], doc["verification_code"])
+    assert expected.startswith("https://zhifa.example.gov.cn/verify?number=%E9%9E%8D")
+    assert qr_png(expected) in images       # the QR image encodes exactly this URL
+    assert "https://zhifa.example.gov.cn/verify" in docx_text(client, doc["id"])
