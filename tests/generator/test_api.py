@@ -264,3 +264,12 @@ def test_printed_qr_code_points_at_the_public_verify_page(sqlite_generator):
     assert expected.startswith("https://zhifa.example.gov.cn/verify?number=%E9%9E%8D")
     assert qr_png(expected) in images       # the QR image encodes exactly this URL
     assert "https://zhifa.example.gov.cn/verify" in docx_text(client, doc["id"])
+
+
+def test_markup_characters_in_data_are_printed_not_interpreted(sqlite_generator):
+    _, client = sqlite_generator
+    data = example("rectification_order")
+    data["party"]["name"] = "鞍山A&B<商贸>有限公司"
+    resp = post(client, {"type": "rectification_order", "data": data, "formats": ["docx"]})
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    assert "鞍山A&B<商贸>有限公司" in docx_text(client, resp.get_json()["id"])
