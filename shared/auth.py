@@ -27,9 +27,10 @@ class Principal:
 
 def parse_keys(text: str, source: str) -> dict[str, str]:
     keys: dict[str, str] = {}
-    for raw in text.replace("\n", ",").split(","):
-        item = raw.strip()
-        if not item or item.startswith("#"):
+    items = (item.strip() for line in text.splitlines() if not line.lstrip().startswith("#")
+             for item in line.split(","))
+    for item in items:
+        if not item:
             continue
         token, sep, role = item.partition("=")
         token, role = token.strip(), role.strip()
