@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(libreoffice-writer-nogui python3-uno fonts-noto-cjk
+DEBIAN_PACKAGES=(libreoffice-writer-nogui python3-uno python3-venv fonts-noto-cjk
                  fonts-arphic-ukai fonts-arphic-uming poppler-utils fontconfig)
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
