@@ -34,6 +34,9 @@ def cmd_serve(args) -> int:
     from waitress import serve
     module = importlib.import_module(f"services.{args.service}.app")
     app = module.create_app()
+    # SIGTERM must unwind like Ctrl-C so atexit handlers stop the LibreOffice pool.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    app.extensions["zhifa.runtime"].warm()
     port = args.port or DEFAULT_PORTS[args.service]
     log.info("serving %s on http://%s:%d", args.service, args.host, port)
     serve(app, host=args.host, port=port, threads=args.threads, ident=f"zhifa-{args.service}")
@@ -59,8 +62,7 @@ def cmd_worker(args) -> int:
     conn = Redis.from_url(settings.redis_url)
     queues = [Queue(queue_name(s), connection=conn) for s in services]
     for s in services:   # warm each service's runtime (database, LibreOffice pool) once per worker
-        rt = importlib.import_module(f"services.{s}.runtime")
-        rt.current()
+        importlib.import_module(f"services.{s}.runtime").current().warm()
     # SimpleWorker runs jobs in this process, so the warm LibreOffice pool and
     # database pool survive from one job to the next (a forking worker would
     # start LibreOffice again for every document).

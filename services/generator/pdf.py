@@ -298,6 +298,10 @@ class PdfConverter:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def warm(self) -> None:
+        """Start the first member now, so the first document does not wait ~5 s."""
+        self.members[0].ensure_running()
+
     def convert(self, docx: bytes, timeout: float | None = None) -> bytes:
         """Convert DOCX bytes to PDF/A-2b bytes; `timeout` overrides the pool's."""
         if self._closed.is_set():

@@ -5,6 +5,7 @@ whether it runs inline in the web process or in `zhifa worker`.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ from shared.db import make_engine, session_factory
 from shared.jobs import Jobs
 
 SERVICE = "generator"
+log = logging.getLogger("zhifa.generator")
 
 
 class LazyPdfConverter:
@@ -44,6 +46,15 @@ class LazyPdfConverter:
                                           work_dir=self.settings.service_dir(SERVICE) / "soffice")
             return self._pool
 
+    def warm_in_background(self) -> None:
+        """For long-running processes: start LibreOffice while the first request is awaited."""
+        def warm():
+            try:
+                self.pool().warm()
+            except Exception:
+                log.exception("could not warm the LibreOffice pool; the first PDF will try again")
+        threading.Thread(target=warm, name="pdf-warm", daemon=True).start()
+
     def __call__(self, docx: bytes) -> bytes:
         return self.pool().convert(docx)
 
@@ -62,6 +73,9 @@ class Runtime:
     batches: BatchService
     jobs: Jobs
     pdf: LazyPdfConverter
+
+    def warm(self) -> None:
+        self.pdf.warm_in_background()
 
     def close(self) -> None:
         self.jobs.shutdown()

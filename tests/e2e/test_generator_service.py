@@ -75,6 +75,16 @@ def service(tmp_path, pg_url, redis_url):
     for p in procs:
         p.wait(timeout=30)
     log.close()
+    # Stopping the service stops its LibreOffice processes too (their profiles live under tmp_path).
+    deadline = time.monotonic() + 15
+    while (left := _processes_mentioning(str(tmp_path))) and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert not left, left
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    out = subprocess.run(["pgrep", "-af", text], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if "pgrep" not in line]
 
 
 def test_penalty_decision_pdf_is_pdfa_with_embedded_sc_fonts_and_verifiable(service):
