@@ -119,8 +119,12 @@ def create_base_app(service: str, settings: Settings, openapi: dict,
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
         status = exc.code or 500
-        return problem_response(Problem(status, f"http-{status}", _HTTP_TITLES.get(status, "请求失败"),
+        resp = problem_response(Problem(status, f"http-{status}", _HTTP_TITLES.get(status, "请求失败"),
                                         exc.description if status >= 500 else None))
+        allow = dict(exc.get_headers()).get("Allow")
+        if allow:                                  # a 405 must say which methods are allowed
+            resp.headers["Allow"] = allow
+        return resp
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

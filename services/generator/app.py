@@ -5,7 +5,7 @@ from flask import Flask
 
 from services.generator import runtime
 from services.generator.api import bp
-from services.generator.openapi import SPEC
+from services.generator.openapi import build_spec
 from shared import config
 from shared.config import Settings
 from shared.db import ping
@@ -16,7 +16,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or config.load()
     rt = runtime.build(settings)
     runtime.install(rt)
-    app = create_base_app(runtime.SERVICE, settings, SPEC,
+    app = create_base_app(runtime.SERVICE, settings, build_spec(rt.documents.catalogue),
                           readiness={"database": lambda: ping(rt.engine), "jobs": rt.jobs.ping})
     app.extensions["zhifa.runtime"] = rt
     app.register_blueprint(bp)

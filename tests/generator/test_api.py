@@ -248,6 +248,12 @@ def test_operational_endpoints(sqlite_generator):
     assert b'zhifa_http_requests_total{endpoint="/v1/templates"' in client.get("/metrics").data
     spec = client.get("/openapi.json").get_json()
     assert {"/v1/documents", "/v1/batches", "/v1/verify"} <= set(spec["paths"])
+    # each document type's data schema is published with the contract
+    assert spec["components"]["schemas"]["data.penalty_decision"]["properties"]["party"]["$ref"] == \
+        "#/components/schemas/data.penalty_decision/$defs/party"
+    wrong_method = client.delete("/v1/templates")
+    assert_problem(wrong_method, 405)
+    assert "GET" in wrong_method.headers["Allow"]
 
 
 def test_printed_qr_code_points_at_the_public_verify_page(sqlite_generator):
