@@ -20,4 +20,6 @@ def create_app(settings: Settings | None = None) -> Flask:
                           readiness={"database": lambda: ping(rt.engine), "jobs": rt.jobs.ping})
     app.extensions["zhifa.runtime"] = rt
     app.register_blueprint(bp)
+    if rt.jobs.mode == "inline":
+        rt.batches.resume_pending()
     return app

@@ -66,6 +66,20 @@ class BatchService:
             self.jobs.enqueue(tasks.issue_batch_item, batch_id, i)
         return batch_id
 
+    def resume_pending(self) -> int:
+        """Inline mode keeps its queue in memory: after a restart, queue again
+        whatever a batch still has pending (issuing is idempotent per entry)."""
+        with self.sessions() as session:
+            pending = session.execute(select(BatchItem.batch_id, BatchItem.position)
+                                      .where(BatchItem.status == "pending")
+                                      .order_by(BatchItem.batch_id, BatchItem.position)).all()
+        from services.generator import tasks
+        for batch_id, position in pending:
+            self.jobs.enqueue(tasks.issue_batch_item, batch_id, position)
+        if pending:
+            log.info("resumed %d pending batch entries", len(pending))
+        return len(pending)
+
     def run_item(self, batch_id: str, position: int) -> None:
         with transaction(self.sessions) as session:
             item = session.get(BatchItem, (batch_id, position))

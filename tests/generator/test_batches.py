@@ -97,3 +97,22 @@ def test_rq_workers_issue_500_documents_with_distinct_gapless_numbers(zhifa_env,
         for log in logs:
             log.close()
         app.extensions["zhifa.runtime"].close()
+
+
+def test_inline_batch_left_pending_by_a_restart_is_finished_by_the_next_start(zhifa_env, tmp_path):
+    from services.generator.app import create_app
+    db = f"sqlite:///{tmp_path / 'g.sqlite3'}"
+    app = create_app(zhifa_env(ZHIFA_GENERATOR_DATABASE_URL=db))
+    rt = app.extensions["zhifa.runtime"]
+    # The process "dies" after accepting the batch, before its jobs ran.
+    rt.batches.jobs = type("Dropped", (), {"enqueue": lambda *a: None})()
+    batch_id = rt.batches.create({"documents": entries(3), "formats": ["docx"]}, "case-system:x")
+    rt.close()
+
+    app = create_app(zhifa_env(ZHIFA_GENERATOR_DATABASE_URL=db))
+    client = app.test_client()
+    try:
+        status, _ = wait_for(client, f"/v1/batches/{batch_id}", 60)
+        assert status["status"] == "done" and status["done"] == 3
+    finally:
+        app.extensions["zhifa.runtime"].close()
