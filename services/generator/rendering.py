@@ -23,13 +23,18 @@ def chinese_date(d: date) -> str:
 
 def printable(value):
     """Case data as it is printed: ISO dates as Chinese dates, amounts without
-    a stray ".0" (20000.0 → 20000, 1234.5 → 1234.50)."""
+    a stray ".0" (20000.0 → 20000, 1234.5 → 1234.50), paragraphs indented."""
     if isinstance(value, dict):
         return {k: printable(v) for k, v in value.items()}
     if isinstance(value, list):
         return [printable(v) for v in value]
     if isinstance(value, str) and (m := _ISO_DATE.match(value)):
         return chinese_date(date(int(m[1]), int(m[2]), int(m[3])))
+    if isinstance(value, str) and "\n" in value:
+        # docxtpl prints a newline as a line break; a new paragraph of Chinese
+        # text starts indented by two characters, like the paragraph before it.
+        lines = [line.strip(" \t\r\u3000") for line in value.strip().split("\n")]
+        return "\n\u3000\u3000".join(line for line in lines if line)
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else f"{value:.2f}"
     return value
