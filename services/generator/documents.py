@@ -119,7 +119,7 @@ class DocumentService:
         doc_type = self.catalogue.get(value)
         if doc_type is None:
             raise Problem(422, "unknown-document-type", "未知的文书类型",
-                          f"文书类型“{value[:64]}”不在文书目录中，可用类型见 GET /v1/templates。",
+                          "该文书类型不在文书目录中，可用类型见 GET /v1/templates。",
                           [FieldError(field, "未知的文书类型。")])
         return doc_type
 

@@ -27,7 +27,10 @@ def _is_forbidden_control(ch: str) -> bool:
     cp = ord(ch)
     if cp < 0x20:
         return ch not in "\t\n\r"
-    return cp == 0x7F or 0x80 <= cp <= 0x9F
+    # Lone surrogates (JSON allows "\ud800") and noncharacters cannot be
+    # written to a Word document's XML at all.
+    return (cp == 0x7F or 0x80 <= cp <= 0x9F or 0xD800 <= cp <= 0xDFFF
+            or 0xFDD0 <= cp <= 0xFDEF or (cp & 0xFFFE) == 0xFFFE)
 
 
 def _pointer_token(key: str) -> str:
@@ -44,7 +47,7 @@ def _control_message(text: str, what: str) -> str | None:
                 found.append(code)
     if not found:
         return None
-    return f"{what}含有不可见控制字符（{'、'.join(found)}），请删除后重试。"
+    return f"{what}含有不可见控制字符或无效字符（{'、'.join(found)}），请删除后重试。"
 
 
 def control_character_errors(value, path: str = "data") -> list[FieldError]:

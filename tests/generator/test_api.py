@@ -110,6 +110,12 @@ def _refusals(client, max_body: int):
     control = copy.deepcopy(good)
     control["party"]["address"] = "鞍山市铁东区\x07胜利路"
     yield "control", post(client, {"type": "penalty_decision", "data": control}), 422, "data/party/address"
+    surrogate = json.dumps({"type": "penalty_decision", "data": good}, ensure_ascii=False).replace(
+        good["party"]["name"], good["party"]["name"] + "\\ud800")
+    yield "surrogate", client.post("/v1/documents", data=surrogate.encode(),
+                                   headers={**auth(), "Content-Type": "application/json"}), 422, "data/party/name"
+    yield "surrogate-type", client.post("/v1/documents", data='{"type": "\\ud800", "data": {}}',
+                                        headers={**auth(), "Content-Type": "application/json"}), 422, "type"
     bad_date = example("penalty_decision", issued_on="2026-02-30")
     yield "bad-date", post(client, {"type": "penalty_decision", "data": bad_date}), 422, "data/issued_on"
     yield "bad-format", post(client, {"type": "penalty_decision", "data": good, "formats": ["odt"]}), 422, "formats"

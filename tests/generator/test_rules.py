@@ -26,10 +26,10 @@ def test_control_characters_named_by_path_and_code_point():
     }
     errors = {e.path: e.message for e in control_character_errors(data)}
     assert errors == {
-        "data/party/name": "含有不可见控制字符（U+0007），请删除后重试。",
-        "data/evidence/1/title": "含有不可见控制字符（U+001B、U+007F），请删除后重试。",
-        "data/facts": "含有不可见控制字符（U+0085），请删除后重试。",
-        "data/nul": "含有不可见控制字符（U+0000），请删除后重试。",
+        "data/party/name": "含有不可见控制字符或无效字符（U+0007），请删除后重试。",
+        "data/evidence/1/title": "含有不可见控制字符或无效字符（U+001B、U+007F），请删除后重试。",
+        "data/facts": "含有不可见控制字符或无效字符（U+0085），请删除后重试。",
+        "data/nul": "含有不可见控制字符或无效字符（U+0000），请删除后重试。",
     }
 
 
@@ -169,3 +169,11 @@ def test_hearing_date_missing_left_to_schema_and_malformed_reported():
     assert hearing_date_errors({"hearing": {}}, EARLIEST) == []
     errors = hearing_date_errors({"hearing": {"date": "2026/03/02"}}, EARLIEST)
     assert [e.path for e in errors] == ["data/hearing/date"]
+
+
+def test_text_that_cannot_be_written_to_a_document_is_refused():
+    errors = control_character_errors({"name": "鞍山\ud800商贸", "note": "尾\uffff", "ok": "正常文本\t\n"})
+    assert {e.path: e.message for e in errors} == {
+        "data/name": "含有不可见控制字符或无效字符（U+D800），请删除后重试。",
+        "data/note": "含有不可见控制字符或无效字符（U+FFFF），请删除后重试。",
+    }
