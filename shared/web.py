@@ -32,8 +32,12 @@ _HTTP_TITLES = {
 
 
 def problem_response(problem: Problem) -> Response:
-    resp = Response(json.dumps(problem.as_dict(), ensure_ascii=False), status=problem.status,
-                    content_type=PROBLEM_JSON + "; charset=utf-8")
+    text = json.dumps(problem.as_dict(), ensure_ascii=False)
+    try:
+        body = text.encode("utf-8")
+    except UnicodeEncodeError:   # a field path quoting a client's lone surrogate: escape it
+        body = json.dumps(problem.as_dict()).encode("ascii")
+    resp = Response(body, status=problem.status, content_type=PROBLEM_JSON + "; charset=utf-8")
     if problem.status == 401:
         resp.headers["WWW-Authenticate"] = 'Bearer realm="zhifa"'
     return resp

@@ -116,6 +116,8 @@ def _refusals(client, max_body: int):
                                    headers={**auth(), "Content-Type": "application/json"}), 422, "data/party/name"
     yield "surrogate-type", client.post("/v1/documents", data='{"type": "\\ud800", "data": {}}',
                                         headers={**auth(), "Content-Type": "application/json"}), 422, "type"
+    yield "surrogate-key", client.post("/v1/documents", data='{"type": "penalty_decision", "data": {}, "\\ud800": 1}',
+                                       headers={**auth(), "Content-Type": "application/json"}), 422, None
     bad_date = example("penalty_decision", issued_on="2026-02-30")
     yield "bad-date", post(client, {"type": "penalty_decision", "data": bad_date}), 422, "data/issued_on"
     yield "bad-format", post(client, {"type": "penalty_decision", "data": good, "formats": ["odt"]}), 422, "formats"
