@@ -34,7 +34,6 @@ class Settings:
     soffice_pool_size: int
     soffice_timeout: float
     fonts_dir: Path
-    secret_key: str | None
 
     def database_url(self, service: str) -> str:
         url = _env(f"ZHIFA_{service.upper()}_DATABASE_URL")
@@ -67,5 +66,4 @@ def load() -> Settings:
         soffice_pool_size=int(_env("ZHIFA_SOFFICE_POOL_SIZE", "2")),
         soffice_timeout=float(_env("ZHIFA_SOFFICE_TIMEOUT", "60")),
         fonts_dir=Path(_env("ZHIFA_FONTS_DIR", str(PROJECT_ROOT / "build" / "fonts"))).resolve(),
-        secret_key=_env("ZHIFA_SECRET_KEY"),
     )

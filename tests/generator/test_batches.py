@@ -116,3 +116,26 @@ def test_inline_batch_left_pending_by_a_restart_is_finished_by_the_next_start(zh
         assert status["status"] == "done" and status["done"] == 3
     finally:
         app.extensions["zhifa.runtime"].close()
+
+
+def test_a_conversion_that_keeps_hanging_fails_its_entry_after_one_retry_and_uses_no_number(zhifa_env, tmp_path):
+    """Real LibreOffice with a timeout no conversion can meet: each attempt is
+    killed; the job is tried twice, then the entry is marked failed."""
+    from services.generator.app import create_app
+    app = create_app(zhifa_env(ZHIFA_GENERATOR_DATABASE_URL=f"sqlite:///{tmp_path / 'g.sqlite3'}",
+                               ZHIFA_SOFFICE_TIMEOUT="0.001", ZHIFA_SOFFICE_POOL_SIZE="1"))
+    client = app.test_client()
+    try:
+        resp = submit(client, entries(1), formats=("docx", "pdf"))
+        status, _ = wait_for(client, resp.get_json()["status_url"], 240)
+        assert status["status"] == "failed" and status["failed"] == 1
+        entry = status["documents"][0]
+        assert entry["number"] is None and entry["error"]["title"] == "文书生成失败"
+        with app.extensions["zhifa.runtime"].documents.sessions() as s:
+            from services.generator.models import BatchItem
+            assert s.get(BatchItem, (status["id"], 0)).attempts == 2
+        ok = submit(client, entries(1), formats=("docx",))
+        status, _ = wait_for(client, ok.get_json()["status_url"], 60)
+        assert status["documents"][0]["number"] == "鞍审批责改字〔2026〕第1号"   # the failure used no number
+    finally:
+        app.extensions["zhifa.runtime"].close()
