@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from shared import config
 from shared.config import DEFAULT_PORTS, SERVICES
@@ -75,6 +76,20 @@ def cmd_fonts(_args) -> int:
     from shared.fonts import install_fonts
     print(install_fonts(config.load().fonts_dir))
     return 0
+
+
+def cmd_check_templates(args) -> int:
+    """For clerks who edited the Word templates: check them before the service does."""
+    from services.generator.catalogue import TEMPLATES_DIR, Catalogue
+    from services.generator.template_lint import lint_catalogue
+    directory = args.directory or config.load().templates_dir or TEMPLATES_DIR
+    catalogue = Catalogue(directory)
+    problems = lint_catalogue(catalogue)
+    for doc_type, lines in problems.items():
+        for line in lines:
+            print(f"{doc_type}: {line}")
+    print(f"{directory}: {len(list(catalogue))} templates, {len(problems)} with problems")
+    return 1 if problems else 0
 
 
 def _demo_api_keys(settings) -> str:
@@ -144,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("run", help="run every service (and a worker when Redis is set)")
     p.add_argument("--host", default="127.0.0.1")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("check-templates", help="lint the generator's Word templates against their schemas")
+    p.add_argument("directory", nargs="?", type=Path, help="templates directory (default: the one in use)")
+    p.set_defaults(func=cmd_check_templates)
     p = sub.add_parser("fonts", help="install CJK font aliases for LibreOffice")
     p.set_defaults(func=cmd_fonts)
     args = parser.parse_args(argv)

@@ -30,6 +30,7 @@ class Settings:
     generator_token: str | None
     agency_file: Path | None
     calendar_file: Path | None
+    templates_dir: Path | None
     max_body_bytes: int
     soffice_pool_size: int
     soffice_timeout: float
@@ -52,6 +53,7 @@ def load() -> Settings:
     api_keys_file = _env("ZHIFA_API_KEYS_FILE")
     agency_file = _env("ZHIFA_AGENCY_FILE")
     calendar_file = _env("ZHIFA_CALENDAR_FILE")
+    templates_dir = _env("ZHIFA_TEMPLATES_DIR")
     return Settings(
         data_dir=data_dir,
         redis_url=_env("ZHIFA_REDIS_URL"),
@@ -62,6 +64,7 @@ def load() -> Settings:
         generator_token=_env("ZHIFA_GENERATOR_TOKEN"),
         agency_file=Path(agency_file) if agency_file else None,
         calendar_file=Path(calendar_file) if calendar_file else None,
+        templates_dir=Path(templates_dir).resolve() if templates_dir else None,
         max_body_bytes=int(_env("ZHIFA_MAX_BODY_BYTES", str(2 * 1024 * 1024))),
         soffice_pool_size=int(_env("ZHIFA_SOFFICE_POOL_SIZE", "2")),
         soffice_timeout=float(_env("ZHIFA_SOFFICE_TIMEOUT", "60")),

@@ -15,6 +15,12 @@ from jinja2 import Environment
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 
+# Names the generator adds to every document's context besides the case data;
+# `agency` and `deadlines` are dicts (see template_lint for their fields).
+GENERATED_SCALARS = frozenset({"number", "issued_on", "doc_title", "remedy_clause", "verification_code",
+                               "verify_url", "verify_page", "verify_qr"})
+GENERATED_DICTS = frozenset({"agency", "deadlines"})
+
 
 def chinese_date(d: date) -> str:
     """GB/T 9704-2012 writes dates with arabic numerals: 2026年11月27日."""
@@ -70,6 +76,9 @@ _JINJA = _CompiledOnceEnvironment(autoescape=True)
 
 def render_docx(template_path: Path, context: dict, qr_target: str) -> bytes:
     """Render one document; `qr_target` is the URL the printed QR code encodes."""
+    missing = (GENERATED_SCALARS | GENERATED_DICTS) - {"verify_qr"} - context.keys()
+    if missing:   # a template would silently print nothing where these belong
+        raise ValueError(f"render context lacks {sorted(missing)}")
     tpl = DocxTemplate(str(template_path))
     context = dict(context, verify_qr=InlineImage(tpl, io.BytesIO(qr_png(qr_target)), width=Mm(20)))
     tpl.render(context, jinja_env=_JINJA, autoescape=True)

@@ -16,6 +16,7 @@ from services.generator.batches import BatchService
 from services.generator.catalogue import Catalogue
 from services.generator.documents import DocumentService
 from services.generator.models import Base
+from services.generator.template_lint import lint_catalogue
 from services.generator.workdays import WorkdayCalendar
 from shared import config
 from shared.blobstore import BlobStore
@@ -83,14 +84,26 @@ class Runtime:
         self.engine.dispose()
 
 
+def load_catalogue(settings: Settings) -> Catalogue:
+    """The templates in use, refused whole if any of them fails the linter:
+    better a service that will not start than a blank where a field belongs."""
+    catalogue = Catalogue(settings.templates_dir) if settings.templates_dir else Catalogue()
+    problems = lint_catalogue(catalogue)
+    if problems:
+        lines = [f"  {t}: {p}" for t, ps in problems.items() for p in ps]
+        raise ValueError("document templates fail the linter (zhifa check-templates):\n" + "\n".join(lines))
+    return catalogue
+
+
 def build(settings: Settings) -> Runtime:
+    catalogue = load_catalogue(settings)
     engine = make_engine(settings.database_url(SERVICE))
     Base.metadata.create_all(engine)
     sessions = session_factory(engine)
     pdf = LazyPdfConverter(settings)
     jobs = Jobs(SERVICE, settings.redis_url)
     documents = DocumentService(
-        catalogue=Catalogue(), agency=AgencyProfile.load(settings.agency_file),
+        catalogue=catalogue, agency=AgencyProfile.load(settings.agency_file),
         calendar=WorkdayCalendar(settings.calendar_file), sessions=sessions,
         blobs=BlobStore(settings.service_dir(SERVICE) / "blobs"), search_url=settings.search_url,
         pdf_converter=pdf)

@@ -21,8 +21,10 @@ from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
-from jinja2 import Environment, nodes
 from jsonschema import Draft202012Validator
+
+from services.generator import template_lint as lint
+from services.generator.template_lint import AGENCY_FIELDS, check_use, placeholder_uses, required_paths, resolve
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "services" / "generator" / "templates"
 
@@ -60,11 +62,6 @@ RULE_FIELDS = {
     "hearing_notice": ["hearing.date", "hearing.place"],
     "penalty_decision": ["decision.date", "case.filed_on"],
 }
-AGENCY_FIELDS = {"name", "alias", "short_name", "credit_code", "address", "postcode", "phone",
-                 "contact", "seal_name", "reconsideration_body", "court"}
-# Generated names: plain values, and dicts whose attributes a template may use.
-GENERATED_SCALARS = {"number", "issued_on", "doc_title", "remedy_clause", "verification_code",
-                     "verify_url", "verify_page", "verify_qr"}
 FORBIDDEN_WAIVERS = ["不申请听证", "我已知晓", "放弃陈述申辩", "放弃听证"]
 HANDWRITING_LABEL = "由当事人本人书写"
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -85,14 +82,7 @@ def load(doc_type: str, suffix: str):
 
 
 def template_source(doc_type: str) -> str:
-    """The Jinja source docxtpl renders: body, headers and footers, patched."""
-    tpl = DocxTemplate(TEMPLATES / f"{doc_type}.docx")
-    tpl.init_docx()
-    parts = [tpl.patch_xml(tpl.get_xml())]
-    for uri in (tpl.HEADER_URI, tpl.FOOTER_URI):
-        for _, part in tpl.get_headers_footers(uri):
-            parts.append(tpl.patch_xml(tpl.get_part_xml(part)))
-    return "\n".join(parts)
+    return lint.template_source(TEMPLATES / f"{doc_type}.docx")
 
 
 def template_text(doc_type: str) -> str:
@@ -101,133 +91,6 @@ def template_text(doc_type: str) -> str:
         xml = "".join(z.read(n).decode("utf-8") for n in z.namelist()
                       if re.match(r"word/(document|header\d*|footer\d*)\.xml$", n))
     return "".join(re.findall(r"<w:t(?: [^>]*)?>([^<]*)</w:t>", xml))
-
-
-def resolve(schema: dict, root: dict) -> dict:
-    while "$ref" in schema:
-        assert schema["$ref"].startswith("#/$defs/"), schema["$ref"]
-        schema = root["$defs"][schema["$ref"].split("/")[-1]]
-    return schema
-
-
-class Use:
-    """A placeholder path, e.g. ("decision", "penalties", "[]", "kind")."""
-
-    def __init__(self, path: tuple, printed: bool, line: int):
-        self.path, self.printed, self.line = path, printed, line
-
-    def __repr__(self) -> str:
-        return ".".join(self.path).replace(".[]", "[]") + f" (line {self.line})"
-
-
-def placeholder_uses(source: str) -> list[Use]:
-    """Every variable/attribute path in the template, loop variables resolved
-    to their iterable's items ("[]"), from Jinja2's AST."""
-    ast = Environment().parse(source)
-    uses: list[Use] = []
-
-    def path_of(node, scope):
-        """A Name/Getattr/Getitem chain as a path tuple, or None."""
-        if isinstance(node, nodes.Name):
-            if node.name in scope:
-                return scope[node.name]
-            return (node.name,)
-        if isinstance(node, nodes.Getattr):
-            base = path_of(node.node, scope)
-            return None if base is None else base + (node.attr,)
-        if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) \
-                and isinstance(node.arg.value, str):
-            base = path_of(node.node, scope)
-            return None if base is None else base + (node.arg.value,)
-        return None
-
-    def visit(node, scope, printed=False):
-        if isinstance(node, nodes.For):
-            visit(node.iter, scope)
-            inner = dict(scope)
-            iterable = path_of(node.iter, scope)
-            inner["loop"] = ("<loop>",)
-            if isinstance(node.target, nodes.Name) and iterable is not None:
-                inner[node.target.name] = iterable + ("[]",)
-            for child in node.body + node.else_:
-                visit(child, inner)
-            if node.test is not None:
-                visit(node.test, inner)
-            return
-        if isinstance(node, nodes.Assign):  # {% set x = ... %}: x is a template-local name
-            visit(node.node, scope)
-            if isinstance(node.target, nodes.Name):
-                scope[node.target.name] = ("<loop>",)
-            return
-        if isinstance(node, (nodes.Name, nodes.Getattr, nodes.Getitem)):
-            path = path_of(node, scope)
-            if path is not None:
-                if path[0] != "<loop>":  # loop.index, template-local names
-                    uses.append(Use(path, printed, node.lineno))
-                return
-        if isinstance(node, nodes.Output):
-            for child in node.nodes:
-                visit(child, scope, printed=not isinstance(child, nodes.TemplateData))
-            return
-        for child in node.iter_child_nodes():
-            # only the direct value of {{ }} counts as printed
-            visit(child, scope, printed=printed and isinstance(child, (nodes.Name, nodes.Getattr)))
-
-    visit(ast, {})
-    return uses
-
-
-def check_use(use: Use, schema: dict, allowed_deadlines: list) -> str | None:
-    """None when the path is declared, else the reason."""
-    path = use.path
-    head = path[0]
-    if head in GENERATED_SCALARS and head != "issued_on":
-        return None if len(path) == 1 else f"{use}: {head} has no attributes"
-    if head == "deadlines":
-        if len(path) != 2:
-            return f"{use}: use deadlines.<rule id>"
-        return None if path[1] in allowed_deadlines else \
-            f"{use}: deadline rule {path[1]!r} is not in the catalogue entry"
-    if head == "agency":
-        if len(path) != 2 or path[1] not in AGENCY_FIELDS:
-            return f"{use}: not an agency profile field"
-        return None
-    node = schema
-    for i, key in enumerate(path):
-        node = resolve(node, schema)
-        if key == "[]":
-            if node.get("type") != "array":
-                return f"{use}: {'.'.join(path[:i])} is not an array"
-            node = node["items"]
-            continue
-        props = node.get("properties")
-        if node.get("type") != "object" or props is None or key not in props:
-            return f"{use}: {key!r} is not declared in the schema"
-        node = props[key]
-    node = resolve(node, schema)
-    if use.printed and node.get("type") in ("object", "array"):
-        return f"{use}: prints a whole {node['type']}"
-    return None
-
-
-def required_paths(schema: dict, node: dict | None = None, prefix: tuple = ()) -> list[tuple]:
-    """Required leaves, recursing into required objects and required arrays' items."""
-    node = resolve(schema if node is None else node, schema)
-    out = []
-    for name in node.get("required", []):
-        child = resolve(node["properties"][name], schema)
-        path = prefix + (name,)
-        if child.get("type") == "object" and child.get("required"):
-            out += required_paths(schema, child, path)
-        elif child.get("type") == "array":
-            items = resolve(child["items"], schema)
-            if items.get("type") == "object" and items.get("required"):
-                out += required_paths(schema, items, path + ("[]",))
-            else:
-                out.append(path)
-        else:
-            out.append(path)
-    return out
 
 
 def prune_to_required(value, node: dict, schema: dict):

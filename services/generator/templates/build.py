@@ -25,7 +25,8 @@ The script has three parts:
    layout.
 
 Templates may use only the validated data's properties and the names the
-generator adds to the render context (GENERATED_NAMES below).
+generator adds to the render context (rendering.GENERATED_SCALARS and
+GENERATED_DICTS); tests/generator/test_templates.py lints them.
 """
 
 from __future__ import annotations
@@ -51,12 +52,6 @@ from docx.shared import Mm, Pt
 HERE = Path(__file__).resolve().parent
 VERSION = "2026.1"
 
-# Names the generator adds to the render context of every document type.
-# `deadlines` and `agency` are dicts: templates use their attributes.
-GENERATED_NAMES = (
-    "number", "issued_on", "doc_title", "deadlines", "remedy_clause",
-    "verification_code", "verify_url", "verify_page", "verify_qr", "agency",
-)
 AGENCY_FIELDS = {
     "name": "机关名称（如：鞍山市营商环境建设局）",
     "alias": "机关别名（如：鞍山市行政审批局）",
