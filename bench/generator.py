@@ -9,7 +9,12 @@ Measures, in one run on this machine:
      plus a cold `soffice --convert-to pdf` per document;
 and prints the ratio of (2) to (3).
 
+  4. optionally (--database-url postgresql+psycopg://...), DOCX+PDF from two
+     concurrent clients issuing two kinds of document, which is where the
+     pool's second LibreOffice helps (SQLite serialises all writers).
+
 Usage: .venv/bin/python bench/generator.py [--docx N] [--pdf N] [--baseline N] [--type TYPE]
+                                           [--database-url URL]
 """
 from __future__ import annotations
 
@@ -39,6 +44,7 @@ def main() -> int:
     parser.add_argument("--pdf", type=int, default=40, help="documents for the DOCX+PDF run")
     parser.add_argument("--baseline", type=int, default=10, help="documents for the soffice-per-document baseline")
     parser.add_argument("--type", default="penalty_decision")
+    parser.add_argument("--database-url", help="also measure 2 concurrent clients on this (PostgreSQL) database")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="zhifa-bench-"))
@@ -103,7 +109,34 @@ def main() -> int:
     print(f"ratio DOCX+PDF warm pool / baseline: {pdf_rate / base_rate:.1f}x throughput, "
           f"p50 latency {percentile(base_lat, 50) / percentile(pdf_lat, 50):.1f}x lower")
     rt.close()
+    if args.database_url:
+        concurrent(args, settings)
     return 0
+
+
+def concurrent(args, settings) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from services.generator import runtime
+    os.environ["ZHIFA_GENERATOR_DATABASE_URL"] = args.database_url
+    rt = runtime.build(config.load())
+    docs = rt.documents
+    kinds = [args.type, "rectification_order"]
+    bodies = [{"type": t, "data": dict(docs.catalogue.get(t).example, issued_on="2026-06-01"),
+               "formats": ["docx", "pdf"]} for t in kinds]
+
+    def issue(i: int) -> None:
+        docs.issue(docs.prepare(bodies[i % 2]), "bench")
+
+    for member in rt.pdf.pool().members:
+        member.ensure_running()
+    issue(0), issue(1)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(issue, range(args.pdf)))
+    rate = args.pdf / (time.perf_counter() - started)
+    print(f"DOCX+PDF, 2 clients, 2 kinds, PostgreSQL: {rate:5.2f} docs/s   (n={args.pdf})")
+    rt.close()
 
 
 if __name__ == "__main__":
