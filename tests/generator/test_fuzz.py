@@ -20,7 +20,9 @@ def test_any_request_gets_a_documented_answer_and_never_a_server_error(zhifa_env
             operation = result.ok()
 
             @given(case=operation.as_strategy())
-            @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+            # derandomize: the same cases every run, so CI is repeatable; widen locally with more examples
+            @settings(max_examples=25, deadline=None, database=None, derandomize=True,
+                      suppress_health_check=list(HealthCheck))
             def check(case):
                 if isinstance(case.body, dict) and "formats" not in case.body:
                     case.body["formats"] = ["docx"]     # PDFs are covered elsewhere; keep this fast
