@@ -101,6 +101,23 @@ def get_batch(batch_id: str):
     return jsonify(_rt().batches.status(batch_id))
 
 
+@bp.get("/v1/audit")
+@requires("admin")
+def audit_log():
+    after = _int_arg("after", 0, 0, 2**62)
+    limit = _int_arg("limit", 100, 1, 1000)
+    return jsonify(_rt().documents.audit_log(after, limit))
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise invalid_field(name, f"须为 {low}–{high} 之间的整数。")
+    return int(raw)
+
+
 @bp.get("/v1/verify")
 def verify():
     number, code = request.args.get("number", "").strip(), request.args.get("code", "").strip()

@@ -236,6 +236,18 @@ class DocumentService:
                           f"文书 {doc.number} 生成时未请求 {fmt.upper()} 格式。")
         return doc, self.blobs.get(sha)
 
+    def audit_log(self, after: int = 0, limit: int = 100) -> dict:
+        """The full-process record (plan item 4): entries after `after`, and
+        whether the whole hash chain is still intact."""
+        with self.sessions() as session:
+            broken_at = audit.verify_chain(session, AuditLog)
+            rows = session.execute(select(AuditLog).where(AuditLog.c.seq > after)
+                                   .order_by(AuditLog.c.seq).limit(limit)).all()
+        return {"intact": broken_at is None, "broken_at": broken_at,
+                "entries": [{"seq": r.seq, "at": utc_iso(r.at), "actor": r.actor, "action": r.action,
+                             "subject": r.subject, "details": json.loads(r.details),
+                             "prev_hash": r.prev_hash, "hash": r.hash} for r in rows]}
+
     def verify(self, number: str, code: str) -> dict:
         with self.sessions() as session:
             doc = session.execute(select(Document).where(Document.number == number)).scalar_one_or_none()

@@ -101,6 +101,12 @@ SPEC = {
             "summary": "批次进度", "security": BEARER,
             "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"200": _resp("进度", "Batch"), "404": PROBLEM, **AUTH_PROBLEMS}}},
+        "/v1/audit": {"get": {
+            "operationId": "getAuditLog", "summary": "全过程记录（哈希链审计日志）", "security": BEARER,
+            "parameters": [{"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                           {"name": "limit", "in": "query",
+                            "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
+            "responses": {"200": _resp("日志条目与链是否完整"), "422": PROBLEM, **AUTH_PROBLEMS}}},
         "/v1/verify": {"get": {
             "operationId": "verifyDocument",
             "summary": "文书真伪核验（公开）",

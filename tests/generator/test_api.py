@@ -287,3 +287,16 @@ def test_markup_characters_in_data_are_printed_not_interpreted(sqlite_generator)
     resp = post(client, {"type": "rectification_order", "data": data, "formats": ["docx"]})
     assert resp.status_code == 201, resp.get_data(as_text=True)
     assert "鞍山A&B<商贸>有限公司" in docx_text(client, resp.get_json()["id"])
+
+
+def test_every_issue_is_in_the_hash_chained_audit_log(generator):
+    _, client = generator
+    doc = post(client, {"type": "service_receipt", "formats": ["docx"], "data": example("service_receipt")}).get_json()
+    assert_problem(client.get("/v1/audit", headers=auth("case-system")), 403)
+    log = client.get("/v1/audit", headers=auth("admin")).get_json()
+    assert log["intact"] is True
+    entry = log["entries"][-1]
+    assert entry["action"] == "document.issued" and entry["subject"] == doc["id"]
+    assert entry["details"]["number"] == doc["number"] and entry["actor"].startswith("case-system:")
+    assert entry["details"]["docx_sha256"] == doc["files"]["docx"]["sha256"]
+    assert_problem(client.get("/v1/audit?limit=0", headers=auth("admin")), 422, "limit")
