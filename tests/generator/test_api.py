@@ -300,3 +300,4 @@ def test_every_issue_is_in_the_hash_chained_audit_log(generator):
     assert entry["details"]["number"] == doc["number"] and entry["actor"].startswith("case-system:")
     assert entry["details"]["docx_sha256"] == doc["files"]["docx"]["sha256"]
     assert_problem(client.get("/v1/audit?limit=0", headers=auth("admin")), 422, "limit")
+    assert_problem(client.get("/v1/audit?after=²", headers=auth("admin")), 422, "after")
