@@ -103,7 +103,8 @@ class DocumentService:
         if errors:
             raise invalid(errors)
 
-        issued_on = date.fromisoformat(issue_date_of(data)) if issue_date_of(data) else today_in_china()
+        dated = issue_date_of(data)
+        issued_on = date.fromisoformat(dated) if dated else today_in_china()
         agency = self.agency.for_document(data.get("agency"), doc_type.seal)
         remedy_clause = self._with_path(path, lambda: rules.remedy_clause(agency)) if doc_type.remedy else ""
         deadlines = self._with_path(path, lambda: deadline_rules.compute_deadlines(
