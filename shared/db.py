@@ -41,6 +41,21 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
+def create_schema(engine: Engine, metadata) -> None:
+    """Create missing tables. A web process and its workers start together, so
+    on PostgreSQL the creation is serialised by an advisory lock (two
+    concurrent CREATE TABLEs of the same name fail); SQLite's BEGIN IMMEDIATE
+    serialises it already."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key("zhifa:create-schema")})
+        metadata.create_all(conn)
+
+
+def _lock_key(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
@@ -63,8 +78,7 @@ def lock(session: Session, name: str) -> None:
     transaction already holds the database's write lock (BEGIN IMMEDIATE).
     """
     if session.get_bind().dialect.name == "postgresql":
-        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(name)})
 
 
 def ping(engine: Engine) -> None:

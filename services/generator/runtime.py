@@ -21,7 +21,7 @@ from services.generator.workdays import WorkdayCalendar
 from shared import config
 from shared.blobstore import BlobStore
 from shared.config import Settings
-from shared.db import make_engine, session_factory
+from shared.db import create_schema, make_engine, session_factory
 from shared.jobs import Jobs
 
 SERVICE = "generator"
@@ -98,7 +98,7 @@ def load_catalogue(settings: Settings) -> Catalogue:
 def build(settings: Settings) -> Runtime:
     catalogue = load_catalogue(settings)
     engine = make_engine(settings.database_url(SERVICE))
-    Base.metadata.create_all(engine)
+    create_schema(engine, Base.metadata)
     sessions = session_factory(engine)
     pdf = LazyPdfConverter(settings)
     jobs = Jobs(SERVICE, settings.redis_url)

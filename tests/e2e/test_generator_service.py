@@ -59,14 +59,17 @@ def service(tmp_path, pg_url, redis_url):
              subprocess.Popen([sys.executable, "-m", "services.cli", "worker", "generator"],
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)]
     base = f"http://127.0.0.1:{port}"
+    from redis import Redis
+    from rq import Worker
     deadline = time.monotonic() + 60
-    while True:
+    while True:   # the server answers ready and the worker has registered with Redis
         try:
-            if call(base, "GET", "/readyz", token=None)[0] == 200:
+            if call(base, "GET", "/readyz", token=None)[0] == 200 \
+                    and Worker.count(connection=Redis.from_url(redis_url)) >= 1:
                 break
         except OSError:
             pass
-        if time.monotonic() > deadline:
+        if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
             raise AssertionError((tmp_path / "service.log").read_text())
         time.sleep(0.3)
     yield base, tmp_path

@@ -71,3 +71,31 @@ def test_audit_entry_rolls_back_with_its_transaction(audit_db):
             raise RuntimeError("state change failed")
     with sessions() as s:
         assert s.execute(table.select()).first() is None
+
+
+def _create_schema_together(url: str, barrier, results) -> None:
+    from services.generator.models import Base
+    from shared.db import create_schema
+    engine = make_engine(url)
+    barrier.wait()
+    try:
+        create_schema(engine, Base.metadata)
+        results.put("ok")
+    except Exception as exc:   # reported to the test, which names it
+        results.put(repr(exc))
+    finally:
+        engine.dispose()
+
+
+def test_processes_starting_together_create_the_schema_once(database_url):
+    """A web process and its workers start at the same moment on an empty database."""
+    import multiprocessing as mp
+    ctx = mp.get_context("spawn")
+    barrier, results = ctx.Barrier(4), ctx.Queue()
+    procs = [ctx.Process(target=_create_schema_together, args=(database_url, barrier, results)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    outcomes = [results.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    assert outcomes == ["ok"] * 4
