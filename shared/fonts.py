@@ -183,8 +183,11 @@ def install_fonts(fonts_dir: Path) -> Path:
     text = _fonts_conf(fonts_dir)
     changed = not conf.is_file() or conf.read_text(encoding="utf-8") != text
     if changed:
-        tmp = conf.with_suffix(".conf.part")
-        tmp.write_text(text, encoding="utf-8")
+        # A unique temp name: a server and its workers may start at the same moment.
+        fd, tmp = tempfile.mkstemp(dir=fonts_dir, suffix=".conf.part")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, conf)
     if changed and shutil.which("fc-cache"):
         # Build the cache once here instead of in every LibreOffice start.
