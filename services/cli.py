@@ -62,13 +62,16 @@ def cmd_worker(args) -> int:
     services = args.queues or known
     conn = Redis.from_url(settings.redis_url)
     queues = [Queue(queue_name(s), connection=conn) for s in services]
-    for s in services:   # warm each service's runtime (database, LibreOffice pool) once per worker
-        importlib.import_module(f"services.{s}.runtime").current().warm()
+    for s in services:   # warm each service's runtime (database, LibreOffice pool) before the first job
+        importlib.import_module(f"services.{s}.runtime").current().warm(background=False)
     # SimpleWorker runs jobs in this process, so the warm LibreOffice pool and
     # database pool survive from one job to the next (a forking worker would
-    # start LibreOffice again for every document).
+    # start LibreOffice again for every document). No RQ scheduler: retries
+    # have no interval and are queued again at once, and the scheduler is a
+    # forked process that would inherit the pipes of a LibreOffice start
+    # under way in another thread (Popen then waits for that process to end).
     worker = SimpleWorker(queues, connection=conn)
-    worker.work(with_scheduler=True)
+    worker.work()
     return 0
 
 

@@ -75,8 +75,11 @@ class Runtime:
     jobs: Jobs
     pdf: LazyPdfConverter
 
-    def warm(self) -> None:
-        self.pdf.warm_in_background()
+    def warm(self, background: bool = True) -> None:
+        if background:
+            self.pdf.warm_in_background()
+        else:
+            self.pdf.pool().warm()
 
     def close(self) -> None:
         self.jobs.shutdown()
