@@ -87,31 +87,38 @@ class DocumentService:
     # ---- checks (no side effects) -------------------------------------------------
 
     def prepare(self, body: dict, path: str = "") -> Prepared:
-        p = (lambda name: f"{path}/{name}" if path else name)
-        doc_type = self._document_type(body.get("type"), p("type"))
-        formats = self.check_formats(body.get("formats", list(FORMATS)), p("formats"))
+        """Every check that can refuse a request. `path` prefixes the field
+        paths of a refusal, e.g. "documents/3" for an entry of a batch."""
+        try:
+            return self._prepare(body)
+        except Problem as problem:
+            if path:
+                problem.errors = [FieldError(f"{path}/{e.path}", e.message) for e in problem.errors]
+            raise
+
+    def _prepare(self, body: dict) -> Prepared:
+        doc_type = self._document_type(body.get("type"), "type")
+        formats = self.check_formats(body.get("formats", list(FORMATS)), "formats")
         data = body.get("data")
         if not isinstance(data, dict):
-            raise invalid_field(p("data"), "缺少 data 对象。" if data is None else "data 须为 JSON 对象。")
-        unknown = sorted(set(body) - {"type", "data", "formats"})
-        errors = [FieldError(p(k), "不允许的字段。") for k in unknown]
-        errors += rules.control_character_errors(data, p("data"))
+            raise invalid_field("data", "缺少 data 对象。" if data is None else "data 须为 JSON 对象。")
+        errors = [FieldError(k, "不允许的字段。") for k in sorted(set(body) - {"type", "data", "formats"})]
+        errors += rules.control_character_errors(data, "data")
         if not errors:
-            errors += schema_errors(doc_type.validator, data, p("data"))
+            errors += schema_errors(doc_type.validator, data, "data")
         if doc_type.party_writes:
-            errors += rules.prefilled_waiver_errors(data, p("data"))
+            errors += rules.prefilled_waiver_errors(data, "data")
         if errors:
             raise invalid(errors)
 
         dated = issue_date_of(data)
         issued_on = date.fromisoformat(dated) if dated else today_in_china()
         agency = self.agency.for_document(data.get("agency"), doc_type.seal)
-        remedy_clause = self._with_path(path, lambda: rules.remedy_clause(agency)) if doc_type.remedy else ""
-        deadlines = self._with_path(path, lambda: deadline_rules.compute_deadlines(
-            list(doc_type.deadlines), data, issued_on, self.calendar))
+        remedy_clause = rules.remedy_clause(agency) if doc_type.remedy else ""
+        deadlines = deadline_rules.compute_deadlines(list(doc_type.deadlines), data, issued_on, self.calendar)
         lead = next((d for d in deadlines if d.key == "hearing_notice_lead"), None)
         if lead and (errs := rules.hearing_date_errors(data, lead.due_on)):
-            raise invalid([FieldError(f"{path}/{e.path}" if path else e.path, e.message) for e in errs])
+            raise invalid(errs)
         return Prepared(doc_type, data, formats, issued_on, agency, remedy_clause, deadlines)
 
     def _document_type(self, value, field: str) -> DocumentType:
@@ -134,16 +141,6 @@ class DocumentService:
         if "docx" not in value:
             value = ["docx", *value]   # the DOCX is the source every other format is made from
         return tuple(dict.fromkeys(value))
-
-    @staticmethod
-    def _with_path(path: str, check: Callable):
-        """Run a domain check; prefix its field paths when checking a batch entry."""
-        try:
-            return check()
-        except Problem as problem:
-            if path:
-                problem.errors = [FieldError(f"{path}/{e.path}", e.message) for e in problem.errors]
-            raise
 
     # ---- issuing ------------------------------------------------------------------
 
