@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, insert, select
 from sqlalchemy.orm import Session
 
-from shared.db import lock
+from shared.db import as_utc, lock
 
 GENESIS = "0" * 64
 
@@ -58,8 +58,7 @@ def verify_chain(session: Session, table: Table) -> int | None:
     prev = GENESIS
     expected_seq = 1
     for row in session.execute(select(table).order_by(table.c.seq)):
-        at = row.at if row.at.tzinfo else row.at.replace(tzinfo=timezone.utc)
-        digest = _entry_hash(row.seq, at.isoformat(), row.actor, row.action, row.subject, row.details, prev)
+        digest = _entry_hash(row.seq, as_utc(row.at).isoformat(), row.actor, row.action, row.subject, row.details, prev)
         if row.seq != expected_seq or row.prev_hash != prev or row.hash != digest:
             return row.seq
         prev, expected_seq = row.hash, expected_seq + 1

@@ -32,7 +32,7 @@ from services.generator.validation import schema_errors
 from services.generator.workdays import WorkdayCalendar
 from shared import audit
 from shared.blobstore import BlobStore
-from shared.db import transaction
+from shared.db import as_utc, transaction
 from shared.problems import FieldError, Problem, invalid, invalid_field, not_found
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -64,8 +64,7 @@ def issue_date_of(data: dict) -> str | None:
 
 
 def utc_iso(moment: datetime) -> str:
-    """SQLite hands timestamps back naive; they were stored as UTC."""
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).isoformat()
+    return as_utc(moment).isoformat()
 
 
 def request_digest(body: dict) -> str:
