@@ -27,14 +27,23 @@ class Settings:
     api_keys_file: Path | None
     generator_url: str
     search_url: str
+    public_verify_url: str
     generator_token: str | None
+    deployment: str
     agency_file: Path | None
     calendar_file: Path | None
     templates_dir: Path | None
     max_body_bytes: int
     soffice_pool_size: int
     soffice_timeout: float
+    soffice_recycle_after: int
     fonts_dir: Path
+    verify_rate_limit: str
+    ratelimit_storage_url: str | None
+    http_connection_limit: int
+    http_channel_timeout: int
+    max_upload_bytes: int
+    log_level: str
 
     def database_url(self, service: str) -> str:
         url = _env(f"ZHIFA_{service.upper()}_DATABASE_URL")
@@ -54,19 +63,35 @@ def load() -> Settings:
     agency_file = _env("ZHIFA_AGENCY_FILE")
     calendar_file = _env("ZHIFA_CALENDAR_FILE")
     templates_dir = _env("ZHIFA_TEMPLATES_DIR")
+    search_url = _env("ZHIFA_SEARCH_URL", f"http://127.0.0.1:{DEFAULT_PORTS['search']}").rstrip("/")
     return Settings(
         data_dir=data_dir,
         redis_url=_env("ZHIFA_REDIS_URL"),
         api_keys=_env("ZHIFA_API_KEYS"),
         api_keys_file=Path(api_keys_file) if api_keys_file else None,
         generator_url=_env("ZHIFA_GENERATOR_URL", f"http://127.0.0.1:{DEFAULT_PORTS['generator']}").rstrip("/"),
-        search_url=_env("ZHIFA_SEARCH_URL", f"http://127.0.0.1:{DEFAULT_PORTS['search']}").rstrip("/"),
+        search_url=search_url,
+        # What documents print and encode in their QR codes: the citizens'
+        # verification page, never an internal service address.
+        public_verify_url=_env("ZHIFA_PUBLIC_VERIFY_URL", f"{search_url}/verify").rstrip("/"),
         generator_token=_env("ZHIFA_GENERATOR_TOKEN"),
+        # Prefixes queue names, so two deployments on one Redis never take each other's jobs.
+        deployment=_env("ZHIFA_DEPLOYMENT", "zhifa"),
         agency_file=Path(agency_file) if agency_file else None,
         calendar_file=Path(calendar_file) if calendar_file else None,
         templates_dir=Path(templates_dir).resolve() if templates_dir else None,
         max_body_bytes=int(_env("ZHIFA_MAX_BODY_BYTES", str(2 * 1024 * 1024))),
         soffice_pool_size=int(_env("ZHIFA_SOFFICE_POOL_SIZE", "2")),
-        soffice_timeout=float(_env("ZHIFA_SOFFICE_TIMEOUT", "60")),
+        # Well under the database's busy timeout; nothing waits on a
+        # conversion but the request that asked for it.
+        soffice_timeout=float(_env("ZHIFA_SOFFICE_TIMEOUT", "30")),
+        # LibreOffice grows by about 1 MB a conversion: start it afresh now and then.
+        soffice_recycle_after=int(_env("ZHIFA_SOFFICE_RECYCLE_AFTER", "200")),
         fonts_dir=Path(_env("ZHIFA_FONTS_DIR", str(PROJECT_ROOT / "build" / "fonts"))).resolve(),
+        verify_rate_limit=_env("ZHIFA_VERIFY_RATE_LIMIT", "30 per minute"),
+        ratelimit_storage_url=_env("ZHIFA_RATELIMIT_STORAGE_URL", _env("ZHIFA_REDIS_URL")),
+        http_connection_limit=int(_env("ZHIFA_HTTP_CONNECTION_LIMIT", "200")),
+        http_channel_timeout=int(_env("ZHIFA_HTTP_CHANNEL_TIMEOUT", "30")),
+        max_upload_bytes=int(_env("ZHIFA_MAX_UPLOAD_BYTES", str(2 * 1024 ** 3))),
+        log_level=_env("ZHIFA_LOG_LEVEL", "INFO"),
     )

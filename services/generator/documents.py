@@ -28,7 +28,7 @@ from services.generator.catalogue import Catalogue, DocumentType
 from services.generator.deadlines import Deadline
 from services.generator.models import AuditLog, Document, IdempotencyKey
 from services.generator.rendering import chinese_date, printable, render_docx, verify_url
-from services.generator.validation import schema_errors
+from shared.schema import schema_errors
 from services.generator.workdays import WorkdayCalendar
 from shared import audit
 from shared.blobstore import BlobStore

@@ -1,4 +1,8 @@
-"""JSON Schema errors as Chinese field errors with slash paths ("data/party/name")."""
+"""JSON Schema errors as Chinese field errors with slash paths ("data/party/name").
+
+Every service validates its request bodies against JSON Schema 2020-12 and
+reports each bad field in Chinese through `schema_errors`.
+"""
 from __future__ import annotations
 
 from jsonschema import Draft202012Validator
