@@ -18,10 +18,11 @@ Counting (民法典 art. 201; 行政许可法 art. 82; 行政处罚法 art. 85):
 from __future__ import annotations
 
 import calendar as _stdcal
-import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
+from typing import Callable
 
+from shared.dates import chinese_date, parse_iso_date
 from shared.problems import FieldError, Problem, invalid
 
 from .workdays import CalendarUnavailable, WorkdayCalendar
@@ -35,7 +36,12 @@ __all__ = [
     "MONTHS",
     "compute_deadlines",
     "due_date",
+    "due_date_from_field",
     "calendar_unavailable_message",
+    "calendar_unavailable_problem",
+    "start_label",
+    "imposes_payment",
+    "grants_hearing_right",
 ]
 
 WORKING_DAYS = "working_days"
@@ -43,8 +49,6 @@ CALENDAR_DAYS = "calendar_days"
 MONTHS = "months"
 
 ISSUED_ON = "issued_on"   # the document's own issue date, passed separately
-
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # What each start date is, for messages.
 _START_LABELS = {
@@ -54,6 +58,11 @@ _START_LABELS = {
     "decision.date": "作出决定之日",
     "case.filed_on": "立案之日",
 }
+
+
+def start_label(start: str) -> str:
+    """What a start field is, in Chinese ("application.accepted_on" -> "受理申请之日")."""
+    return _START_LABELS.get(start, "起算日期")
 
 _ROLL_BASIS = "《中华人民共和国民法典》第二百零三条：期间的最后一日是法定休假日的，以法定休假日结束的次日为期间的最后一日"
 
@@ -69,6 +78,21 @@ class Deadline:
         return {"name": self.name, "due_on": self.due_on.isoformat(), "basis": self.basis, "key": self.key}
 
 
+def imposes_payment(data: dict) -> bool:
+    """The decision orders the party to pay: some penalty (fine, confiscation) has an amount above zero."""
+    penalties = (data.get("decision") or {}).get("penalties") if isinstance(data.get("decision"), dict) else None
+    return any(isinstance(p, dict) and _positive(p.get("amount_yuan")) for p in penalties or [])
+
+
+def _positive(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+def grants_hearing_right(data: dict) -> bool:
+    """The notice tells the party it may request a hearing (penalty_prior_notice's hearing_right)."""
+    return data.get("hearing_right") is True
+
+
 @dataclass(frozen=True)
 class Rule:
     name: str        # Chinese
@@ -76,11 +100,17 @@ class Rule:
     unit: str        # WORKING_DAYS | CALENDAR_DAYS | MONTHS
     start: str       # "issued_on" or a dotted path into data, e.g. "application.received_on"
     basis: str       # Chinese
+    # The period exists only for documents that give the right or impose the
+    # duty it limits; None means always.
+    applies: Callable[[dict], bool] | None = None
+
+    def applies_to(self, data: dict) -> bool:
+        return self.applies is None or bool(self.applies(data or {}))
 
     @property
     def start_path(self) -> str:
         """The start field as an error path, e.g. "data/application/received_on"."""
-        return "data/" + self.start.replace(".", "/")
+        return _path_of(self.start)
 
 
 _XUKE_82 = "第八十二条：本法规定的行政机关实施行政许可的期限以工作日计算，不含法定节假日"
@@ -96,9 +126,9 @@ RULES: dict[str, Rule] = {
     ),
     "license_decision": Rule(
         name="作出行政许可决定期限",
-        length=20, unit=WORKING_DAYS, start=ISSUED_ON,
+        length=20, unit=WORKING_DAYS, start="application.accepted_on",
         basis="《中华人民共和国行政许可法》第四十二条：除可以当场作出行政许可决定的外，行政机关应当自受理行政许可申请"
-              "之日起二十日内作出行政许可决定；" + _XUKE_82 + "。自本受理通知书印发之日（受理之日）起算。",
+              "之日起二十日内作出行政许可决定；" + _XUKE_82 + "。自受理之日起算。",
     ),
     "license_decision_extended": Rule(
         name="延长后作出行政许可决定期限",
@@ -116,13 +146,16 @@ RULES: dict[str, Rule] = {
         name="申请听证期限",
         length=5, unit=WORKING_DAYS, start=ISSUED_ON,
         basis="《中华人民共和国行政许可法》第四十七条：申请人、利害关系人在被告知听证权利之日起五日内提出听证申请的，"
-              "行政机关应当在二十日内组织听证；" + _XUKE_82 + "。按本告知书印发当日送达计算。",
+              "行政机关应当在二十日内组织听证；" + _XUKE_82 + "。法律自被告知之日起算，"
+              "本期限按本告知书于印发当日送达计算，实际以送达回证载明的收到日期起算。",
     ),
     "penalty_hearing_request": Rule(
         name="申请听证期限",
         length=5, unit=WORKING_DAYS, start=ISSUED_ON,
         basis="《中华人民共和国行政处罚法》第六十四条：当事人要求听证的，应当在行政机关告知后五日内提出；"
-              + _CHUFA_85 + "。按本告知书印发当日送达计算。",
+              + _CHUFA_85 + "。法律自告知之日起算，本期限按本告知书于印发当日送达计算，"
+              "实际以送达回证载明的收到日期起算。",
+        applies=grants_hearing_right,
     ),
     "hearing_notice_lead": Rule(
         name="最早可举行听证日期",
@@ -141,6 +174,7 @@ RULES: dict[str, Rule] = {
         length=15, unit=CALENDAR_DAYS, start=ISSUED_ON,
         basis="《中华人民共和国行政处罚法》第六十七条：当事人应当自收到行政处罚决定书之日起十五日内，到指定的银行或者"
               "通过电子支付系统缴纳罚款。本期限按决定书于印发当日送达计算，实际以送达回证载明的收到日期起算。",
+        applies=imposes_payment,
     ),
     "publication_decision": Rule(
         name="执法决定信息公示期限",
@@ -150,13 +184,15 @@ RULES: dict[str, Rule] = {
     "publication_other": Rule(
         name="执法决定信息公示期限",
         length=20, unit=WORKING_DAYS, start=ISSUED_ON,
-        basis=_GUOBAN_118 + "：其他行政执法决定信息要在执法决定作出之日起20个工作日内公开。",
+        basis=_GUOBAN_118 + "：其他行政执法决定信息要在执法决定作出之日起20个工作日内公开。"
+              "本决定书以印发之日为作出决定之日。",
     ),
     "withdrawal": Rule(
         name="撤下已公示决定信息期限",
         length=3, unit=WORKING_DAYS, start=ISSUED_ON,
         basis=_GUOBAN_118 + "：已公开的行政执法决定被依法撤销、确认违法或者要求重新作出的，应当及时从信息公示平台撤下"
-              "原行政执法决定信息；本机关按作出变更、撤销决定之日起3个工作日内撤下并说明理由执行。",
+              "原行政执法决定信息；本机关按作出变更、撤销决定之日起3个工作日内撤下并说明理由执行。"
+              "以本文书印发之日为作出变更、撤销决定之日。",
     ),
 }
 
@@ -195,33 +231,57 @@ def _lookup(data: dict, dotted: str):
     return node
 
 
-def _parse_date(value) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str) and _ISO_DATE.match(value):
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
+def calendar_unavailable_message(year: int, start: str | None = None, start_on: date | None = None) -> str:
+    """Why a period cannot be counted; names the start date when given (e.g. 受理申请之日)."""
+    if start is None:
+        return f"{year}年的法定节假日安排尚未载入，无法计算期限，请管理员在节假日配置文件中补充该年度安排。"
+    when = f"（{chinese_date(start_on)}）" if start_on else ""
+    return (f"{year}年的法定节假日安排尚未载入，无法计算自{start_label(start)}{when}起算的期限，"
+            "请管理员在节假日配置文件中补充该年度安排。")
 
 
-def _cn_date(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
+def calendar_unavailable_problem(missing: list[tuple[int, str, date]]) -> Problem:
+    """Problem "calendar-unavailable" for (year, start field, start date) triples: names every year and field."""
+    years = sorted({year for year, _, _ in missing})
+    errors: list[FieldError] = []
+    for year, start, start_on in missing:
+        error = FieldError(_path_of(start), calendar_unavailable_message(year, start, start_on))
+        if error not in errors:
+            errors.append(error)
+    labels = "、".join(dict.fromkeys(start_label(start) for _, start, _ in missing))
+    return Problem(
+        422,
+        "calendar-unavailable",
+        "法定节假日安排缺失",
+        f"{'、'.join(f'{y}年' for y in years)}的法定节假日安排尚未载入，无法计算自{labels}起算的期限，"
+        "请管理员在节假日配置文件中补充该年度安排。",
+        errors,
+    )
 
 
-def calendar_unavailable_message(year: int) -> str:
-    return f"{year}年的法定节假日安排尚未载入，无法计算期限，请管理员在节假日配置文件中补充该年度安排。"
+def _path_of(start: str) -> str:
+    return "data/" + start.replace(".", "/")
+
+
+def due_date_from_field(rule: Rule, start_on: date, calendar: WorkdayCalendar) -> date:
+    """The due date of `rule` counted from `start_on` (the value of rule.start).
+
+    Raises Problem "calendar-unavailable" naming rule.start's field when the
+    period reaches a year without a holiday schedule.
+    """
+    try:
+        return due_date(rule, start_on, calendar)[0]
+    except CalendarUnavailable as exc:
+        raise calendar_unavailable_problem([(exc.year, rule.start, start_on)]) from None
 
 
 def compute_deadlines(
     rule_ids: list[str], data: dict, issued_on: date | None, calendar: WorkdayCalendar
 ) -> list[Deadline]:
-    """The deadlines named by `rule_ids`, in that order.
+    """The deadlines named by `rule_ids` that apply to `data`, in that order.
 
-    Raises Problem 422 "validation-failed" naming every missing or malformed
+    A rule whose condition is false for `data` (e.g. no fine to pay, no
+    hearing right given) is left out. Raises Problem 422 "validation-failed" naming every missing or malformed
     start date, and Problem 422 "calendar-unavailable" when a period reaches
     a year whose holiday schedule is not loaded. Unknown rule ids are a
     programming error (ValueError).
@@ -230,7 +290,8 @@ def compute_deadlines(
     for rule_id in rule_ids:
         if rule_id not in RULES:
             raise ValueError(f"unknown deadline rule {rule_id!r}")
-        rules.append((rule_id, RULES[rule_id]))
+        if RULES[rule_id].applies_to(data):
+            rules.append((rule_id, RULES[rule_id]))
 
     # 1. Every start date must be present and valid; report all at once.
     starts: dict[str, date] = {}
@@ -247,7 +308,7 @@ def compute_deadlines(
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             bad[path] = "missing"
             continue
-        parsed = _parse_date(raw)
+        parsed = parse_iso_date(raw)
         if parsed is None:
             bad[path] = "malformed"
             continue
@@ -256,7 +317,7 @@ def compute_deadlines(
         errors = []
         for path, why in bad.items():
             start = path.removeprefix("data/").replace("/", ".")
-            label = _START_LABELS.get(start, "起算日期")
+            label = start_label(start)
             names = "”“".join(needed_by[path])
             if why == "missing":
                 msg = f"缺少{label}，无法计算“{names}”，请填写该日期（格式YYYY-MM-DD）。"
@@ -267,30 +328,18 @@ def compute_deadlines(
 
     # 2. Count the periods; refuse (never guess) a year without a schedule.
     deadlines: list[Deadline] = []
-    missing_years: list[int] = []
-    errors: list[FieldError] = []
+    missing: list[tuple[int, str, date]] = []
     for rule_id, rule in rules:
-        path = rule.start_path
+        start_on = starts[rule.start_path]
         try:
-            due, moved_from = due_date(rule, starts[path], calendar)
+            due, moved_from = due_date(rule, start_on, calendar)
         except CalendarUnavailable as exc:
-            if exc.year not in missing_years:
-                missing_years.append(exc.year)
-            error = FieldError(path, calendar_unavailable_message(exc.year))
-            if error not in errors:
-                errors.append(error)
+            missing.append((exc.year, rule.start, start_on))
             continue
         basis = rule.basis
         if moved_from is not None:
-            basis += (f"期间最后一日{_cn_date(moved_from)}为法定休假日，顺延至{_cn_date(due)}（{_ROLL_BASIS}）。")
+            basis += (f"期间最后一日{chinese_date(moved_from)}为法定休假日，顺延至{chinese_date(due)}（{_ROLL_BASIS}）。")
         deadlines.append(Deadline(key=rule_id, name=rule.name, due_on=due, basis=basis))
-    if missing_years:
-        years = "、".join(f"{y}年" for y in sorted(missing_years))
-        raise Problem(
-            422,
-            "calendar-unavailable",
-            "法定节假日安排缺失",
-            f"{years}的法定节假日安排尚未载入，无法计算期限，请管理员在节假日配置文件中补充该年度安排。",
-            errors,
-        )
+    if missing:
+        raise calendar_unavailable_problem(missing)
     return deadlines

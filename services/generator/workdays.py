@@ -53,9 +53,10 @@ from pathlib import Path
 
 import chinese_calendar
 
+from shared.dates import ISO_DATE
+
 __all__ = ["CalendarUnavailable", "WorkdayCalendar"]
 
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _YEAR = re.compile(r"^\d{4}$")
 
 
@@ -184,7 +185,7 @@ def _load_file(path: Path) -> dict[int, _YearSchedule]:
             days: set[date] = set()
             for i, item in enumerate(items):
                 item_where = f"{where}/{kind}/{i}"
-                if not isinstance(item, str) or not _ISO_DATE.match(item):
+                if not isinstance(item, str) or not ISO_DATE.match(item):
                     raise fail(item_where, f"{item!r} is not a date in YYYY-MM-DD form")
                 try:
                     d = date.fromisoformat(item)

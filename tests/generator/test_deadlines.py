@@ -20,6 +20,9 @@ RULE_IDS = {
 }
 
 
+FINE = {"decision": {"penalties": [{"kind": "罚款", "amount_yuan": 20000}]}}
+
+
 def one(rule_id, data=None, issued_on=None, calendar=CAL):
     result = compute_deadlines([rule_id], data or {}, issued_on, calendar)
     assert len(result) == 1 and result[0].key == rule_id
@@ -33,21 +36,21 @@ def test_rule_ids_are_the_contract():
 @pytest.mark.parametrize("rule_id, data, issued_on, due", [
     # 5 working days after receipt, 2026-09-28: 9-29, 9-30, 10-8, 10-9, 10-10 (调休 Saturday)
     ("license_supplement_notice", {"application": {"received_on": "2026-09-28"}}, None, date(2026, 10, 10)),
-    # 20 working days after acceptance (this notice's issue date): NOTES.md fact
-    ("license_decision", {}, date(2026, 9, 28), date(2026, 10, 30)),
+    # 20 working days after acceptance (NOTES.md fact), whatever day the notice is printed
+    ("license_decision", {"application": {"accepted_on": "2026-09-28"}}, date(2026, 10, 9), date(2026, 10, 30)),
     # 30 working days after acceptance
     ("license_decision_extended", {"application": {"accepted_on": "2026-09-28"}}, None, date(2026, 11, 13)),
     # 10 working days after the decision
     ("license_certificate_delivery", {"decision": {"date": "2026-09-28"}}, None, date(2026, 10, 16)),
     ("license_hearing_request", {}, date(2026, 9, 28), date(2026, 10, 10)),
     # 2026-02-12: 2-13, 2-14 (调休 Saturday), 2-24, 2-25, 2-26
-    ("penalty_hearing_request", {}, date(2026, 2, 12), date(2026, 2, 26)),
+    ("penalty_hearing_request", {"hearing_right": True}, date(2026, 2, 12), date(2026, 2, 26)),
     # ... 2-27, 2-28 (调休 Saturday)
     ("hearing_notice_lead", {}, date(2026, 2, 12), date(2026, 2, 28)),
     # 90 calendar days after 2026-03-04 is Tuesday 2026-06-02
     ("penalty_decision", {"case": {"filed_on": "2026-03-04"}}, None, date(2026, 6, 2)),
     # 15 calendar days after 2026-09-05 is Sunday 2026-09-20, a 调休 workday: not moved
-    ("penalty_fine_payment", {}, date(2026, 9, 5), date(2026, 9, 20)),
+    ("penalty_fine_payment", FINE, date(2026, 9, 5), date(2026, 9, 20)),
     # 7 working days after 2026-09-30: 10-8, 10-9, 10-10, 10-12, 10-13, 10-14, 10-15
     ("publication_decision", {"decision": {"date": "2026-09-30"}}, None, date(2026, 10, 15)),
     ("publication_other", {}, date(2026, 9, 28), date(2026, 10, 30)),
@@ -66,7 +69,9 @@ def test_rule_table_units_and_starts():
     assert RULES["penalty_decision"].unit == CALENDAR_DAYS
     assert RULES["penalty_fine_payment"].unit == CALENDAR_DAYS
     assert RULES["license_supplement_notice"].start_path == "data/application/received_on"
-    assert RULES["license_decision"].start_path == "data/issued_on"
+    assert RULES["license_decision"].start_path == "data/application/accepted_on"
+    assert RULES["license_decision_extended"].start_path == "data/application/accepted_on"
+    assert RULES["publication_decision"].start_path == "data/decision/date"
     assert RULES["penalty_decision"].start_path == "data/case/filed_on"
     assert "第三十二条" in RULES["license_supplement_notice"].basis
     assert "第八十二条" in RULES["license_supplement_notice"].basis
@@ -87,12 +92,12 @@ def test_calendar_day_period_ending_on_national_day_moves_to_next_working_day():
 
 def test_calendar_day_period_ending_on_weekend_moves_to_monday():
     # 2026-03-06 + 15 days = Saturday 2026-03-21
-    assert one("penalty_fine_payment", issued_on=date(2026, 3, 6)).due_on == date(2026, 3, 23)
+    assert one("penalty_fine_payment", FINE, issued_on=date(2026, 3, 6)).due_on == date(2026, 3, 23)
 
 
 def test_calendar_day_period_ending_in_spring_festival():
     # 2026-02-02 + 15 days = 2026-02-17 (Spring Festival) → 2026-02-24
-    assert one("penalty_fine_payment", issued_on=date(2026, 2, 2)).due_on == date(2026, 2, 24)
+    assert one("penalty_fine_payment", FINE, issued_on=date(2026, 2, 2)).due_on == date(2026, 2, 24)
 
 
 def test_month_periods():
@@ -105,7 +110,7 @@ def test_month_periods():
 
 def test_order_follows_rule_ids_and_as_dict():
     result = compute_deadlines(
-        ["penalty_fine_payment", "penalty_hearing_request"], {}, date(2026, 2, 12), CAL)
+        ["penalty_fine_payment", "penalty_hearing_request"], {**FINE, "hearing_right": True}, date(2026, 2, 12), CAL)
     assert [d.key for d in result] == ["penalty_fine_payment", "penalty_hearing_request"]
     assert result[1].as_dict() == {
         "name": RULES["penalty_hearing_request"].name,
@@ -118,18 +123,18 @@ def test_order_follows_rule_ids_and_as_dict():
 
 def test_missing_start_fields_are_named():
     with pytest.raises(Problem) as exc:
-        compute_deadlines(["license_supplement_notice", "license_decision", "penalty_decision"],
+        compute_deadlines(["license_supplement_notice", "license_decision", "penalty_decision", "withdrawal"],
                           {"application": {}, "case": "not an object"}, None, CAL)
     p = exc.value
     assert (p.status, p.type) == (422, "validation-failed")
     assert [e.path for e in p.errors] == [
-        "data/application/received_on", "data/issued_on", "data/case/filed_on"]
+        "data/application/received_on", "data/application/accepted_on", "data/case/filed_on", "data/issued_on"]
     assert "收到申请材料之日" in p.errors[0].message
 
 
 def test_same_missing_field_reported_once():
     with pytest.raises(Problem) as exc:
-        compute_deadlines(["penalty_hearing_request", "hearing_notice_lead"], {}, None, CAL)
+        compute_deadlines(["penalty_hearing_request", "hearing_notice_lead"], {"hearing_right": True}, None, CAL)
     assert [e.path for e in exc.value.errors] == ["data/issued_on"]
 
 
@@ -152,9 +157,10 @@ def test_deadline_reaching_2027_is_refused_naming_the_year():
         compute_deadlines(["penalty_decision"], {"case": {"filed_on": "2026-11-27"}}, None, CAL)
     p = exc.value
     assert (p.status, p.type, p.title) == (422, "calendar-unavailable", "法定节假日安排缺失")
-    message = "2027年的法定节假日安排尚未载入，无法计算期限，请管理员在节假日配置文件中补充该年度安排。"
-    assert p.detail == message
-    assert [(e.path, e.message) for e in p.errors] == [("data/case/filed_on", message)]
+    assert [e.path for e in p.errors] == ["data/case/filed_on"]
+    for text in (p.detail, p.errors[0].message):
+        assert "2027年" in text and "立案之日" in text
+    assert "2026年11月27日" in p.errors[0].message
 
 
 def test_working_day_deadline_crossing_new_year_refused():
@@ -174,3 +180,58 @@ def test_operator_calendar_for_2027_makes_it_computable(tmp_path):
     assert one("withdrawal", issued_on=date(2026, 12, 30), calendar=cal).due_on == date(2027, 1, 5)
     # 2026-11-27 + 90 days = Thursday 2027-02-25, a working day in the fictional schedule
     assert one("penalty_decision", {"case": {"filed_on": "2026-11-27"}}, calendar=cal).due_on == date(2027, 2, 25)
+
+
+def test_acceptance_and_extension_notices_of_one_case_agree():
+    # The shipped example: accepted 2026-11-09, notice printed 2026-11-28 — the
+    # 20 working days run from acceptance (art. 42), not from the printing.
+    data = {"application": {"received_on": "2026-11-05", "accepted_on": "2026-11-09"}}
+    decide = one("license_decision", data, issued_on=date(2026, 11, 28))
+    extended = one("license_decision_extended", data, issued_on=date(2026, 12, 3))
+    assert decide.due_on == date(2026, 12, 7)
+    assert extended.due_on == CAL.add_workdays(decide.due_on, 10)
+
+
+def test_license_decision_deadline_crossing_into_2027_names_acceptance_date():
+    data = {"application": {"accepted_on": "2026-12-10"}}
+    with pytest.raises(Problem) as exc:
+        compute_deadlines(["license_decision"], data, date(2026, 12, 10), CAL)
+    p = exc.value
+    assert p.type == "calendar-unavailable"
+    assert [e.path for e in p.errors] == ["data/application/accepted_on"]
+    assert "受理申请之日" in p.errors[0].message and "2027年" in p.errors[0].message
+
+
+def test_two_start_fields_reaching_2027_are_both_named():
+    data = {"decision": {"date": "2026-12-28"}}
+    with pytest.raises(Problem) as exc:
+        compute_deadlines(["publication_decision", "withdrawal"], data, date(2026, 12, 29), CAL)
+    assert [e.path for e in exc.value.errors] == ["data/decision/date", "data/issued_on"]
+    assert "作出决定之日" in exc.value.detail and "本文书的印发日期" in exc.value.detail
+
+
+@pytest.mark.parametrize("penalties, expected", [
+    ([{"kind": "罚款", "amount_yuan": 20000}], True),
+    ([{"kind": "警告"}, {"kind": "没收违法所得", "amount_yuan": 0.01}], True),
+    ([{"kind": "警告"}], False),
+    ([{"kind": "罚款", "amount_yuan": 0}], False),
+    ([{"kind": "吊销许可证件", "amount_yuan": None}], False),
+    ([{"kind": "罚款", "amount_yuan": "5000"}], False),    # not a number: amount checks refuse it
+    ([], False),
+])
+def test_fine_payment_deadline_only_when_something_is_to_be_paid(penalties, expected):
+    data = {"decision": {"date": "2026-09-05", "penalties": penalties}}
+    keys = [d.key for d in compute_deadlines(
+        ["penalty_fine_payment", "publication_decision"], data, date(2026, 9, 5), CAL)]
+    assert keys == (["penalty_fine_payment"] if expected else []) + ["publication_decision"]
+
+
+@pytest.mark.parametrize("hearing_right, expected", [(True, 1), (False, 0), (None, 0), ("true", 0)])
+def test_hearing_request_deadline_only_when_the_right_is_given(hearing_right, expected):
+    data = {} if hearing_right is None else {"hearing_right": hearing_right}
+    assert len(compute_deadlines(["penalty_hearing_request"], data, date(2026, 2, 12), CAL)) == expected
+
+
+def test_rule_that_does_not_apply_needs_no_start_date():
+    # No fine: the (absent) issue date is not asked for.
+    assert compute_deadlines(["penalty_fine_payment"], {"decision": {"penalties": []}}, None, CAL) == []
