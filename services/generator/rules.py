@@ -9,144 +9,170 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
+from decimal import ROUND_DOWN, Decimal
 
+from shared.dates import chinese_date, parse_iso_date
 from shared.problems import FieldError, Problem, invalid
+from shared.text import pointer_token, walk_strings
+from shared.text import control_character_errors  # noqa: F401  TEMPORARY until documents.py calls shared.text
 
 __all__ = [
-    "WAIVER_PHRASES",
-    "control_character_errors",
+    "MAX_AMOUNT_YUAN",
+    "amount_errors",
     "prefilled_waiver_errors",
     "remedy_clause",
     "hearing_date_errors",
 ]
 
 
-# --- control characters -----------------------------------------------------
+# --- pre-filled waivers (plan item 7) ----------------------------------------
 
-def _is_forbidden_control(ch: str) -> bool:
-    cp = ord(ch)
-    if cp < 0x20:
-        return ch not in "\t\n\r"
-    # Lone surrogates (JSON allows "\ud800") and noncharacters cannot be
-    # written to a Word document's XML at all.
-    return (cp == 0x7F or 0x80 <= cp <= 0x9F or 0xD800 <= cp <= 0xDFFF
-            or 0xFDD0 <= cp <= 0xFDEF or (cp & 0xFFFE) == 0xFFFE)
+# A party's acknowledgement of its rights, its renunciation of them, or its
+# "no objection" must be written by the party in its own hand; the generator
+# refuses data that pre-fills one. Checked by meaning, not by a fixed list:
+# (renunciation verb | acknowledgement verb) + (a right or the notice) within
+# one clause, plus stand-alone acknowledgement and no-objection forms. Facts
+# such as "当事人表示不清楚变更登记期限" carry no right as object and pass.
 
+# Traditional and variant forms of the characters the patterns use.
+_VARIANTS = str.maketrans({
+    "聽": "听", "聴": "听", "證": "证", "証": "证", "請": "请", "棄": "弃", "辯": "辩", "辨": "辩",
+    "權": "权", "曉": "晓", "見": "见", "異": "异", "議": "议", "無": "无", "認": "认", "處": "处",
+    "罰": "罚", "決": "决", "瞭": "了", "迴": "回", "須": "须", "陳": "陈", "書": "书", "對": "对",
+    "沒": "没", "願": "愿", "進": "进", "參": "参", "應": "应", "從": "从", "閱": "阅", "讀": "读",
+    "確": "确", "達": "达", "訴": "诉", "訟": "讼", "覆": "复", "復": "复", "濟": "济", "經": "经",
+    "單": "单", "當": "当", "楚": "楚", "歸": "归", "絕": "绝", "維": "维", "識": "识", "於": "于",
+    "辦": "办", "說": "说", "為": "为", "內": "内", "項": "项", "則": "则", "別": "别", "麼": "么",
+    "嗎": "吗", "與": "与", "並": "并", "悉": "悉", "準": "准", "備": "备", "過": "过", "還": "还",
+    "這": "这", "個": "个", "們": "们", "們": "们", "縣": "县", "執": "执", "銷": "销", "談": "谈",
+})
 
-def _pointer_token(key: str) -> str:
-    # JSON Pointer escaping (RFC 6901), so a key containing "/" keeps the path unambiguous.
-    return key.replace("~", "~0").replace("/", "~1")
+_RIGHT = (r"(?:听证|陈述|申辩|辩解|辩护|回避|复议|诉讼|权利|权益|救济|告知书|通知书|告知(?:的)?(?:内容|事项)|"
+          r"(?:上述|以上|前述)(?:告知|内容|事项))")
+_RENOUNCE = (r"(?:放弃|无需|无须|毋须|不必|不用|不需要?|拒绝|"
+             r"不(?:再|予|愿意?|想|打算|准备|要)?(?:申请|要求|提出|进行|行使|参加|作|做|主张))")
+_ACK = r"(?<![不没未])(?:知晓|知悉|收悉|知道|了解|明白|清楚|听清|看清|明了|已阅|阅读|签收)"
+_OBJECTION = r"(?:异议|意见)"
+_SPAN = r"[^，,。！？!?；;：:]{0,10}"   # within one clause
 
-
-def _control_message(text: str, what: str) -> str | None:
-    found: list[str] = []
-    for ch in text:
-        if _is_forbidden_control(ch):
-            code = f"U+{ord(ch):04X}"
-            if code not in found:
-                found.append(code)
-    if not found:
-        return None
-    return f"{what}含有不可见控制字符或无效字符（{'、'.join(found)}），请删除后重试。"
-
-
-def control_character_errors(value, path: str = "data") -> list[FieldError]:
-    """Errors for every string (and dict key) under `value` holding C0 (except TAB, LF, CR), DEL or C1 controls."""
-    errors: list[FieldError] = []
-
-    def walk(node, here: str) -> None:
-        if isinstance(node, str):
-            msg = _control_message(node, "")
-            if msg:
-                errors.append(FieldError(here, msg))
-        elif isinstance(node, dict):
-            for key, child in node.items():
-                child_path = f"{here}/{_pointer_token(str(key))}"
-                if isinstance(key, str):
-                    msg = _control_message(key, "字段名")
-                    if msg:
-                        errors.append(FieldError(child_path, msg))
-                walk(child, child_path)
-        elif isinstance(node, (list, tuple)):
-            for i, child in enumerate(node):
-                walk(child, f"{here}/{i}")
-
-    walk(value, path)
-    return errors
-
-
-# --- pre-printed waivers (plan item 7) ---------------------------------------
-
-# Phrases that acknowledge or waive a party's rights. On statement/defence and
-# hearing-rights notices these must be written by the party in their own hand,
-# so the generator refuses any data that pre-fills them.
-WAIVER_PHRASES: tuple[str, ...] = (
-    "我已知晓",
-    "已知晓",
-    "本人知晓",
-    "不申请听证",
-    "放弃听证",
-    "放弃陈述",
-    "放弃申辩",
-    "放弃陈述申辩",
-    "放弃陈述和申辩",
-    "放弃陈述、申辩",
-    "无陈述申辩",
-    "不陈述",
-    "不申辩",
-    "无异议",
-    "同意处罚",
-    "认可处罚",
-)
-
-_IGNORABLE = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff\u00ad]+")
+_WAIVER_PATTERNS = [re.compile(p) for p in (
+    _RENOUNCE + _SPAN + _RIGHT,                                   # 不再提出申辩 / 放弃陈述申辩的权利
+    _RIGHT + r"[^，,。！？!?；;]{0,8}" + _RENOUNCE,                  # 听证权利予以放弃 / 听证：不申请
+    r"(?:不|无)(?:陈述|申辩|听证|辩解)",                            # 不陈述 / 无陈述申辩
+    _ACK + _SPAN + _RIGHT,                                        # 已收悉并清楚上述权利
+    _RIGHT + _SPAN + _ACK,                                        # 上述权利本人已知晓
+    r"(?:无|没有?|不持|不提出?|并无|未有)(?:任何|其他|什么|别的|不同)?" + _OBJECTION,   # 无异议 / 没有意见
+    _OBJECTION + r"[：:]?(?:无|没有)",                              # 意见：无
+    r"(?:认可|同意|接受|服从|认同)" + _SPAN + r"(?:处罚|处理|决定|罚款)",   # 认可上述事实和处罚
+    r"认罚|服罚",
+)]
+# A whole clause that only says "(I) (already) know / understood / received".
+_STANDALONE_ACK = re.compile(
+    r"^(?:我|本人|我方|我们|我公司|我单位|本公司|本单位|当事人|申请人)?(?:已经?|均|都|完全|全部|也|确已|确实)*"
+    r"(?:知晓|知悉|收悉|知道|了解|明白|清楚|听清楚|看清楚|听明白|已阅|阅读|收到|签收)(?:了|过)?$")
+_STANDALONE_RENOUNCE = re.compile(r"^(?:我|本人|我方)?(?:放弃|不申请|不要求|不提出)$")
+# A question (是否申请听证？) or a condition (逾期不申请听证的，视为放弃…) states no waiver.
+_QUESTION = re.compile(r"是否|吗|要不要|有没有|可否|能否")
+_CONDITION = re.compile(r"(?<![例比])如(?!实)|若|逾期|视为|凡")
+_CLAUSE_END = re.compile(r"[，,。！？!?；;：:]")
 
 
 def _normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text)
-    text = _IGNORABLE.sub("", text)
-    # Other invisible format characters (category Cf) would also split a phrase.
-    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    text = unicodedata.normalize("NFKC", text).translate(_VARIANTS)
+    # Spaces, line breaks and invisible characters must not split a phrase.
+    return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) not in ("Cf", "Mn", "Me"))
 
 
-_PHRASES_NORMALISED = sorted(
-    {(_normalise(p), p) for p in WAIVER_PHRASES}, key=lambda item: -len(item[0])
-)
+def _states_no_waiver(text: str, start: int, end: int) -> bool:
+    """True when the match at text[start:end] sits in a question or a condition."""
+    left = max((m.end() for m in _CLAUSE_END.finditer(text, 0, start)), default=0)
+    right_match = _CLAUSE_END.search(text, end)
+    right = right_match.start() if right_match else len(text)
+    if (right_match and right_match.group() in "？?") or _QUESTION.search(text[left:right]):
+        return True
+    return bool(_CONDITION.search(text[left:start])) or text[end:right].endswith("的")
 
 
 def _waivers_in(text: str) -> list[str]:
     norm = _normalise(text)
-    taken: list[tuple[int, int]] = []
-    found: list[tuple[int, str]] = []
-    for needle, phrase in _PHRASES_NORMALISED:
-        start = norm.find(needle)
-        while start != -1:
-            end = start + len(needle)
-            # A shorter phrase inside a longer one already reported is the same finding.
-            if not any(s <= start and end <= e for s, e in taken):
-                taken.append((start, end))
-                if all(p != phrase for _, p in found):
-                    found.append((start, phrase))
-            start = norm.find(needle, start + 1)
-    return [phrase for _, phrase in sorted(found)]
+    found: list[tuple[int, int]] = []
+    for pattern in _WAIVER_PATTERNS:
+        for m in pattern.finditer(norm):
+            if not _states_no_waiver(norm, m.start(), m.end()):
+                found.append((m.start(), m.end()))
+    pos = 0
+    for clause in _CLAUSE_END.split(norm):
+        if _STANDALONE_ACK.match(clause) or _STANDALONE_RENOUNCE.match(clause):
+            found.append((pos, pos + len(clause)))
+        pos += len(clause) + 1
+    # Overlapping findings are one statement.
+    merged: list[list[int]] = []
+    for start, end in sorted(found):
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [norm[s:e] for s, e in merged]
 
 
 def prefilled_waiver_errors(data, path: str = "data") -> list[FieldError]:
-    """Errors for every string under `data` that pre-fills a waiver or acknowledgement of rights."""
+    """Errors for every string under `data` that pre-fills the party's acknowledgement of its rights,
+    a renunciation of them, or a "no objection"; each names the field and quotes what was found."""
+    errors: list[FieldError] = []
+
+    def visit(text: str, here: str, _is_key: bool) -> None:
+        found = _waivers_in(text)
+        if found:
+            quoted = "".join(f"“{p}”" for p in found)
+            errors.append(FieldError(
+                here,
+                f"当事人知晓权利、放弃权利（如不申请听证、放弃陈述申辩）或表示无异议，须由当事人本人手写，"
+                f"不得预先填写{quoted}（执法规范化方案第7项）。",
+            ))
+
+    walk_strings(data, path, visit)
+    return errors
+
+
+# --- amounts -------------------------------------------------------------------
+
+# No single fine or confiscation a city bureau decides comes near this; a
+# bigger number is a typing or encoding error, not a penalty.
+MAX_AMOUNT_YUAN = Decimal("100000000000")   # ¥100,000,000,000
+_AMOUNT_SUFFIX = "amount_yuan"
+
+
+def _amount_error(value) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return "金额须为数字（单位：元）。"
+    # The shortest repr is what the client wrote: 20000.999 stays 20000.999, 0.1 stays 0.1.
+    amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    if not amount.is_finite():
+        return "金额不是有效的有限数值，请填写以元为单位、最多两位小数的金额。"
+    if amount.is_signed():    # also -0.0, which would print as "-0"
+        return "金额不能为负数。"
+    if amount > MAX_AMOUNT_YUAN:
+        return f"金额超出合理范围（不得超过{MAX_AMOUNT_YUAN:,}元），请核对单位和数值。"
+    if amount != amount.quantize(Decimal("0.01"), rounding=ROUND_DOWN):
+        return f"金额“{amount:f}”超过两位小数，金额须精确到分（最多两位小数），不得自动四舍五入。"
+    return None
+
+
+def amount_errors(data, path: str = "data") -> list[FieldError]:
+    """Errors for every field whose key ends in "amount_yuan", anywhere under `data`: each must be a
+    finite number, at least 0, at most MAX_AMOUNT_YUAN, with at most two decimals."""
     errors: list[FieldError] = []
 
     def walk(node, here: str) -> None:
-        if isinstance(node, str):
-            phrases = _waivers_in(node)
-            if phrases:
-                quoted = "".join(f"“{p}”" for p in phrases)
-                errors.append(FieldError(
-                    here,
-                    f"当事人的陈述、申辩意见及是否申请听证须由当事人本人手写，不得预先填写{quoted}。",
-                ))
-        elif isinstance(node, dict):
+        if isinstance(node, dict):
             for key, child in node.items():
-                walk(child, f"{here}/{_pointer_token(str(key))}")
+                child_path = f"{here}/{pointer_token(str(key))}"
+                if isinstance(key, str) and key.endswith(_AMOUNT_SUFFIX):
+                    message = _amount_error(child)
+                    if message:
+                        errors.append(FieldError(child_path, message))
+                else:
+                    walk(child, child_path)
         elif isinstance(node, (list, tuple)):
             for i, child in enumerate(node):
                 walk(child, f"{here}/{i}")
@@ -214,9 +240,6 @@ def remedy_clause(agency: dict) -> str:
 
 # --- hearing notice lead time --------------------------------------------------
 
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-
 def hearing_date_errors(data: dict, earliest: date) -> list[FieldError]:
     """Error on data/hearing/date when the hearing is set before `earliest`.
 
@@ -228,19 +251,14 @@ def hearing_date_errors(data: dict, earliest: date) -> list[FieldError]:
     raw = hearing.get("date") if isinstance(hearing, dict) else None
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return []
-    when: date | None = None
-    if isinstance(raw, str) and _ISO_DATE.match(raw.strip()):
-        try:
-            when = date.fromisoformat(raw.strip())
-        except ValueError:
-            when = None
+    when = parse_iso_date(raw.strip()) if isinstance(raw, str) else None
     if when is None:
         return [FieldError("data/hearing/date", "听证日期不是有效日期，格式应为YYYY-MM-DD，例如2026-11-27。")]
     if when < earliest:
         return [FieldError(
             "data/hearing/date",
-            f"听证日期{when.year}年{when.month}月{when.day}日过早：行政机关应当在举行听证的七日（工作日）前通知当事人"
+            f"听证日期{chinese_date(when)}过早：行政机关应当在举行听证的七日（工作日）前通知当事人"
             f"（《中华人民共和国行政处罚法》第六十四条、第八十五条），最早可安排在"
-            f"{earliest.year}年{earliest.month}月{earliest.day}日举行听证。",
+            f"{chinese_date(earliest)}举行听证。",
         )]
     return []
