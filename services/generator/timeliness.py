@@ -1,0 +1,225 @@
+"""Documents that cannot be true, and documents that are late.
+
+`check` refuses (Problem 422 "impossible-dates") a document whose dates
+contradict each other or the law — an extension notified after the period it
+extends ran out, a decision taken after its statutory period without a
+recorded extension, an order whose deadline passed before it was issued — and
+returns warnings where the law allows lateness but attaches a consequence
+(a supplement notice after art. 32's five days: the application counts as
+accepted on receipt). Periods are counted by `deadlines` (one counting code).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from shared.dates import chinese_date, parse_iso_date
+from shared.problems import FieldError, Problem
+
+from .deadlines import RULES, Rule, calendar_unavailable_problem, due_date
+from .workdays import CalendarUnavailable, WorkdayCalendar
+
+__all__ = ["check"]
+
+_XUKE_42 = "《中华人民共和国行政许可法》第四十二条"
+_XUKE_32 = "《中华人民共和国行政许可法》第三十二条"
+_CHUFA_60 = "《中华人民共和国行政处罚法》第六十条"
+
+
+@dataclass(frozen=True)
+class _Order:
+    """`later` must not be before `earlier` (both dotted paths into data; "issued_on" is the issue date)."""
+    earlier: str
+    later: str
+    earlier_label: str
+    later_label: str
+
+
+# Dates that follow one another in every case that has both.
+_ORDERS = (
+    _Order("application.received_on", "application.accepted_on", "收到申请材料之日", "受理申请之日"),
+    _Order("application.received_on", "issued_on", "收到申请材料之日", "本文书的印发日期"),
+    _Order("application.accepted_on", "decision.date", "受理申请之日", "作出决定之日"),
+    _Order("application.accepted_on", "extension.approved_on", "受理申请之日", "批准延期之日"),
+    _Order("filing.received_on", "case.filed_on", "发现或收到案件线索之日", "立案之日"),
+    _Order("case.filed_on", "decision.date", "立案之日", "作出决定之日"),
+    _Order("case.filed_on", "extension.approved_on", "立案之日", "批准延期之日"),
+    _Order("case.filed_on", "review.submitted_on", "立案之日", "提交法制审核之日"),
+    _Order("review.submitted_on", "review.reviewed_on", "提交法制审核之日", "法制审核之日"),
+    _Order("decision.date", "decision.valid_from", "作出准予许可决定之日", "许可有效期起始日"),
+    _Order("decision.valid_from", "decision.valid_to", "许可有效期起始日", "许可有效期截止日"),
+    _Order("decision.date", "issued_on", "作出决定之日", "本文书的印发日期"),
+    _Order("hearing.requested_on", "issued_on", "当事人申请听证之日", "本听证通知书的印发日期"),
+    _Order("hearing.requested_on", "hearing.date", "当事人申请听证之日", "举行听证之日"),
+    _Order("issued_on", "rectification.deadline", "本责令改正通知书的印发日期", "改正期限"),
+)
+
+
+def _path(dotted: str) -> str:
+    return "data/" + dotted.replace(".", "/")
+
+
+def _get(data: dict, dotted: str, issued_on: date) -> date | None:
+    if dotted == "issued_on":
+        return issued_on
+    node = data
+    for part in dotted.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return parse_iso_date(node)
+
+
+class _Findings:
+    def __init__(self) -> None:
+        self.refusals: list[FieldError] = []
+        self.warnings: list[dict] = []
+
+    def refuse(self, dotted: str, message: str) -> None:
+        self.refusals.append(FieldError(_path(dotted), message))
+
+    def warn(self, code: str, dotted: str, message: str) -> None:
+        self.warnings.append({"code": code, "path": _path(dotted), "message": message})
+
+
+def _within(rule: Rule, start: date, day: date, calendar: WorkdayCalendar) -> tuple[bool, date | None]:
+    """(whether `day` falls on or before the last day of `rule` counted from `start`, that last day).
+
+    A day before the first year without a holiday schedule is within any period
+    that reaches that year; otherwise such a year refuses, naming rule.start's field.
+    """
+    try:
+        due = due_date(rule, start, calendar)[0]
+    except CalendarUnavailable as exc:
+        if day < date(exc.year, 1, 1):
+            return True, None
+        raise calendar_unavailable_problem([(exc.year, rule.start, start)]) from None
+    return day <= due, due
+
+
+def _check_orders(data: dict, issued_on: date, found: _Findings) -> None:
+    for order in _ORDERS:
+        earlier = _get(data, order.earlier, issued_on)
+        later = _get(data, order.later, issued_on)
+        if earlier and later and later < earlier:
+            found.refuse(order.later, f"{order.later_label}（{chinese_date(later)}）早于{order.earlier_label}"
+                                      f"（{chinese_date(earlier)}），日期先后顺序不可能成立，请核对。")
+
+
+def _check_extension_notice(data: dict, issued_on: date, calendar: WorkdayCalendar, found: _Findings) -> None:
+    accepted = _get(data, "application.accepted_on", issued_on)
+    approved = _get(data, "extension.approved_on", issued_on)
+    if approved and approved > issued_on:
+        found.refuse("extension.approved_on",
+                     f"批准延期之日（{chinese_date(approved)}）晚于本延期通知书的印发日期（{chinese_date(issued_on)}）："
+                     f"延期须先经本行政机关负责人批准，再告知申请人（{_XUKE_42}）。")
+    if accepted is None:
+        return
+    in_time, due = _within(RULES["license_decision"], accepted, issued_on, calendar)
+    if not in_time:
+        found.refuse("issued_on",
+                     f"本延期通知书印发于{chinese_date(issued_on)}，已超过自受理之日（{chinese_date(accepted)}）起二十个工作日"
+                     f"（{chinese_date(due)}届满）：只有在二十日内不能作出决定时，才可以经批准延长十日并告知申请人"
+                     f"（{_XUKE_42}），期限届满后不能再延期。")
+
+
+def _check_supplement_notice(data: dict, issued_on: date, calendar: WorkdayCalendar, found: _Findings) -> None:
+    received = _get(data, "application.received_on", issued_on)
+    if received is None or issued_on < received:
+        return
+    in_time, due = _within(RULES["license_supplement_notice"], received, issued_on, calendar)
+    if not in_time:
+        found.warn("supplement-notice-late", "issued_on",
+                   f"本补正通知书印发于{chinese_date(issued_on)}，已超过自收到申请材料之日（{chinese_date(received)}）起五个工作日"
+                   f"（{chinese_date(due)}届满）。依照{_XUKE_32}，逾期不告知的，自收到申请材料之日起即为受理："
+                   f"该申请已于{chinese_date(received)}视为受理，作出决定的期限自该日起算。")
+
+
+def _check_license_decision(data: dict, issued_on: date, calendar: WorkdayCalendar, found: _Findings) -> None:
+    accepted = _get(data, "application.accepted_on", issued_on)
+    decided = _get(data, "decision.date", issued_on)
+    if accepted is None or decided is None or decided < accepted:
+        return
+    extension = data.get("extension")
+    if not isinstance(extension, dict):
+        in_time, due = _within(RULES["license_decision"], accepted, decided, calendar)
+        if not in_time:
+            found.refuse("decision.date",
+                         f"作出决定之日（{chinese_date(decided)}）已超过自受理之日（{chinese_date(accepted)}）起二十个工作日"
+                         f"（{chinese_date(due)}届满），且未载明延期（{_XUKE_42}）。如经本行政机关负责人批准延长十日，"
+                         "请在 extension 中填写批准日期和理由。")
+        return
+    approved = _get(data, "extension.approved_on", issued_on)
+    if approved is None:
+        found.refuse("extension.approved_on", f"载明延期的，须填写本行政机关负责人批准延期的日期（{_XUKE_42}）。")
+    elif approved >= accepted:
+        in_time, due = _within(RULES["license_decision"], accepted, approved, calendar)
+        if not in_time:
+            found.refuse("extension.approved_on",
+                         f"批准延期之日（{chinese_date(approved)}）已超过自受理之日起二十个工作日（{chinese_date(due)}届满）："
+                         f"延期须在二十日内批准（{_XUKE_42}）。")
+    in_time, due = _within(RULES["license_decision_extended"], accepted, decided, calendar)
+    if not in_time:
+        found.refuse("decision.date",
+                     f"作出决定之日（{chinese_date(decided)}）已超过延长后的期限，即自受理之日（{chinese_date(accepted)}）"
+                     f"起三十个工作日（{chinese_date(due)}届满）（{_XUKE_42}）。")
+
+
+def _check_penalty_decision(data: dict, issued_on: date, calendar: WorkdayCalendar, found: _Findings) -> None:
+    filed = _get(data, "case.filed_on", issued_on)
+    decided = _get(data, "decision.date", issued_on)
+    if filed is None or decided is None or decided < filed:
+        return
+    in_time, due = _within(RULES["penalty_decision"], filed, decided, calendar)
+    if in_time:
+        return
+    extension = data.get("extension")
+    if not isinstance(extension, dict):
+        found.refuse("decision.date",
+                     f"作出处罚决定之日（{chinese_date(decided)}）已超过自立案之日（{chinese_date(filed)}）起九十日"
+                     f"（{chinese_date(due)}届满）（{_CHUFA_60}）。如依法经批准延长办案期限，请在 extension 中"
+                     "填写批准日期、批准人、理由和延长至的日期。")
+        return
+    for key, label in (("approved_on", "批准延长之日"), ("approved_by", "批准人"), ("reason", "延长理由"),
+                       ("until", "延长至的日期")):
+        value = extension.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            found.refuse(f"extension.{key}", f"延长办案期限须载明{label}（{_CHUFA_60}）。")
+    approved = _get(data, "extension.approved_on", issued_on)
+    if approved and approved > due:
+        found.refuse("extension.approved_on",
+                     f"批准延长之日（{chinese_date(approved)}）已超过自立案之日起九十日（{chinese_date(due)}届满）："
+                     f"办案期限届满前才能批准延长（{_CHUFA_60}）。")
+    until = _get(data, "extension.until", issued_on)
+    if until and decided > until:
+        found.refuse("decision.date",
+                     f"作出处罚决定之日（{chinese_date(decided)}）晚于批准延长至的日期（{chinese_date(until)}），"
+                     f"已超过办案期限（{_CHUFA_60}）。")
+
+
+_BY_TYPE = {
+    "license_extension_notice": _check_extension_notice,
+    "license_supplement_notice": _check_supplement_notice,
+    "license_grant_decision": _check_license_decision,
+    "license_denial_decision": _check_license_decision,
+    "penalty_decision": _check_penalty_decision,
+}
+
+
+def check(doc_type: str, data: dict, issued_on: date, calendar: WorkdayCalendar) -> list[dict]:
+    """Warnings [{"code", "path", "message"}] for lateness the law allows.
+
+    Raises Problem 422 "impossible-dates" naming every field whose date cannot
+    be true, and Problem 422 "calendar-unavailable" (naming the start field)
+    when a period must be counted into a year without a holiday schedule.
+    """
+    data = data if isinstance(data, dict) else {}
+    found = _Findings()
+    _check_orders(data, issued_on, found)
+    if not found.refusals and doc_type in _BY_TYPE:
+        _BY_TYPE[doc_type](data, issued_on, calendar, found)
+    if found.refusals:
+        raise Problem(422, "impossible-dates", "文书日期与法定期限或先后顺序不符",
+                      "文书所载日期相互矛盾或已超过法定期限，按此制作的文书不能成立，请按 errors 中列出的字段核对后重试。",
+                      found.refusals)
+    return found.warnings
