@@ -1,4 +1,9 @@
-"""`zhifa` command line: serve one service, run a worker, or run everything."""
+"""`zhifa` command line: serve one service, run a worker, or run everything.
+
+A failure a user can fix (a missing directory, a service not in this build,
+a broken template, a port in use) ends as one line on stderr and exit code
+2; ZHIFA_LOG_LEVEL=DEBUG adds the traceback.
+"""
 from __future__ import annotations
 
 import argparse
@@ -9,13 +14,22 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
-from shared import config
+from shared import config, logs
 from shared.config import DEFAULT_PORTS, SERVICES
 
 log = logging.getLogger("zhifa.cli")
+
+# How long a stopping server lets requests under way finish, then its runtime close.
+STOP_REQUESTS_SECONDS = 10.0
+STOP_RUNTIME_SECONDS = 10.0
+
+
+class UsageError(Exception):
+    """A failure the user can fix: printed as one line, exit code 2."""
 
 
 def available_services() -> list[str]:
@@ -32,16 +46,45 @@ def available_services() -> list[str]:
 
 
 def cmd_serve(args) -> int:
-    from waitress import serve
+    if args.service not in available_services():
+        raise UsageError(f"the {args.service} service is not in this build "
+                         f"(available: {', '.join(available_services()) or 'none'})")
+    settings = config.load()
+    _warn_without_api_keys(settings)
     module = importlib.import_module(f"services.{args.service}.app")
-    app = module.create_app()
-    # SIGTERM must unwind like Ctrl-C so atexit handlers stop the LibreOffice pool.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    app = module.create_app(settings)
     app.extensions["zhifa.runtime"].warm()
-    port = args.port or DEFAULT_PORTS[args.service]
-    log.info("serving %s on http://%s:%d", args.service, args.host, port)
-    serve(app, host=args.host, port=port, threads=args.threads, ident=f"zhifa-{args.service}")
+    serve_app(app, args.host, args.port or DEFAULT_PORTS[args.service], args.threads)
     return 0
+
+
+def serve_app(app, host: str, port: int, threads: int = 8) -> None:
+    """Serve until SIGTERM/Ctrl-C, then close the app's runtime (LibreOffice,
+    jobs, database) within a bound: a stuck part never keeps the process alive."""
+    from shared.web import serve
+    serve(app, host, port, threads=threads, stop_timeout=STOP_REQUESTS_SECONDS,
+          ready=lambda h, p: log.info("serving %s on http://%s:%s", app.extensions.get("zhifa.service"), h, p))
+    runtime = app.extensions.get("zhifa.runtime")
+    if runtime is not None:
+        closer = threading.Thread(target=runtime.close, name="runtime-close", daemon=True)
+        closer.start()
+        closer.join(STOP_RUNTIME_SECONDS)
+        if closer.is_alive():
+            log.warning("runtime did not close within %.0f s; exiting anyway", STOP_RUNTIME_SECONDS)
+            logging.shutdown()
+            os._exit(0)   # skip atexit handlers that would wait on the stuck part
+    log.info("stopped")
+
+
+def _warn_without_api_keys(settings) -> None:
+    from shared.auth import ApiKeys
+    try:
+        count = len(ApiKeys(settings.api_keys, settings.api_keys_file))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"API keys: {exc}") from exc
+    if not count:
+        log.warning("no API key configured (ZHIFA_API_KEYS or ZHIFA_API_KEYS_FILE): "
+                    "every write request will be refused with 401")
 
 
 def cmd_worker(args) -> int:
@@ -86,6 +129,8 @@ def cmd_check_templates(args) -> int:
     from services.generator.catalogue import TEMPLATES_DIR, Catalogue
     from services.generator.template_lint import lint_catalogue
     directory = args.directory or config.load().templates_dir or TEMPLATES_DIR
+    if not (directory / "catalogue.json").is_file():
+        raise UsageError(f"{directory}: not a templates directory (no catalogue.json there)")
     catalogue = Catalogue(directory)
     problems = lint_catalogue(catalogue)
     for doc_type, lines in problems.items():
@@ -97,13 +142,12 @@ def cmd_check_templates(args) -> int:
 
 def _demo_api_keys(settings) -> str:
     """A token per role for the embedded setup, kept 0600 under the data dir."""
+    from shared.files import write_file
     path = settings.data_dir / "api-keys"
     if not path.exists():
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         lines = [f"{secrets.token_urlsafe(24)}={role}" for role in ("case-system", "archivist", "publisher", "admin")]
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write("# token=role, made by `zhifa run`; ZHIFA_API_KEYS_FILE points here\n" + "\n".join(lines) + "\n")
+        write_file(path, "# token=role, made by `zhifa run`; ZHIFA_API_KEYS_FILE points here\n"
+                   + "\n".join(lines) + "\n", mode=0o600)
     return str(path)
 
 
@@ -124,7 +168,9 @@ def cmd_run(args) -> int:
     else:
         print("jobs: inline in each service (set ZHIFA_REDIS_URL to use RQ workers)")
     if "ZHIFA_API_KEYS_FILE" in env and not settings.api_keys_file:
-        print(f"API tokens: {env['ZHIFA_API_KEYS_FILE']}")
+        keys_file = env["ZHIFA_API_KEYS_FILE"]
+        print(f"API tokens: {keys_file}")
+        print(f"  a token for the case system: TOKEN=$(sed -n 's/=case-system$//p' {keys_file})")
     print(f"data: {settings.data_dir}   (Ctrl-C stops everything)")
 
     def stop(*_):
@@ -146,8 +192,8 @@ def cmd_run(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=os.environ.get("ZHIFA_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    level = os.environ.get("ZHIFA_LOG_LEVEL", "INFO").upper()
+    logs.setup(level)
     parser = argparse.ArgumentParser(prog="zhifa", description="zhifa 执法 services")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help="serve one service over HTTP")
@@ -168,7 +214,13 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("fonts", help="install CJK font aliases for LibreOffice")
     p.set_defaults(func=cmd_fonts)
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except Exception as exc:   # one line for the user; the traceback only when asked for
+        log.debug("traceback", exc_info=True)
+        message = str(exc) if isinstance(exc, (UsageError, OSError, ValueError)) else f"{type(exc).__name__}: {exc}"
+        print(f"zhifa {args.command}: {message}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

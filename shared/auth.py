@@ -48,6 +48,10 @@ class ApiKeys:
         if inline:
             self._keys.update(parse_keys(inline, "ZHIFA_API_KEYS"))
 
+    def __len__(self) -> int:
+        """How many tokens are configured: none means every write is refused."""
+        return len(self._keys)
+
     def authenticate(self, authorization: str | None, allowed_roles: tuple[str, ...]) -> Principal:
         scheme, _, token = (authorization or "").partition(" ")
         token = token.strip()

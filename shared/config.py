@@ -44,6 +44,15 @@ class Settings:
     http_channel_timeout: int
     max_upload_bytes: int
     log_level: str
+    archive_url: str = f"http://127.0.0.1:{DEFAULT_PORTS['archive']}"
+
+    def service_url(self, service: str) -> str:
+        """The configured base URL of a service (ZHIFA_<SERVICE>_URL), without a trailing slash:
+        what its absolute URLs start with, never the Host header a client sent."""
+        urls = {"generator": self.generator_url, "archive": self.archive_url, "search": self.search_url}
+        if service not in urls:
+            raise ValueError(f"unknown service {service!r}; expected one of {SERVICES}")
+        return urls[service]
 
     def database_url(self, service: str) -> str:
         url = _env(f"ZHIFA_{service.upper()}_DATABASE_URL")
@@ -94,4 +103,5 @@ def load() -> Settings:
         http_channel_timeout=int(_env("ZHIFA_HTTP_CHANNEL_TIMEOUT", "30")),
         max_upload_bytes=int(_env("ZHIFA_MAX_UPLOAD_BYTES", str(2 * 1024 ** 3))),
         log_level=_env("ZHIFA_LOG_LEVEL", "INFO"),
+        archive_url=_env("ZHIFA_ARCHIVE_URL", f"http://127.0.0.1:{DEFAULT_PORTS['archive']}").rstrip("/"),
     )

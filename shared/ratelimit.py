@@ -1,0 +1,41 @@
+"""Per-client rate limits for public endpoints (Flask-Limiter).
+
+One limiter per app (no process-wide global), counting in Redis when
+ZHIFA_RATELIMIT_STORAGE_URL (or ZHIFA_REDIS_URL) is set, so every process
+of a service shares the counts, and in memory otherwise. A client past its
+limit gets a 429 problem with Retry-After (shared.web renders it). When
+Redis is unreachable, counting falls back to memory rather than refusing
+the public.
+
+    ratelimit.limit(app, "generator.verify", settings.verify_rate_limit)
+"""
+from __future__ import annotations
+
+from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from shared.config import Settings
+
+
+def install(app: Flask, settings: Settings) -> Limiter:
+    """Called by shared.web.create_base_app; limits nothing until `limit`."""
+    limiter = Limiter(
+        key_func=get_remote_address,   # the socket's peer: waitress drops untrusted X-Forwarded-For
+        app=app,
+        storage_uri=settings.ratelimit_storage_url or "memory://",
+        strategy="moving-window",
+        headers_enabled=True,
+        in_memory_fallback_enabled=True,
+        swallow_errors=True,
+        key_prefix=f"{settings.deployment}-{app.name}",
+    )
+    app.extensions["zhifa.limiter"] = limiter
+    return limiter
+
+
+def limit(app: Flask, endpoint: str, rate: str) -> None:
+    """Limit one registered endpoint per client, e.g. rate="30 per minute"
+    (the `limits` notation). Call after registering the blueprint."""
+    limiter: Limiter = app.extensions["zhifa.limiter"]
+    app.view_functions[endpoint] = limiter.limit(rate)(app.view_functions[endpoint])
