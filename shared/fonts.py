@@ -29,6 +29,12 @@ TEMPLATE_FONT_NAMES = FANGSONG_NAMES + XIAOBIAOSONG_NAMES + SONG_NAMES + HEI_NAM
 SERIF_SC = "Noto Serif CJK SC"
 SANS_SC = "Noto Sans CJK SC"
 KAI_CN = "AR PL UKai CN"
+# Rare characters (生僻字, CJK Extension B and later) that the SC faces lack
+# print in BabelStone Han (Debian fonts-babelstone-han); the SC faces stay
+# first for everything they have.
+RARE_FALLBACK = "BabelStone Han"
+# Every face a document's text can be drawn with.
+DOCUMENT_FAMILIES = (SERIF_SC, SANS_SC, KAI_CN, RARE_FALLBACK)
 
 # Template font name -> family that replaces it. 仿宋 has no free Linux
 # equivalent; a serif (Song/Ming) face is the closest look, never a sans one.
@@ -154,6 +160,14 @@ def _fonts_conf(fonts_dir: Path) -> str:
         n, f = escape(name), escape(family)
         lines.append(f'  <alias binding="same"><family>{n}</family>'
                      f"<prefer><family>{f}</family></prefer></alias>")
+    # Appended after each stand-in face, so fontconfig's fallback list tries it
+    # next for characters the face lacks instead of whatever face sorts first.
+    for family in dict.fromkeys(FONT_MAP.values()):
+        lines.append(f'  <alias binding="weak"><family>{escape(family)}</family>'
+                     f"<accept><family>{escape(RARE_FALLBACK)}</family></accept></alias>")
+    for generic in ("serif", "sans-serif", "monospace"):
+        lines.append(f'  <alias binding="weak"><family>{generic}</family>'
+                     f"<accept><family>{escape(RARE_FALLBACK)}</family></accept></alias>")
     for name in sorted(BOLD_NAMES):
         lines += [
             '  <match target="pattern">',
@@ -163,6 +177,28 @@ def _fonts_conf(fonts_dir: Path) -> str:
         ]
     lines.append("</fontconfig>")
     return "\n".join(lines) + "\n"
+
+
+def document_font_faces() -> list[tuple[Path, int]]:
+    """(file, face index) of each family in DOCUMENT_FAMILIES as installed on this host.
+
+    Found through the system fontconfig (the SC faces inside their collections
+    have the same character map as the standalone files install_fonts writes).
+    A family that is not installed is left out.
+    """
+    if not shutil.which("fc-list"):
+        return []
+    out = subprocess.run(["fc-list", "--format", "%{file}|%{index}|%{family}\n"],
+                         env={k: v for k, v in os.environ.items() if k != "FONTCONFIG_FILE"},
+                         capture_output=True, text=True, check=False).stdout
+    found: dict[str, tuple[Path, int]] = {}
+    for line in sorted(out.splitlines(), key=lambda line: ("Bold" in line, line)):
+        file, _, rest = line.partition("|")
+        index, _, families = rest.partition("|")
+        for family in families.split(","):
+            if family in DOCUMENT_FAMILIES and family not in found and index.isdigit():
+                found[family] = (Path(file), int(index))
+    return [found[f] for f in DOCUMENT_FAMILIES if f in found]
 
 
 def install_fonts(fonts_dir: Path) -> Path:
