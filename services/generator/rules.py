@@ -14,7 +14,6 @@ from decimal import ROUND_DOWN, Decimal
 from shared.dates import chinese_date, parse_iso_date
 from shared.problems import FieldError, Problem, invalid
 from shared.text import pointer_token, walk_strings
-from shared.text import control_character_errors  # noqa: F401  TEMPORARY until documents.py calls shared.text
 
 __all__ = [
     "MAX_AMOUNT_YUAN",
