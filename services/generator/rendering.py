@@ -11,6 +11,7 @@ as the compressed bytes it has in the template.
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import posixpath
 import re
@@ -29,7 +30,7 @@ from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.shape import CT_Inline
 from docx.shared import Mm
 from docxtpl import DocxTemplate
-from jinja2 import Environment
+from jinja2 import Environment, Template
 from lxml import etree
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
@@ -281,7 +282,7 @@ _DOCXTPL = DocxTemplate(None)   # for its stateless XML helpers only (patch_xml,
 class _Part:
     """An XML part with placeholders, compiled once from docxtpl's patched source."""
     name: str                 # its name in the zip, e.g. word/footer1.xml
-    template: object          # jinja2.Template: thread-safe, renders without side effects
+    template: Template        # thread-safe; rendering changes nothing in it
     is_body: bool             # word/document.xml: only its body is a template
     original: bytes           # the part as in the template
     qr_rid: str               # the relationship id the QR image gets in this part
@@ -315,8 +316,8 @@ class _Template:
         members = _raw_members(docx)
         names = {m.name for m in members}
         parts = _template_parts(docx, members)
-        qr_name = next(f"word/media/verify_qr{n or ''}.png" for n in range(len(names) + 1)
-                       if f"word/media/verify_qr{n or ''}.png" not in names)
+        qr_name = next(name for n in itertools.count()
+                       if (name := f"word/media/verify_qr{n or ''}.png") not in names)
         by_name = {m.name: m for m in members}
         rels_with_qr = {part.name: _rels_with_image(part, by_name, qr_name) for part in parts}
         members = tuple(_with_png_type(m) if m.name == "[Content_Types].xml" else m for m in members)
