@@ -9,111 +9,70 @@ import copy
 import json
 
 from services.generator.catalogue import Catalogue
+from shared.openapi import PROBLEM, RATE_LIMITED, base_spec, operation, path_param, query_param, response
 
-PROBLEM = {"description": "问题详情（RFC 9457）",
-           "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
-BEARER = [{"bearer": []}]
-# What every authenticated operation may answer besides its own responses.
-AUTH_PROBLEMS = {"401": PROBLEM, "403": PROBLEM}
-BODY_PROBLEMS = {"400": PROBLEM, "413": PROBLEM, "422": PROBLEM}
+_ID = [path_param("id")]
 
-
-def _resp(description: str, schema_ref: str | None = None) -> dict:
-    body = {"description": description}
-    if schema_ref:
-        body["content"] = {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}}
-    return body
-
-
-SPEC = {
-    "openapi": "3.1.0",
-    "info": {"title": "zhifa generator 执法文书生成服务", "version": "1.0.0",
-             "description": "按文书目录校验案件数据，编号、计算法定期限，生成 DOCX/PDF 执法文书。"},
-    "components": {
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-        "schemas": {
-            "Problem": {"type": "object", "required": ["type", "title", "status"], "properties": {
-                "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-                "detail": {"type": "string"},
-                "errors": {"type": "array", "items": {"type": "object", "properties": {
-                    "path": {"type": "string"}, "message": {"type": "string"}}}}}},
-            "DocumentRequest": {"type": "object", "required": ["type", "data"], "additionalProperties": False,
-                                "properties": {"type": {"type": "string"}, "data": {"type": "object"},
-                                               "formats": {"type": "array", "items": {"enum": ["docx", "pdf"]}}}},
-            "Document": {"type": "object", "properties": {
-                "id": {"type": "string"}, "type": {"type": "string"}, "title": {"type": "string"},
-                "number": {"type": "string"}, "issued_on": {"type": "string", "format": "date"},
-                "issued_at": {"type": "string", "format": "date-time"},
-                "deadlines": {"type": "array", "items": {"type": "object", "properties": {
-                    "key": {"type": "string"}, "name": {"type": "string"},
-                    "due_on": {"type": "string", "format": "date"}, "basis": {"type": "string"}}}},
-                "verification_code": {"type": "string"},
-                "files": {"type": "object", "additionalProperties": {"type": "object", "properties": {
-                    "url": {"type": "string"}, "sha256": {"type": "string"}, "bytes": {"type": "integer"}}}}}},
-            "Batch": {"type": "object", "properties": {
-                "id": {"type": "string"}, "status": {"enum": ["queued", "running", "done", "partial", "failed"]},
-                "total": {"type": "integer"}, "done": {"type": "integer"}, "failed": {"type": "integer"},
-                "documents": {"type": "array", "items": {"type": "object"}}}},
-            "Verification": {"type": "object", "properties": {
-                "authentic": {"type": "boolean"}, "type": {"type": "string"}, "title": {"type": "string"},
-                "issued_at": {"type": "string"}, "agency": {"type": "string"}, "sha256": {"type": "string"}}},
-        },
-    },
-    "paths": {
-        "/v1/templates": {"get": {"operationId": "listTemplates", "summary": "文书目录", "responses": {"200": _resp("文书类型列表")}}},
-        "/v1/templates/{type}": {"get": {
-            "operationId": "getTemplate",
-            "summary": "文书类型的 JSON Schema 与示例",
-            "parameters": [{"name": "type", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": _resp("类型、标题、schema、示例"), "404": PROBLEM}}},
-        "/v1/documents": {"post": {
-            "operationId": "createDocument",
-            "summary": "生成一份文书", "security": BEARER,
-            "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}],
-            "requestBody": {"required": True, "content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/DocumentRequest"}}}},
-            "responses": {"201": {**_resp("已生成", "Document"), "links": {
-                              op: {"operationId": op, "parameters": {"id": "$response.body#/id"}}
-                              for op in ("getDocument", "getDocumentDocx", "getDocumentPdf")}},
-                          "200": _resp("幂等重放", "Document"),
-                          "400": PROBLEM, "401": PROBLEM, "403": PROBLEM, "413": PROBLEM, "422": PROBLEM}}},
-        "/v1/documents/{id}": {"get": {
-            "operationId": "getDocument",
-            "summary": "文书登记信息", "security": BEARER,
-            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": _resp("文书", "Document"), "404": PROBLEM, **AUTH_PROBLEMS}}},
-        "/v1/documents/{id}/docx": {"get": {"operationId": "getDocumentDocx", "summary": "下载 DOCX", "security": BEARER,
-            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "DOCX 文件"}, "404": PROBLEM, **AUTH_PROBLEMS}}},
-        "/v1/documents/{id}/pdf": {"get": {"operationId": "getDocumentPdf", "summary": "下载 PDF/A-2b", "security": BEARER,
-            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": {"description": "PDF 文件"}, "404": PROBLEM, **AUTH_PROBLEMS}}},
-        "/v1/batches": {"post": {
-            "operationId": "createBatch",
-            "summary": "批量生成", "security": BEARER,
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["documents"], "properties": {
-                    "documents": {"type": "array", "items": {"$ref": "#/components/schemas/DocumentRequest"}},
-                    "formats": {"type": "array", "items": {"enum": ["docx", "pdf"]}}}}}}},
-            "responses": {"202": _resp("已受理，轮询 status_url"), **BODY_PROBLEMS, **AUTH_PROBLEMS}}},
-        "/v1/batches/{id}": {"get": {
-            "operationId": "getBatch",
-            "summary": "批次进度", "security": BEARER,
-            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": _resp("进度", "Batch"), "404": PROBLEM, **AUTH_PROBLEMS}}},
-        "/v1/audit": {"get": {
-            "operationId": "getAuditLog", "summary": "全过程记录（哈希链审计日志）", "security": BEARER,
-            "parameters": [{"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-                           {"name": "limit", "in": "query",
-                            "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
-            "responses": {"200": _resp("日志条目与链是否完整"), "422": PROBLEM, **AUTH_PROBLEMS}}},
-        "/v1/verify": {"get": {
-            "operationId": "verifyDocument",
-            "summary": "文书真伪核验（公开）",
-            "parameters": [{"name": "number", "in": "query", "required": True, "schema": {"type": "string"}},
-                           {"name": "code", "in": "query", "required": True, "schema": {"type": "string"}}],
-            "responses": {"200": _resp("核验结果", "Verification"), "422": PROBLEM}}},
-    },
+SPEC = base_spec("zhifa generator 执法文书生成服务",
+                 "按文书目录校验案件数据，编号、计算法定期限，生成 DOCX/PDF 执法文书。")
+SPEC["components"]["schemas"].update({
+    "DocumentRequest": {"type": "object", "required": ["type", "data"], "additionalProperties": False,
+                        "properties": {"type": {"type": "string"}, "data": {"type": "object"},
+                                       "formats": {"type": "array", "items": {"enum": ["docx", "pdf"]}}}},
+    "Document": {"type": "object", "properties": {
+        "id": {"type": "string"}, "type": {"type": "string"}, "title": {"type": "string"},
+        "number": {"type": "string"}, "issued_on": {"type": "string", "format": "date"},
+        "issued_at": {"type": "string", "format": "date-time"},
+        "deadlines": {"type": "array", "items": {"type": "object", "properties": {
+            "key": {"type": "string"}, "name": {"type": "string"},
+            "due_on": {"type": "string", "format": "date"}, "basis": {"type": "string"}}}},
+        "verification_code": {"type": "string"},
+        "files": {"type": "object", "additionalProperties": {"type": "object", "properties": {
+            "url": {"type": "string"}, "sha256": {"type": "string"}, "bytes": {"type": "integer"}}}}}},
+    "Batch": {"type": "object", "properties": {
+        "id": {"type": "string"}, "status": {"enum": ["queued", "running", "done", "partial", "failed"]},
+        "total": {"type": "integer"}, "done": {"type": "integer"}, "failed": {"type": "integer"},
+        "documents": {"type": "array", "items": {"type": "object"}}}},
+    "Verification": {"type": "object", "properties": {
+        "authentic": {"type": "boolean"}, "type": {"type": "string"}, "title": {"type": "string"},
+        "issued_at": {"type": "string"}, "agency": {"type": "string"}, "sha256": {"type": "string"}}},
+})
+SPEC["paths"] = {
+    "/v1/templates": {"get": operation("listTemplates", "文书目录", {"200": response("文书类型列表")})},
+    "/v1/templates/{type}": {"get": operation(
+        "getTemplate", "文书类型的 JSON Schema 与示例",
+        {"200": response("类型、标题、schema、示例"), "404": PROBLEM}, parameters=[path_param("type")])},
+    "/v1/documents": {"post": operation(
+        "createDocument", "生成一份文书", auth=True, body_schema_ref="DocumentRequest",
+        parameters=[{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}],
+        responses={"201": {**response("已生成", "Document"), "links": {
+                       op: {"operationId": op, "parameters": {"id": "$response.body#/id"}}
+                       for op in ("getDocument", "getDocumentDocx", "getDocumentPdf")}},
+                   "200": response("幂等重放", "Document")})},
+    "/v1/documents/{id}": {"get": operation(
+        "getDocument", "文书登记信息", {"200": response("文书", "Document"), "404": PROBLEM},
+        auth=True, parameters=_ID)},
+    "/v1/documents/{id}/docx": {"get": operation(
+        "getDocumentDocx", "下载 DOCX", {"200": {"description": "DOCX 文件"}, "404": PROBLEM},
+        auth=True, parameters=_ID)},
+    "/v1/documents/{id}/pdf": {"get": operation(
+        "getDocumentPdf", "下载 PDF/A-2b", {"200": {"description": "PDF 文件"}, "404": PROBLEM},
+        auth=True, parameters=_ID)},
+    "/v1/batches": {"post": operation(
+        "createBatch", "批量生成", {"202": response("已受理，轮询 status_url")}, auth=True,
+        body_schema={"type": "object", "required": ["documents"], "properties": {
+            "documents": {"type": "array", "items": {"$ref": "#/components/schemas/DocumentRequest"}},
+            "formats": {"type": "array", "items": {"enum": ["docx", "pdf"]}}}})},
+    "/v1/batches/{id}": {"get": operation(
+        "getBatch", "批次进度", {"200": response("进度", "Batch"), "404": PROBLEM}, auth=True, parameters=_ID)},
+    "/v1/audit": {"get": operation(
+        "getAuditLog", "全过程记录（哈希链审计日志）", {"200": response("日志条目与链是否完整"), "422": PROBLEM},
+        auth=True, parameters=[query_param("after", {"type": "integer", "minimum": 0}),
+                               query_param("limit", {"type": "integer", "minimum": 1, "maximum": 1000})])},
+    "/v1/verify": {"get": operation(
+        "verifyDocument", "文书真伪核验（公开）",
+        {"200": response("核验结果", "Verification"), "422": PROBLEM, **RATE_LIMITED},
+        parameters=[query_param("number", required=True), query_param("code", required=True)])},
 }
 
 
