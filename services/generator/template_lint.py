@@ -16,8 +16,9 @@ from pathlib import Path
 from docxtpl import DocxTemplate
 from jinja2 import Environment, TemplateSyntaxError, nodes
 
+from services.generator import rendering
 from services.generator.agency import TEMPLATE_FIELDS
-from services.generator.catalogue import Catalogue, DocumentType
+from services.generator.catalogue import TEMPLATES_DIR, VOCABULARY_FILE, Catalogue, DocumentType, load_vocabulary
 from services.generator.rendering import GENERATED_SCALARS
 
 AGENCY_FIELDS = frozenset(TEMPLATE_FIELDS) | {"seal_name"}
@@ -34,12 +35,41 @@ class Use:
         return ".".join(self.path).replace(".[]", "[]") + f"（第 {self.line} 行）"
 
 
-def resolve(schema: dict, root: dict) -> dict:
+def resolve(schema: dict, root: dict, vocabulary: dict | None = None) -> dict:
+    """The schema node a `$ref` points to, with the referring node's own
+    keywords (e.g. the type's "required" or "description") laid over it.
+
+    Local refs ("#/$defs/party") look in `root`; refs into the shared
+    vocabulary ("vocabulary.schema.json#/$defs/party") look in `vocabulary`
+    (the shipped one when not given), whose own local refs are then read as
+    refs into the vocabulary."""
     while "$ref" in schema:
-        if not schema["$ref"].startswith("#/$defs/"):
-            raise ValueError(f"unsupported $ref {schema['$ref']}")
-        schema = root["$defs"][schema["$ref"].split("/")[-1]]
+        ref = schema["$ref"]
+        document, _, pointer = ref.partition("#")
+        if not pointer.startswith("/$defs/") or document not in ("", VOCABULARY_FILE):
+            raise ValueError(f"unsupported $ref {ref}")
+        if document:
+            vocabulary = vocabulary if vocabulary is not None else _shipped_vocabulary()
+            target = _into_vocabulary(vocabulary["$defs"][pointer.split("/")[-1]])
+        else:
+            target = root["$defs"][pointer.split("/")[-1]]
+        schema = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
     return schema
+
+
+@lru_cache(maxsize=1)
+def _shipped_vocabulary() -> dict:
+    return load_vocabulary(TEMPLATES_DIR)
+
+
+def _into_vocabulary(node):
+    """A vocabulary entry whose local refs are rewritten to name the vocabulary file."""
+    if isinstance(node, dict):
+        return {k: (VOCABULARY_FILE + v if k == "$ref" and isinstance(v, str) and v.startswith("#")
+                    else _into_vocabulary(v)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_into_vocabulary(v) for v in node]
+    return node
 
 
 def template_source(path: Path) -> str:
@@ -157,12 +187,20 @@ def required_paths(schema: dict, node: dict | None = None, prefix: tuple = ()) -
     return out
 
 
+def unknown_filters(source: str) -> list[str]:
+    """Filters the template uses that the generator's Jinja environment lacks."""
+    known = rendering.JINJA_ENV.filters
+    names = {f.name for f in Environment().parse(source).find_all(nodes.Filter)}
+    return [f"未知的过滤器 {name}" for name in sorted(names - set(known))]
+
+
 def lint_source(source: str, schema: dict, deadline_rules) -> list[str]:
     try:
         uses = placeholder_uses(source)
     except TemplateSyntaxError as exc:
         return [f"模板语法错误（第 {exc.lineno} 行）：{exc.message}"]
-    problems = [p for u in uses if (p := check_use(u, schema, deadline_rules))]
+    problems = unknown_filters(source)
+    problems += [p for u in uses if (p := check_use(u, schema, deadline_rules))]
     used = {u.path[:i] for u in uses for i in range(1, len(u.path) + 1)}
     problems += [f"必填字段 {'.'.join(p).replace('.[]', '[]')} 未在模板中出现"
                  for p in required_paths(schema) if p not in used]

@@ -1,0 +1,3 @@
+from tools.templates.build import main
+
+main()
