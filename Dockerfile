@@ -1,13 +1,28 @@
 # One image for every zhifa service; the command picks the service.
+# Runtime only: no test tools (the [test] extra) and no source checkout.
 FROM debian:12-slim
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         python3 python3-venv python3-uno libreoffice-writer-nogui fonts-noto-cjk \
-        fonts-arphic-ukai fonts-arphic-uming poppler-utils fontconfig make \
+        fonts-arphic-ukai fonts-arphic-uming fonts-babelstone-han poppler-utils fontconfig \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY . /app
-RUN PYTHON=python3 ./deploy/setup.sh
-ENV ZHIFA_DATA_DIR=/data
+# unoserver's server side imports LibreOffice's `uno`, which only the system Python has.
+RUN /usr/bin/python3 -m venv --system-site-packages /app/.venv-uno \
+    && /app/.venv-uno/bin/pip install --no-cache-dir 'unoserver>=3.0'
+COPY pyproject.toml /app/
+COPY shared /app/shared
+COPY services /app/services
+RUN python3 -m venv /app/.venv \
+    && /app/.venv/bin/pip install --no-cache-dir /app \
+    && rm -rf /app/shared /app/services /app/build
+ENV ZHIFA_DATA_DIR=/data \
+    ZHIFA_FONTS_DIR=/app/fonts \
+    ZHIFA_UNOSERVER=/app/.venv-uno/bin/unoserver \
+    PATH=/app/.venv/bin:$PATH
+# Chinese font aliases and single-face font files, made once at build time.
+RUN zhifa fonts && useradd --system --home-dir /data --uid 10001 zhifa \
+    && mkdir -p /data && chown -R zhifa /data /app/fonts
+USER zhifa
 VOLUME /data
 EXPOSE 8001 8002 8003
 ENTRYPOINT ["/app/.venv/bin/zhifa"]
