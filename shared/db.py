@@ -1,9 +1,12 @@
 """SQLAlchemy engines: SQLite by default, PostgreSQL by URL.
 
-SQLite transactions start with BEGIN IMMEDIATE so that writers serialise at
-the start of a transaction instead of failing at commit; that is what makes
-read-then-write sequences (document numbers, the audit chain) safe there.
-On PostgreSQL the same sequences use row locks or `lock()` below.
+SQLite write transactions start with BEGIN IMMEDIATE so that writers
+serialise at the start of a transaction instead of failing at commit; that
+is what makes read-then-write sequences (document numbers, the audit chain)
+safe there. Reads go through `reading()`, which begins a plain deferred
+transaction: in WAL mode it never waits for a writer, so a public lookup is
+never queued behind an issue. On PostgreSQL the same sequences use row locks
+or `lock()` below.
 """
 from __future__ import annotations
 
@@ -17,13 +20,18 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+READ_ONLY = "zhifa_read_only"
+# Well above the longest write transaction (a number, a DOCX, a row), so a
+# writer that waits is never refused; nothing slow runs inside a transaction.
+SQLITE_BUSY_TIMEOUT_SECONDS = 60
+
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
         def _connect(dbapi_conn, _record):
@@ -31,12 +39,13 @@ def make_engine(url: str) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
             cur.close()
 
         @event.listens_for(engine, "begin")
         def _begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            read_only = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -68,6 +77,17 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     try:
         with session.begin():
             yield session
+    finally:
+        session.close()
+
+
+@contextmanager
+def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for reads only: never takes SQLite's write lock."""
+    session = factory()
+    try:
+        session.connection(execution_options={READ_ONLY: True})
+        yield session
     finally:
         session.close()
 

@@ -1,5 +1,6 @@
-"""Shared fixtures: real PostgreSQL and Redis on this machine, a fresh SQLite
-file per test, and a generator app wired to either database.
+"""Fixtures every service's tests share: real PostgreSQL and Redis on this
+machine, a fresh SQLite file per test, and a clean ZHIFA_* environment.
+Each service's own fixtures live in its tests/<service>/conftest.py.
 
 PostgreSQL: ZHIFA_TEST_POSTGRES_URL (default postgres@127.0.0.1:5432), one new
 database per test that asks for it, dropped afterwards.
@@ -64,29 +65,10 @@ def zhifa_env(tmp_path, monkeypatch):
             monkeypatch.delenv(name)
     monkeypatch.setenv("ZHIFA_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("ZHIFA_API_KEYS", ",".join(f"{t}={r}" for r, t in TOKENS.items()))
-    monkeypatch.setenv("ZHIFA_SEARCH_URL", "https://zhifa.example.gov.cn")
+    monkeypatch.setenv("ZHIFA_PUBLIC_VERIFY_URL", "https://zhifa.example.gov.cn/verify")
 
     def setenv(**values):
         for k, v in values.items():
             monkeypatch.setenv(k, str(v))
         return config.load()
     return setenv
-
-
-@pytest.fixture
-def generator(zhifa_env, database_url):
-    """A generator app on SQLite and on PostgreSQL; yields (app, client)."""
-    from services.generator.app import create_app
-    settings = zhifa_env(ZHIFA_GENERATOR_DATABASE_URL=database_url)
-    app = create_app(settings)
-    yield app, app.test_client()
-    app.extensions["zhifa.runtime"].close()
-
-
-@pytest.fixture
-def sqlite_generator(zhifa_env, tmp_path):
-    """Same as `generator`, SQLite only: for tests about behaviour, not storage."""
-    from services.generator.app import create_app
-    app = create_app(zhifa_env(ZHIFA_GENERATOR_DATABASE_URL=f"sqlite:///{tmp_path / 'g.sqlite3'}"))
-    yield app, app.test_client()
-    app.extensions["zhifa.runtime"].close()

@@ -1,49 +1,85 @@
-"""The issuing agency's profile: names, number prefix, seals, remedy bodies.
+"""The issuing agencies' profiles: names, number prefix, seals, remedy bodies.
 
-Loaded from ZHIFA_AGENCY_FILE (same shape as data/agency.demo.json); the demo
+An agency's identity is the operator's to configure, never a request's: a
+document that verify calls authentic must name an agency the bureau set up.
+ZHIFA_AGENCY_FILE holds one profile (the shape of data/agency.demo.json) or
+several: {"default": "<id>", "profiles": {"<id>": {...}, ...}}. The demo
 profile is built in so `make run` works out of the box. A request's
-`data.agency` overrides single fields for that one document.
+`data.agency` may choose a profile (`profile`) and set the contact details
+printed for this one document (REQUEST_FIELDS), nothing else.
 """
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+
+from shared.problems import invalid_field
 
 DEMO_PROFILE = Path(__file__).parent / "data" / "agency.demo.json"
 
 # Fields a template may print; `seal_name` is derived per document type.
 TEMPLATE_FIELDS = ("name", "alias", "short_name", "credit_code", "address", "postcode", "phone",
                    "contact", "reconsideration_body", "court")
-REQUIRED_FIELDS = ("name", "short_name")
+# Every decision names its remedy bodies, so a profile without them cannot start.
+REQUIRED_FIELDS = ("name", "short_name", "reconsideration_body", "court")
+REQUEST_FIELDS = ("contact", "phone", "address", "postcode")
 
 
-class AgencyProfile:
-    def __init__(self, profile: dict):
-        missing = [f for f in REQUIRED_FIELDS if not str(profile.get(f) or "").strip()]
-        if missing:
-            raise ValueError(f"agency profile lacks {', '.join(missing)}")
-        self.profile = profile
-
-    @classmethod
-    def load(cls, path: Path | None) -> "AgencyProfile":
-        source = path or DEMO_PROFILE
-        try:
-            profile = json.loads(Path(source).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ValueError(f"cannot read agency profile {source}: {exc}") from exc
-        return cls(profile)
+@dataclass(frozen=True)
+class Agency:
+    id: str
+    profile: dict
 
     @property
     def short_name(self) -> str:
         return self.profile["short_name"]
 
+    @property
+    def name(self) -> str:
+        return self.profile["name"]
+
     def number_kind(self, doc_type: str, default: str) -> str:
         return (self.profile.get("number_kinds") or {}).get(doc_type, default)
 
-    def for_document(self, overrides: dict | None, seal: str) -> dict:
-        """The agency fields one document prints: profile, then the request's overrides."""
+    def for_document(self, request: dict | None, seal: str) -> dict:
+        """The agency fields one document prints: the profile, with the request's contact details."""
         merged = {f: self.profile.get(f, "") for f in TEMPLATE_FIELDS}
-        merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        merged.update({k: v for k, v in (request or {}).items() if k in REQUEST_FIELDS and v})
         merged["seal_name"] = {"license": self.profile.get("license_seal", ""),
                                "agency": self.profile.get("agency_seal", merged["name"])}.get(seal, "")
         return merged
+
+
+class AgencyProfiles:
+    def __init__(self, profiles: dict[str, dict], default: str):
+        for agency_id, profile in profiles.items():
+            missing = [f for f in REQUIRED_FIELDS if not str(profile.get(f) or "").strip()]
+            if missing:
+                raise ValueError(f"agency profile {agency_id!r} lacks {', '.join(missing)}")
+        if default not in profiles:
+            raise ValueError(f"default agency profile {default!r} is not among {sorted(profiles)}")
+        self._agencies = {i: Agency(i, p) for i, p in profiles.items()}
+        self.default = default
+
+    @classmethod
+    def load(cls, path: Path | None) -> "AgencyProfiles":
+        source = path or DEMO_PROFILE
+        try:
+            content = json.loads(Path(source).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"cannot read agency profiles {source}: {exc}") from exc
+        if "profiles" in content:
+            return cls(content["profiles"], content.get("default") or next(iter(content["profiles"]), ""))
+        return cls({"default": content}, "default")
+
+    def __iter__(self):
+        return iter(self._agencies.values())
+
+    def choose(self, request: dict | None, path: str = "data/agency/profile") -> Agency:
+        """The profile a document's `data.agency.profile` names, or the default one."""
+        agency_id = (request or {}).get("profile") or self.default
+        agency = self._agencies.get(agency_id)
+        if agency is None:
+            raise invalid_field(path, f"未配置的机关“{str(agency_id)[:50]}”，可选：{'、'.join(self._agencies)}。")
+        return agency

@@ -3,35 +3,46 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
-from services.generator import runtime
-from services.generator.documents import request_digest, utc_iso
+from services.generator.documents import PdfNotReady, request_digest, utc_iso
 from services.generator.models import Document
+from services.generator.runtime import Runtime
 from shared.problems import FieldError, invalid, invalid_field, not_found
-from shared.web import json_body, principal, requires
+from shared.web import json_body, principal, problem_response, requires
 
 bp = Blueprint("generator", __name__)
 
 READERS = ("case-system", "archivist", "publisher")
 MEDIA_TYPES = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                "pdf": "application/pdf"}
+# How long a client may ask to wait for a PDF (`?wait=`), in seconds.
+MAX_PDF_WAIT = 30
 
 
-def _rt() -> runtime.Runtime:
-    return runtime.current()
+def _rt() -> Runtime:
+    return current_app.extensions["zhifa.runtime"]
+
+
+def _url(endpoint: str, **values) -> str:
+    """Absolute URL on the service's configured address, never the request's Host header."""
+    base = _rt().settings.generator_url
+    return base + url_for(endpoint, **values)
 
 
 def document_json(doc: Document) -> dict:
-    files = {}
-    for fmt, sha, size in (("docx", doc.docx_sha256, doc.docx_bytes), ("pdf", doc.pdf_sha256, doc.pdf_bytes)):
-        if sha:
-            files[fmt] = {"url": url_for("generator.document_file", document_id=doc.id, fmt=fmt, _external=True),
-                          "sha256": sha, "bytes": size}
+    files = {"docx": {"status": "done", "url": _url("generator.document_file", document_id=doc.id, fmt="docx"),
+                      "sha256": doc.docx_sha256, "bytes": doc.docx_bytes}}
+    if doc.pdf_status != "none":
+        pdf = {"status": doc.pdf_status, "url": _url("generator.document_file", document_id=doc.id, fmt="pdf")}
+        if doc.pdf_status == "done":
+            pdf.update(sha256=doc.pdf_sha256, bytes=doc.pdf_bytes)
+        files["pdf"] = pdf
     return {"id": doc.id, "type": doc.type, "title": doc.title, "number": doc.number,
             "issued_on": doc.issued_on.isoformat(), "issued_at": utc_iso(doc.issued_at),
-            "template_version": doc.template_version,
-            "deadlines": doc.deadlines, "verification_code": doc.verification_code, "files": files}
+            "template_version": doc.template_version, "agency": doc.agency_name,
+            "deadlines": doc.deadlines, "warnings": doc.warnings or [],
+            "verification_code": doc.verification_code, "files": files}
 
 
 @bp.get("/v1/templates")
@@ -50,16 +61,26 @@ def get_template(doc_type: str):
 @bp.post("/v1/documents")
 @requires("case-system")
 def create_document():
+    """Registers the document (number, DOCX) at once; the PDF is made right
+    after, outside the numbering transaction. `Prefer: respond-async` answers
+    without waiting for the PDF (files.pdf.status "pending")."""
     body = json_body()
     key = request.headers.get("Idempotency-Key")
     if key is not None and not (0 < len(key) <= 200 and key.isprintable()):
         raise invalid_field("Idempotency-Key", "幂等键须为 1–200 个可打印字符。")
-    docs = _rt().documents
-    prepared = docs.prepare(body)
-    doc, created = docs.issue(prepared, principal().actor, key, request_digest(body))
+    rt = _rt()
+    prepared = rt.documents.prepare(body)
+    doc, created = rt.documents.issue(prepared, principal().actor, key, request_digest(body))
+    if created:
+        rt.metrics.documents.labels(doc.type).inc()
+    if doc.pdf_status == "pending":
+        if "respond-async" in request.headers.get("Prefer", ""):
+            rt.renditions.schedule(doc.id)
+        else:
+            doc = rt.renditions.make_or_schedule(doc.id)
     resp = jsonify(document_json(doc))
     resp.status_code = 201 if created else 200
-    resp.headers["Location"] = url_for("generator.get_document", document_id=doc.id)
+    resp.headers["Location"] = _url("generator.get_document", document_id=doc.id)
     if not created:
         resp.headers["Idempotent-Replayed"] = "true"
     return resp
@@ -74,7 +95,17 @@ def get_document(document_id: str):
 @bp.get("/v1/documents/<document_id>/<any(docx, pdf):fmt>")
 @requires(*READERS)
 def document_file(document_id: str, fmt: str):
-    doc, data = _rt().documents.file(document_id, fmt)
+    """A PDF still being made answers 503 with Retry-After; `?wait=N` (seconds,
+    at most MAX_PDF_WAIT) waits for it first."""
+    wait = _int_arg("wait", 0, 0, MAX_PDF_WAIT)
+    if fmt == "pdf" and wait:
+        _rt().renditions.wait(document_id, wait)
+    try:
+        doc, data = _rt().documents.file(document_id, fmt)
+    except PdfNotReady as pending:
+        resp = problem_response(pending)
+        resp.headers["Retry-After"] = "1" if pending.type.endswith("pending") else "60"
+        return resp
     resp = Response(data, mimetype=MEDIA_TYPES[fmt])
     # RFC 6266: the Chinese file name, e.g. 鞍审批罚决字〔2026〕第3号 行政处罚决定书.pdf
     filename = f"{doc.number} {doc.title}.{fmt}"
@@ -84,11 +115,22 @@ def document_file(document_id: str, fmt: str):
     return resp
 
 
+@bp.post("/v1/documents/<document_id>/pdf")
+@requires("case-system")
+def retry_pdf(document_id: str):
+    """Ask again for a PDF whose conversion failed; it is made from the stored DOCX."""
+    doc = _rt().renditions.retry(document_id)
+    resp = jsonify(document_json(doc))
+    resp.status_code = 202 if doc.pdf_status == "pending" else 200
+    return resp
+
+
 @bp.post("/v1/batches")
 @requires("case-system")
 def create_batch():
     batch_id = _rt().batches.create(json_body(), principal().actor)
-    status_url = url_for("generator.get_batch", batch_id=batch_id, _external=True)
+    _rt().metrics.batches.inc()
+    status_url = _url("generator.get_batch", batch_id=batch_id)
     resp = jsonify({"id": batch_id, "status_url": status_url})
     resp.status_code = 202
     resp.headers["Location"] = status_url

@@ -15,11 +15,10 @@ from shared.web import create_base_app
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or config.load()
     rt = runtime.build(settings)
-    runtime.install(rt)
     app = create_base_app(runtime.SERVICE, settings, build_spec(rt.documents.catalogue),
                           readiness={"database": lambda: ping(rt.engine), "jobs": rt.jobs.ping})
     app.extensions["zhifa.runtime"] = rt
+    rt.metrics.register(app.extensions["zhifa.metrics"])
     app.register_blueprint(bp)
-    if rt.jobs.mode == "inline":
-        rt.batches.resume_pending()
+    rt.resume()
     return app

@@ -4,6 +4,8 @@ The whole batch is checked before anything is stored (one bad entry refuses
 the batch, naming `documents/N/...`), then each entry becomes one job. An
 entry is issued under the idempotency key `batch:<id>:<position>`, so a job
 that is retried after a crash finds its document instead of issuing twice.
+An entry is done only when every format asked for exists: its document is
+registered (numbered) first, then its PDF is made from the stored DOCX.
 """
 from __future__ import annotations
 
@@ -16,19 +18,29 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.generator.documents import DocumentService, request_digest
 from services.generator.models import AuditLog, Batch, BatchItem, Document
+from services.generator.renditions import PdfRenditions
 from shared import audit
-from shared.db import transaction
+from shared.db import reading, transaction
 from shared.jobs import RETRIES, Jobs
 from shared.problems import FieldError, Problem, invalid, invalid_field, not_found
 
 log = logging.getLogger("zhifa.generator.batches")
 
 MAX_BATCH_SIZE = 1000
+ISSUE_JOB = "services.generator.tasks.issue_batch_item"
+
+
+class BatchItemMissing(LookupError):
+    """A job names a batch entry this database does not have: most likely a job
+    of another deployment sharing the Redis server. Failing loudly keeps it
+    visible in RQ's failed registry instead of being swallowed as done."""
 
 
 class BatchService:
-    def __init__(self, documents: DocumentService, sessions: sessionmaker[Session], jobs: Jobs):
+    def __init__(self, documents: DocumentService, renditions: PdfRenditions,
+                 sessions: sessionmaker[Session], jobs: Jobs):
         self.documents = documents
+        self.renditions = renditions
         self.sessions = sessions
         self.jobs = jobs
 
@@ -61,21 +73,19 @@ class BatchService:
             session.add_all(BatchItem(batch_id=batch_id, position=i, type=e["type"], data=e["data"])
                             for i, e in enumerate(entries))
             audit.append(session, AuditLog, actor, "batch.created", batch_id, {"total": len(entries)})
-        from services.generator import tasks  # tasks imports the runtime, which imports us
         for i in range(len(entries)):
-            self.jobs.enqueue(tasks.issue_batch_item, batch_id, i)
+            self.jobs.enqueue(ISSUE_JOB, batch_id, i)
         return batch_id
 
     def resume_pending(self) -> int:
         """Inline mode keeps its queue in memory: after a restart, queue again
         whatever a batch still has pending (issuing is idempotent per entry)."""
-        with self.sessions() as session:
+        with reading(self.sessions) as session:
             pending = session.execute(select(BatchItem.batch_id, BatchItem.position)
                                       .where(BatchItem.status == "pending")
                                       .order_by(BatchItem.batch_id, BatchItem.position)).all()
-        from services.generator import tasks
         for batch_id, position in pending:
-            self.jobs.enqueue(tasks.issue_batch_item, batch_id, position)
+            self.jobs.enqueue(ISSUE_JOB, batch_id, position)
         if pending:
             log.info("resumed %d pending batch entries", len(pending))
         return len(pending)
@@ -83,7 +93,9 @@ class BatchService:
     def run_item(self, batch_id: str, position: int) -> None:
         with transaction(self.sessions) as session:
             item = session.get(BatchItem, (batch_id, position))
-            if item is None or item.status != "pending":
+            if item is None:
+                raise BatchItemMissing(f"batch {batch_id} has no entry {position} in this database")
+            if item.status != "pending":
                 return
             item.attempts += 1
             attempt, doc_type, data = item.attempts, item.type, item.data
@@ -96,8 +108,9 @@ class BatchService:
             doc, _ = self.documents.issue(
                 prepared, actor, idempotency_key=f"batch:{batch_id}:{position}",
                 request_sha256=request_digest(body),
-                in_same_transaction=lambda s, d: self._finish(s, batch_id, position, "done", d.id, None))
-            self._finish_alone(batch_id, position, "done", doc.id, None)   # no-op unless replayed
+                in_same_transaction=lambda s, d: self._attach(s, batch_id, position, d.id))
+            self.renditions.make(doc.id)     # raises on failure: the job is retried
+            self._finish_alone(batch_id, position, "done", doc.id, None)
         except Problem as problem:
             # A refusal is final (e.g. the calendar lacks a year): retrying cannot help.
             self._finish_alone(batch_id, position, "failed", None, problem.as_dict())
@@ -109,17 +122,23 @@ class BatchService:
                                {"title": "文书生成失败", "detail": f"{exc.__class__.__name__}: {exc}"[:500]})
 
     @staticmethod
+    def _attach(session: Session, batch_id: str, position: int, document_id: str) -> None:
+        """The entry's document is registered (and numbered); its PDF may still be missing."""
+        session.get(BatchItem, (batch_id, position)).document_id = document_id
+
+    @staticmethod
     def _finish(session: Session, batch_id: str, position: int, status: str, document_id, error) -> None:
         item = session.get(BatchItem, (batch_id, position))
         if item.status == "pending":
-            item.status, item.document_id, item.error = status, document_id, error
+            item.status, item.error = status, error
+            item.document_id = document_id or item.document_id
 
     def _finish_alone(self, batch_id, position, status, document_id, error) -> None:
         with transaction(self.sessions) as session:
             self._finish(session, batch_id, position, status, document_id, error)
 
     def status(self, batch_id: str) -> dict:
-        with self.sessions() as session:
+        with reading(self.sessions) as session:
             batch = session.get(Batch, batch_id)
             if batch is None:
                 raise not_found("批次")

@@ -1,9 +1,11 @@
 """Issuing documents: validate, apply the plan's rules, number, render, register.
 
 `DocumentService.prepare` does every check that can refuse a request and
-touches nothing; `issue` then takes the number, renders and stores the files
-and registers the document in ONE transaction, so a refused or failed request
-never uses up a number.
+touches nothing; `issue` then takes the number, renders and stores the DOCX
+and registers the document in ONE short transaction, so a refused or failed
+request never uses up a number. The PDF is made afterwards from the stored
+DOCX (renditions.py), outside any transaction: no number lock waits on
+LibreOffice.
 """
 from __future__ import annotations
 
@@ -15,27 +17,27 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Callable
-from zoneinfo import ZoneInfo
+from urllib.parse import urlencode
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.generator import deadlines as deadline_rules
-from services.generator import numbering, rules
-from services.generator.agency import AgencyProfile
+from services.generator import numbering, rules, timeliness
+from services.generator.agency import AgencyProfiles
 from services.generator.catalogue import Catalogue, DocumentType
 from services.generator.deadlines import Deadline
 from services.generator.models import AuditLog, Document, IdempotencyKey
-from services.generator.rendering import chinese_date, printable, render_docx, verify_url
-from shared.schema import schema_errors
+from services.generator.rendering import printable, render_docx
 from services.generator.workdays import WorkdayCalendar
-from shared import audit
+from shared import audit, glyphs, text
 from shared.blobstore import BlobStore
-from shared.db import as_utc, transaction
+from shared.dates import chinese_date, parse_iso_date, today_in_china
+from shared.db import as_utc, reading, transaction
 from shared.problems import FieldError, Problem, invalid, invalid_field, not_found
+from shared.schema import schema_errors
 
-CHINA = ZoneInfo("Asia/Shanghai")
 FORMATS = ("docx", "pdf")
 # No 0/O/1/I: the code is read off paper and typed in by citizens.
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -49,13 +51,11 @@ class Prepared:
     data: dict
     formats: tuple[str, ...]
     issued_on: date
+    agency_id: str
     agency: dict
     remedy_clause: str
     deadlines: list[Deadline]
-
-
-def today_in_china() -> date:
-    return datetime.now(CHINA).date()
+    warnings: list[dict]
 
 
 def issue_date_of(data: dict) -> str | None:
@@ -71,17 +71,26 @@ def request_digest(body: dict) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+class PdfNotReady(Problem):
+    """The PDF of a registered document is still being made (or failed and waits for a retry)."""
+
+    def __init__(self, doc: Document):
+        failed = doc.pdf_status == "failed"
+        super().__init__(503, "pdf-failed" if failed else "pdf-pending",
+                         "PDF 生成失败" if failed else "PDF 尚在生成",
+                         f"文书 {doc.number} 的 PDF 生成失败，请稍后重新请求生成。" if failed
+                         else f"文书 {doc.number} 已登记，PDF 正在生成，请稍后再取。")
+
+
 class DocumentService:
-    def __init__(self, catalogue: Catalogue, agency: AgencyProfile, calendar: WorkdayCalendar,
-                 sessions: sessionmaker[Session], blobs: BlobStore, search_url: str,
-                 pdf_converter: Callable[[bytes], bytes] | None):
+    def __init__(self, catalogue: Catalogue, agencies: AgencyProfiles, calendar: WorkdayCalendar,
+                 sessions: sessionmaker[Session], blobs: BlobStore, public_verify_url: str):
         self.catalogue = catalogue
-        self.agency = agency
+        self.agencies = agencies
         self.calendar = calendar
         self.sessions = sessions
         self.blobs = blobs
-        self.search_url = search_url
-        self.pdf_converter = pdf_converter
+        self.public_verify_url = public_verify_url
 
     # ---- checks (no side effects) -------------------------------------------------
 
@@ -102,23 +111,42 @@ class DocumentService:
         if not isinstance(data, dict):
             raise invalid_field("data", "缺少 data 对象。" if data is None else "data 须为 JSON 对象。")
         errors = [FieldError(k, "不允许的字段。") for k in sorted(set(body) - {"type", "data", "formats"})]
-        errors += rules.control_character_errors(data, "data")
+        # Every later check, and the page, see the same text.
+        data, text_errors = text.clean(data, "data")
+        errors += text_errors
         if not errors:
             errors += schema_errors(doc_type.validator, data, "data")
+        errors += glyphs.unprintable_errors(data, "data")
+        errors += rules.amount_errors(data, "data")
         if doc_type.party_writes:
             errors += rules.prefilled_waiver_errors(data, "data")
         if errors:
             raise invalid(errors)
 
-        dated = issue_date_of(data)
-        issued_on = date.fromisoformat(dated) if dated else today_in_china()
-        agency = self.agency.for_document(data.get("agency"), doc_type.seal)
+        issued_on = parse_iso_date(issue_date_of(data)) or today_in_china()
+        chosen = self.agencies.choose(data.get("agency"))
+        agency = chosen.for_document(data.get("agency"), doc_type.seal)
         remedy_clause = rules.remedy_clause(agency) if doc_type.remedy else ""
+        if doc_type.type == "service_receipt":
+            data = self._served_document(data, chosen.name)
         deadlines = deadline_rules.compute_deadlines(list(doc_type.deadlines), data, issued_on, self.calendar)
         lead = next((d for d in deadlines if d.key == "hearing_notice_lead"), None)
         if lead and (errs := rules.hearing_date_errors(data, lead.due_on)):
             raise invalid(errs)
-        return Prepared(doc_type, data, formats, issued_on, agency, remedy_clause, deadlines)
+        warnings = timeliness.check(doc_type.type, data, issued_on, self.calendar)
+        return Prepared(doc_type, data, formats, issued_on, chosen.id, agency, remedy_clause, deadlines, warnings)
+
+    def _served_document(self, data: dict, agency_name: str) -> dict:
+        """A service receipt names only a document this registry issued; its
+        title is the registry's, not the request's."""
+        number = data["service"]["document_number"]
+        with reading(self.sessions) as session:
+            served = session.execute(select(Document.title, Document.agency_name)
+                                     .where(Document.number == number)).first()
+        if served is None or served.agency_name != agency_name:
+            raise invalid_field("data/service/document_number",
+                                f"本机关未签发文号为“{number[:100]}”的文书，送达回证只能载明本系统已签发的文书。")
+        return {**data, "service": {**data["service"], "document_title": served.title}}
 
     def _document_type(self, value, field: str) -> DocumentType:
         if not isinstance(value, str) or not value:
@@ -168,7 +196,7 @@ class DocumentService:
             raise
 
     def _replay(self, actor: str, key: str, request_sha256: str | None) -> Document | None:
-        with self.sessions() as session:
+        with reading(self.sessions) as session:
             row = session.get(IdempotencyKey, (actor, key))
             if row is None:
                 return None
@@ -178,48 +206,47 @@ class DocumentService:
                               [FieldError("Idempotency-Key", "该键已对应另一份请求内容。")])
             return session.get(Document, row.document_id)
 
+    def verify_url(self, number: str, code: str) -> str:
+        """The public page printed on the document and encoded in its QR code."""
+        return f"{self.public_verify_url}?{urlencode({'number': number, 'code': code})}"
+
     def _issue_in(self, session: Session, prepared: Prepared, actor: str) -> Document:
+        """Number, DOCX and registry row: milliseconds, inside the caller's transaction."""
         doc_type, year = prepared.doc_type, prepared.issued_on.year
-        agency_code = self.agency.short_name
-        kind = self.agency.number_kind(doc_type.type, doc_type.number_kind)
-        seq = numbering.allocate(session, agency_code, kind, year)
-        number = numbering.format_number(agency_code, kind, year, seq)
+        chosen = self.agencies.choose({"profile": prepared.agency_id})
+        kind = chosen.number_kind(doc_type.type, doc_type.number_kind)
+        seq = numbering.allocate(session, chosen.short_name, kind, year)
+        number = numbering.format_number(chosen.short_name, kind, year, seq)
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-        url = verify_url(self.search_url, number, code)
+        url = self.verify_url(number, code)
 
         context = printable(prepared.data)
         context.update(
             agency=prepared.agency, number=number, doc_title=doc_type.title,
             issued_on=chinese_date(prepared.issued_on), remedy_clause=prepared.remedy_clause,
             deadlines={d.key: chinese_date(d.due_on) for d in prepared.deadlines},
-            verification_code=code, verify_url=url, verify_page=f"{self.search_url}/verify",
+            verification_code=code, verify_url=url, verify_page=self.public_verify_url,
         )
         docx = render_docx(doc_type.template_path, context, qr_target=url)
-        pdf = None
-        if "pdf" in prepared.formats:
-            if self.pdf_converter is None:
-                raise RuntimeError("PDF requested but no converter is configured")
-            pdf = self.pdf_converter(docx)
 
         doc = Document(
             id=str(uuid.uuid4()), type=doc_type.type, title=doc_type.title, template_version=doc_type.version,
-            number=number, agency=agency_code, agency_name=prepared.agency["name"], kind=kind, year=year,
+            number=number, agency=chosen.short_name, agency_name=chosen.name, kind=kind, year=year,
             seq=seq, issued_on=prepared.issued_on, issued_at=datetime.now(timezone.utc), issued_by=actor,
-            data=prepared.data, deadlines=[d.as_dict() for d in prepared.deadlines],
+            data=prepared.data, deadlines=[d.as_dict() for d in prepared.deadlines], warnings=prepared.warnings,
             verification_code=code, docx_sha256=self.blobs.put(docx), docx_bytes=len(docx),
-            pdf_sha256=self.blobs.put(pdf) if pdf else None, pdf_bytes=len(pdf) if pdf else None,
+            pdf_status="pending" if "pdf" in prepared.formats else "none", pdf_attempts=0,
         )
         session.add(doc)
         session.flush()
         audit.append(session, AuditLog, actor, "document.issued", doc.id,
-                     {"number": number, "type": doc_type.type, "docx_sha256": doc.docx_sha256,
-                      "pdf_sha256": doc.pdf_sha256})
+                     {"number": number, "type": doc_type.type, "docx_sha256": doc.docx_sha256})
         return doc
 
     # ---- reading ------------------------------------------------------------------
 
     def get(self, document_id: str) -> Document:
-        with self.sessions() as session:
+        with reading(self.sessions) as session:
             doc = session.get(Document, document_id)
         if doc is None:
             raise not_found("文书")
@@ -227,16 +254,19 @@ class DocumentService:
 
     def file(self, document_id: str, fmt: str) -> tuple[Document, bytes]:
         doc = self.get(document_id)
-        sha = doc.docx_sha256 if fmt == "docx" else doc.pdf_sha256
-        if sha is None:
+        if fmt == "docx":
+            return doc, self.blobs.get(doc.docx_sha256)
+        if doc.pdf_status == "none":
             raise Problem(404, "format-not-generated", "未生成该格式",
-                          f"文书 {doc.number} 生成时未请求 {fmt.upper()} 格式。")
-        return doc, self.blobs.get(sha)
+                          f"文书 {doc.number} 生成时未请求 PDF 格式。")
+        if doc.pdf_status != "done":
+            raise PdfNotReady(doc)
+        return doc, self.blobs.get(doc.pdf_sha256)
 
     def audit_log(self, after: int = 0, limit: int = 100) -> dict:
         """The full-process record (plan item 4): entries after `after`, and
         whether the whole hash chain is still intact."""
-        with self.sessions() as session:
+        with reading(self.sessions) as session:
             broken_at = audit.verify_chain(session, AuditLog)
             rows = session.execute(select(AuditLog).where(AuditLog.c.seq > after)
                                    .order_by(AuditLog.c.seq).limit(limit)).all()
@@ -246,7 +276,7 @@ class DocumentService:
                              "prev_hash": r.prev_hash, "hash": r.hash} for r in rows]}
 
     def verify(self, number: str, code: str) -> dict:
-        with self.sessions() as session:
+        with reading(self.sessions) as session:
             doc = session.execute(select(Document).where(Document.number == number)).scalar_one_or_none()
         if doc is None or not hmac.compare_digest(doc.verification_code.encode(), code.strip().upper().encode()):
             return {"authentic": False}

@@ -48,8 +48,15 @@ class Document(Base):
     verification_code: Mapped[str] = mapped_column(String(20), nullable=False)
     docx_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
     docx_bytes: Mapped[int] = mapped_column(Integer, nullable=False)
+    # The PDF is a rendition derived from the stored DOCX after the number is
+    # committed: "none" (not asked for), "pending", "done" or "failed" (it
+    # can be asked for again; the document and its number never change).
+    pdf_status: Mapped[str] = mapped_column(String(10), nullable=False, default="none")
+    pdf_attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    pdf_error: Mapped[str | None] = mapped_column(String(500))
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
     pdf_bytes: Mapped[int | None] = mapped_column(Integer)
+    warnings: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
 
 
 class IdempotencyKey(Base):

@@ -5,6 +5,12 @@ the pool keeps `size` unoserver processes (each with its own soffice, ports
 and user profile) running and talks to them over XML-RPC. Any failed or
 timed-out conversion kills that member's whole process group, restarts it and
 retries once before raising ConversionError.
+
+Each pool's work directory belongs to one process (the caller passes a
+directory of its own: two processes sharing a LibreOffice profile hand the
+instance back and forth and restart it). A member is started afresh after
+`recycle_after` conversions (soffice grows by about 1 MB a conversion), and
+each runs under soffice_guard.py, which kills it when this process dies.
 """
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -27,6 +34,7 @@ log = logging.getLogger("zhifa.generator.pdf")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_UNOSERVER = REPO_ROOT / ".venv-uno" / "bin" / "unoserver"
+GUARD = Path(__file__).with_name("soffice_guard.py")
 UNOSERVER_API = "3"
 
 # PDF/A-2b: LibreOffice embeds all fonts and writes the XMP pdfaid claim.
@@ -123,6 +131,7 @@ class PoolMember:
         self.process: subprocess.Popen | None = None
         self.port: int | None = None
         self.starts = 0
+        self.conversions = 0        # since the last start
         self._closed = closed
         self._lock = threading.Lock()
 
@@ -173,11 +182,13 @@ class PoolMember:
         ]
         env = {**os.environ, "FONTCONFIG_FILE": str(self.fonts_conf)}
         with open(self.dir / "unoserver.log", "ab") as logfile:
-            # Own session => own process group, so one killpg takes soffice too.
+            # Own session => own process group, so one killpg takes soffice
+            # too; the guard holds the read end of a pipe only we write to.
             self.process = subprocess.Popen(
-                cmd, env=env, stdin=subprocess.DEVNULL, stdout=logfile,
-                stderr=subprocess.STDOUT, start_new_session=True)
+                [sys.executable, "-I", str(GUARD), *cmd], env=env, stdin=subprocess.PIPE,
+                stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
         self.starts += 1
+        self.conversions = 0
         log.info("pdf pool member %d: started unoserver pid %d on port %d (start #%d)",
                  self.index, self.process.pid, self.port, self.starts)
         t0 = time.monotonic()
@@ -227,6 +238,7 @@ class PoolMember:
             data = dst.read_bytes()
             if not data.startswith(b"%PDF-"):
                 raise ConversionError("LibreOffice wrote no PDF")
+            self.conversions += 1
             return data
         finally:
             src.unlink(missing_ok=True)
@@ -256,6 +268,8 @@ class PoolMember:
                     time.sleep(0.05)
         # Kill the group even if unoserver already exited: soffice may linger.
         _kill_group(proc.pid)
+        if proc.stdin:
+            proc.stdin.close()
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
@@ -275,11 +289,15 @@ class PdfConverter:
     lazily. Use as a context manager or call close(); close() also runs atexit.
     """
 
-    def __init__(self, size: int, timeout: float, fonts_conf: Path, work_dir: Path):
+    def __init__(self, size: int, timeout: float, fonts_conf: Path, work_dir: Path,
+                 recycle_after: int = 200):
         if size < 1:
             raise ValueError("size must be at least 1")
         self.size = size
         self.timeout = timeout
+        self.recycle_after = recycle_after
+        # Figures for /metrics: conversions, failed attempts, (re)starts, seconds spent.
+        self.stats = {"conversions": 0, "failures": 0, "seconds": 0.0}
         self.fonts_conf = Path(fonts_conf).resolve()
         self.work_dir = Path(work_dir).resolve()
         self.work_dir.mkdir(parents=True, exist_ok=True)
@@ -299,8 +317,25 @@ class PdfConverter:
         self.close()
 
     def warm(self) -> None:
-        """Start the first member now, so the first document does not wait ~5 s."""
-        self.members[0].ensure_running()
+        """Start every member now, in parallel, so no document waits ~5 s for one."""
+        errors: list[BaseException] = []
+
+        def start(member: PoolMember) -> None:
+            try:
+                member.ensure_running()
+            except BaseException as exc:   # reported below, from the caller's thread
+                errors.append(exc)
+        threads = [threading.Thread(target=start, args=(m,), name=f"pdf-warm-{m.index}") for m in self.members]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
+
+    @property
+    def restarts(self) -> int:
+        return sum(max(0, m.starts - 1) for m in self.members)
 
     def convert(self, docx: bytes, timeout: float | None = None) -> bytes:
         """Convert DOCX bytes to PDF/A-2b bytes; `timeout` overrides the pool's."""
@@ -311,6 +346,7 @@ class PdfConverter:
             raise ConversionError("input is not a DOCX file (no zip signature)")
         limit = self.timeout if timeout is None else timeout
         member = self._free.get()
+        recycling = False
         try:
             errors = []
             for attempt in (1, 2):
@@ -318,8 +354,11 @@ class PdfConverter:
                     member.ensure_running()
                     t0 = time.monotonic()
                     pdf = member.convert(docx, limit)
-                    log.debug("pdf pool member %d converted %d bytes in %.2f s",
-                              member.index, len(docx), time.monotonic() - t0)
+                    elapsed = time.monotonic() - t0
+                    self.stats["conversions"] += 1
+                    self.stats["seconds"] += elapsed
+                    log.debug("pdf pool member %d converted %d bytes in %.2f s", member.index, len(docx), elapsed)
+                    recycling = member.conversions >= self.recycle_after
                     return pdf
                 except Exception as exc:
                     if self._closed.is_set():
@@ -327,6 +366,7 @@ class PdfConverter:
                     reason = ("timed out after %.3g s" % limit
                               if isinstance(exc, (TimeoutError, socket.timeout)) else repr(exc))
                     errors.append(reason)
+                    self.stats["failures"] += 1
                     log.warning("pdf pool member %d: conversion attempt %d failed: %s",
                                 member.index, attempt, reason)
                     # Whatever went wrong, never reuse that process.
@@ -334,6 +374,22 @@ class PdfConverter:
             raise ConversionError(
                 "DOCX to PDF conversion failed twice (restarted LibreOffice in between): "
                 + "; ".join(errors))
+        finally:
+            if recycling:
+                # Restart off the caller's path; the other members serve meanwhile.
+                threading.Thread(target=self._recycle, args=(member,), name=f"pdf-recycle-{member.index}",
+                                 daemon=True).start()
+            else:
+                self._free.put(member)
+
+    def _recycle(self, member: PoolMember) -> None:
+        try:
+            member.kill(f"recycled after {member.conversions} conversions", graceful=True)
+            if not self._closed.is_set():
+                member.ensure_running()
+        except Exception:
+            log.exception("pdf pool member %d: restart after recycling failed; the next conversion retries",
+                          member.index)
         finally:
             self._free.put(member)
 
@@ -345,6 +401,7 @@ class PdfConverter:
         for member in self.members:
             member.kill("pool closed", graceful=True)
         atexit.unregister(self.close)
+        shutil.rmtree(self.work_dir, ignore_errors=True)   # profiles belong to this pool alone
 
 
 def convert_with_soffice_cli(docx: bytes, fonts_conf: Path, work_dir: Path,

@@ -73,7 +73,8 @@ _STANDALONE_RENOUNCE = re.compile(r"^(?:我|本人|我方)?(?:放弃|不申请|�
 # A question (是否申请听证？) or a condition (逾期不申请听证的，视为放弃…) states no waiver.
 _QUESTION = re.compile(r"是否|吗|要不要|有没有|可否|能否")
 _CONDITION = re.compile(r"(?<![例比])如(?!实)|若|逾期|视为|凡")
-_CLAUSE_END = re.compile(r"[，,。！？!?；;：:]")
+# Brackets and quotes end a clause too: "（当事人意见：我已知晓）" holds a whole one.
+_CLAUSE_END = re.compile(r"[，,。！？!?；;：:()（）“”\"「」『』【】\[\]]")
 
 
 def _normalise(text: str) -> str:

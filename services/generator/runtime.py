@@ -1,21 +1,33 @@
-"""The generator's parts, built once per process from configuration.
+"""The generator's parts, built from configuration once per app or worker process.
 
-The web app and RQ job functions share this, so a job does the same thing
-whether it runs inline in the web process or in `zhifa worker`.
+`create_app` builds one Runtime and hangs it on the app; nothing is
+process-wide, so two apps in one process (tests, a second deployment) never
+write to each other's database. Job functions find the runtime with
+`current()`: an inline job runs inside the context of the app that enqueued
+it, an RQ worker builds its own from the environment on first use.
 """
 from __future__ import annotations
 
+import contextvars
 import logging
+import os
+import secrets
+import shutil
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
+from prometheus_client import Counter
+from prometheus_client.core import CounterMetricFamily
 from sqlalchemy.engine import Engine
 
-from services.generator.agency import AgencyProfile
+from services.generator.agency import AgencyProfiles
 from services.generator.batches import BatchService
 from services.generator.catalogue import Catalogue
 from services.generator.documents import DocumentService
 from services.generator.models import Base
+from services.generator.renditions import PdfRenditions
 from services.generator.template_lint import lint_catalogue
 from services.generator.workdays import WorkdayCalendar
 from shared import config
@@ -26,6 +38,31 @@ from shared.jobs import Jobs
 
 SERVICE = "generator"
 log = logging.getLogger("zhifa.generator")
+
+
+def soffice_work_dir(settings: Settings) -> Path:
+    """A LibreOffice work directory (profiles) of this process alone.
+
+    Processes sharing a profile hand one soffice back and forth and restart it;
+    directories left by processes that no longer run are removed.
+    """
+    root = settings.service_dir(SERVICE) / "soffice"
+    root.mkdir(parents=True, exist_ok=True)
+    for entry in root.iterdir():
+        pid = entry.name.split("-", 1)[0]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            shutil.rmtree(entry, ignore_errors=True)
+    return root / f"{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class LazyPdfConverter:
@@ -43,9 +80,16 @@ class LazyPdfConverter:
                 from shared.fonts import install_fonts
                 fonts_conf = install_fonts(self.settings.fonts_dir)
                 self._pool = PdfConverter(size=self.settings.soffice_pool_size, timeout=self.settings.soffice_timeout,
-                                          fonts_conf=fonts_conf,
-                                          work_dir=self.settings.service_dir(SERVICE) / "soffice")
+                                          fonts_conf=fonts_conf, work_dir=soffice_work_dir(self.settings),
+                                          recycle_after=self.settings.soffice_recycle_after)
             return self._pool
+
+    def stats(self) -> dict:
+        """Conversion figures for /metrics (zeros before the pool starts)."""
+        pool = self._pool
+        if pool is None:
+            return {"conversions": 0, "failures": 0, "seconds": 0.0, "restarts": 0}
+        return {**pool.stats, "restarts": pool.restarts}
 
     def warm_in_background(self) -> None:
         """For long-running processes: start LibreOffice while the first request is awaited."""
@@ -66,14 +110,40 @@ class LazyPdfConverter:
                 self._pool = None
 
 
+class Metrics:
+    """The generator's figures for /metrics: documents and batches counted by
+    the HTTP layer, PDF conversions read from the pool when scraped."""
+
+    def __init__(self, pdf: "LazyPdfConverter"):
+        self.documents = Counter("zhifa_documents_issued_total", "Documents issued", ["type"], registry=None)
+        self.batches = Counter("zhifa_batches_created_total", "Batches created", registry=None)
+        self._pdf = pdf
+
+    def collect(self):
+        stats = self._pdf.stats()
+        yield CounterMetricFamily("zhifa_pdf_conversions", "PDF conversions", value=stats["conversions"])
+        yield CounterMetricFamily("zhifa_pdf_conversion_failures", "Failed PDF conversion attempts",
+                                  value=stats["failures"])
+        yield CounterMetricFamily("zhifa_pdf_conversion_seconds", "Time spent converting to PDF",
+                                  value=stats["seconds"])
+        yield CounterMetricFamily("zhifa_soffice_restarts", "LibreOffice restarts (failures and recycling)",
+                                  value=stats["restarts"])
+
+    def register(self, registry) -> None:
+        for collector in (self.documents, self.batches, self):
+            registry.register(collector)
+
+
 @dataclass
 class Runtime:
     settings: Settings
     engine: Engine
     documents: DocumentService
+    renditions: PdfRenditions
     batches: BatchService
     jobs: Jobs
     pdf: LazyPdfConverter
+    metrics: Metrics
 
     def warm(self, background: bool = True) -> None:
         if background:
@@ -81,8 +151,14 @@ class Runtime:
         else:
             self.pdf.pool().warm()
 
+    def resume(self) -> None:
+        """Inline jobs live in memory: queue again what a restart left pending."""
+        if self.jobs.mode == "inline":
+            self.batches.resume_pending()
+            self.renditions.resume_pending()
+
     def close(self) -> None:
-        self.jobs.shutdown()
+        self.jobs.shutdown(wait=False)
         self.pdf.close()
         self.engine.dispose()
 
@@ -98,34 +174,51 @@ def load_catalogue(settings: Settings) -> Catalogue:
     return catalogue
 
 
+_active: contextvars.ContextVar[Runtime | None] = contextvars.ContextVar("zhifa_generator_runtime", default=None)
+
+
+@contextmanager
+def active(runtime: Runtime):
+    """Job functions called inside this block use `runtime`."""
+    token = _active.set(runtime)
+    try:
+        yield runtime
+    finally:
+        _active.reset(token)
+
+
 def build(settings: Settings) -> Runtime:
     catalogue = load_catalogue(settings)
     engine = make_engine(settings.database_url(SERVICE))
     create_schema(engine, Base.metadata)
     sessions = session_factory(engine)
+    blobs = BlobStore(settings.service_dir(SERVICE) / "blobs")
     pdf = LazyPdfConverter(settings)
-    jobs = Jobs(SERVICE, settings.redis_url)
+    holder: list[Runtime] = []
+    jobs = Jobs(SERVICE, settings.redis_url, settings.deployment, bind=lambda: active(holder[0]))
     documents = DocumentService(
-        catalogue=catalogue, agency=AgencyProfile.load(settings.agency_file),
-        calendar=WorkdayCalendar(settings.calendar_file), sessions=sessions,
-        blobs=BlobStore(settings.service_dir(SERVICE) / "blobs"), search_url=settings.search_url,
-        pdf_converter=pdf)
-    return Runtime(settings, engine, documents, BatchService(documents, sessions, jobs), jobs, pdf)
+        catalogue=catalogue, agencies=AgencyProfiles.load(settings.agency_file),
+        calendar=WorkdayCalendar(settings.calendar_file), sessions=sessions, blobs=blobs,
+        public_verify_url=settings.public_verify_url)
+    renditions = PdfRenditions(sessions, blobs, pdf, jobs)
+    runtime = Runtime(settings, engine, documents, renditions,
+                      BatchService(documents, renditions, sessions, jobs), jobs, pdf, Metrics(pdf))
+    holder.append(runtime)
+    return runtime
 
 
-_current: Runtime | None = None
-_current_lock = threading.Lock()
-
-
-def install(runtime: Runtime) -> None:
-    global _current
-    _current = runtime
+_worker_runtime: Runtime | None = None
+_worker_lock = threading.Lock()
 
 
 def current() -> Runtime:
-    """This process's runtime; a worker builds it from the environment on first use."""
-    global _current
-    with _current_lock:
-        if _current is None:
-            _current = build(config.load())
-        return _current
+    """The runtime a job function works with: the enqueuing app's (inline
+    jobs), else this worker process's own, built from the environment once."""
+    runtime = _active.get()
+    if runtime is not None:
+        return runtime
+    global _worker_runtime
+    with _worker_lock:
+        if _worker_runtime is None:
+            _worker_runtime = build(config.load())
+        return _worker_runtime

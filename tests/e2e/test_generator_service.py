@@ -132,9 +132,9 @@ def test_penalty_decision_pdf_is_pdfa_with_embedded_sc_fonts_and_verifiable(serv
 
 def test_batch_with_pdfs_through_the_worker(service):
     base, _ = service
-    data = copy.deepcopy(CATALOGUE.get("service_receipt").example)
-    data["issued_on"] = "2026-06-01"
-    status, _, raw = call(base, "POST", "/v1/batches", {"documents": [{"type": "service_receipt", "data": data}] * 3})
+    data = copy.deepcopy(CATALOGUE.get("rectification_order").example)
+    status, _, raw = call(base, "POST", "/v1/batches",
+                          {"documents": [{"type": "rectification_order", "data": data}] * 3})
     assert status == 202, raw.decode()
     status_url = json.loads(raw)["status_url"]
     deadline = time.monotonic() + 240
@@ -144,7 +144,7 @@ def test_batch_with_pdfs_through_the_worker(service):
             break
         time.sleep(0.5)
     assert batch["status"] == "done" and batch["done"] == 3, batch
-    assert sorted(d["number"] for d in batch["documents"]) == [f"鞍审批送字〔2026〕第{i}号" for i in (1, 2, 3)]
+    assert sorted(d["number"] for d in batch["documents"]) == [f"鞍审批责改字〔2026〕第{i}号" for i in (1, 2, 3)]
     doc_id = batch["documents"][0]["id"]
     status, _, pdf = call(base, "GET", f"/v1/documents/{doc_id}/pdf")
     assert status == 200 and pdf.startswith(b"%PDF")

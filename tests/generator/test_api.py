@@ -25,6 +25,16 @@ def post(client, body, role="case-system", headers=None):
                        headers={**auth(role), "Content-Type": "application/json", **(headers or {})})
 
 
+def issuable_example(client, doc_type: str) -> dict:
+    """The type's example; a service receipt's names a document issued first
+    (a receipt may name only a number the registry issued)."""
+    data = example(doc_type)
+    if doc_type == "service_receipt":
+        served = post(client, {"type": "penalty_decision", "data": example("penalty_decision"), "formats": ["docx"]})
+        data["service"]["document_number"] = served.get_json()["number"]
+    return data
+
+
 def docx_text(client, doc_id: str) -> str:
     resp = client.get(f"/v1/documents/{doc_id}/docx", headers=auth())
     assert resp.status_code == 200
@@ -60,7 +70,7 @@ def test_catalogue_lists_every_standard_document(sqlite_generator):
 
 def test_penalty_decision_is_numbered_in_sequence_and_printed(generator):
     _, client = generator
-    body = {"type": "penalty_decision", "data": example("penalty_decision", issued_on="2026-06-01"),
+    body = {"type": "penalty_decision", "data": example("penalty_decision"),
             "formats": ["docx"]}
     first, second = post(client, body), post(client, body)
     assert first.status_code == 201 and second.status_code == 201
@@ -69,7 +79,8 @@ def test_penalty_decision_is_numbered_in_sequence_and_printed(generator):
     assert two["number"] == "鞍审批罚决字〔2026〕第2号"
     assert set(one["files"]) == {"docx"} and len(one["files"]["docx"]["sha256"]) == 64
     fine = next(d for d in one["deadlines"] if d["key"] == "penalty_fine_payment")
-    assert fine["due_on"] == "2026-06-16" and "第六十七条" in fine["basis"]
+    # decided (and dated) 2026-11-16; 15 calendar days later
+    assert fine["due_on"] == "2026-12-01" and "第六十七条" in fine["basis"]
 
     text = docx_text(client, one["id"])
     assert "鞍审批罚决字〔2026〕第1号" in text
@@ -85,7 +96,8 @@ def test_penalty_decision_is_numbered_in_sequence_and_printed(generator):
 @pytest.mark.parametrize("doc_type", [t.type for t in CATALOGUE])
 def test_every_document_type_issues_from_its_example(sqlite_generator, doc_type):
     _, client = sqlite_generator
-    resp = post(client, {"type": doc_type, "data": example(doc_type, issued_on="2026-03-02"), "formats": ["docx"]})
+    data = issuable_example(client, doc_type)
+    resp = post(client, {"type": doc_type, "data": data, "formats": ["docx"]})
     assert resp.status_code == 201, resp.get_data(as_text=True)
     doc = resp.get_json()
     assert doc["number"].startswith("鞍审批") and doc["number"].endswith("〔2026〕第1号")
@@ -95,7 +107,7 @@ def test_every_document_type_issues_from_its_example(sqlite_generator, doc_type)
 
 
 def _refusals(client, max_body: int):
-    good = example("penalty_decision", issued_on="2026-06-01")
+    good = example("penalty_decision")
     yield "malformed", client.post("/v1/documents", data='{"type": "penalty_decision", "data": {',
                                    headers={**auth(), "Content-Type": "application/json"}), 400, "body"
     yield "not-object", client.post("/v1/documents", data="[1, 2]",
@@ -133,7 +145,7 @@ def test_bad_input_is_refused_with_a_problem_naming_the_field_and_uses_no_number
         for name, resp, status, path in _refusals(client, 64 * 1024):
             body = assert_problem(resp, status, path)
             assert any("\u4e00" <= ch <= "\u9fff" for ch in body["title"]), name   # people read Chinese
-        ok = post(client, {"type": "penalty_decision", "data": example("penalty_decision", issued_on="2026-06-01"),
+        ok = post(client, {"type": "penalty_decision", "data": example("penalty_decision"),
                            "formats": ["docx"]})
         assert ok.status_code == 201
         assert ok.get_json()["number"] == "鞍审批罚决字〔2026〕第1号"     # nothing was used up before
@@ -141,43 +153,29 @@ def test_bad_input_is_refused_with_a_problem_naming_the_field_and_uses_no_number
         app.extensions["zhifa.runtime"].close()
 
 
-def test_remedy_clause_needs_government_and_court(zhifa_env, tmp_path):
+def test_an_agency_profile_without_remedy_bodies_cannot_start(zhifa_env, tmp_path):
+    """Every decision names the reconsideration government and the court; a
+    profile lacking either is refused when the service starts, naming it."""
     from services.generator.agency import DEMO_PROFILE
     from services.generator.app import create_app
     profile = json.loads(DEMO_PROFILE.read_text(encoding="utf-8"))
     del profile["court"]
     agency_file = tmp_path / "agency.json"
     agency_file.write_text(json.dumps(profile, ensure_ascii=False), encoding="utf-8")
-    app = create_app(zhifa_env(ZHIFA_AGENCY_FILE=agency_file,
-                               ZHIFA_GENERATOR_DATABASE_URL=f"sqlite:///{tmp_path / 'g.sqlite3'}"))
-    client = app.test_client()
-    try:
-        data = example("license_denial_decision", issued_on="2026-06-01")
-        data.pop("agency", None)
-        body = assert_problem(post(client, {"type": "license_denial_decision", "data": data}), 422,
-                              "data/agency/court")
-        assert body["type"].endswith("remedy-incomplete")
-        # a document that carries no remedy clause is not affected
-        assert post(client, {"type": "license_acceptance_notice", "formats": ["docx"],
-                             "data": example("license_acceptance_notice", issued_on="2026-06-01")}).status_code == 201
-        data["agency"] = {"court": "鞍山市铁西区人民法院"}
-        ok = post(client, {"type": "license_denial_decision", "data": data, "formats": ["docx"]})
-        assert ok.status_code == 201, ok.get_data(as_text=True)
-        assert ok.get_json()["number"].endswith("第1号")
-        assert "六个月内向鞍山市铁西区人民法院提起行政诉讼" in docx_text(client, ok.get_json()["id"])
-    finally:
-        app.extensions["zhifa.runtime"].close()
+    with pytest.raises(ValueError, match="court"):
+        create_app(zhifa_env(ZHIFA_AGENCY_FILE=agency_file,
+                             ZHIFA_GENERATOR_DATABASE_URL=f"sqlite:///{tmp_path / 'g.sqlite3'}"))
 
 
 @pytest.mark.parametrize("doc_type", [t.type for t in CATALOGUE if t.party_writes])
 @pytest.mark.parametrize("phrase", ["我已知晓", "不申请听证", "放弃 陈述申辩"])
 def test_party_answers_may_not_be_prefilled(sqlite_generator, doc_type, phrase):
     _, client = sqlite_generator
-    data = example(doc_type)
+    data = issuable_example(client, doc_type)
     data["party"]["address"] += f"（当事人意见：{phrase}）"
     body = assert_problem(post(client, {"type": doc_type, "data": data}), 422, "data/party/address")
     assert "本人手写" in body["errors"][0]["message"]
-    clean = example(doc_type)
+    clean = issuable_example(client, doc_type)
     assert post(client, {"type": doc_type, "data": clean, "formats": ["docx"]}).status_code == 201
 
 
@@ -185,10 +183,11 @@ def test_deadline_in_a_year_without_holiday_schedule_is_refused_not_guessed(zhif
     from services.generator.app import create_app
     app = create_app(zhifa_env(ZHIFA_GENERATOR_DATABASE_URL=f"sqlite:///{tmp_path / 'g.sqlite3'}"))
     client = app.test_client()
-    body = {"type": "license_acceptance_notice", "formats": ["docx"],
-            "data": example("license_acceptance_notice", issued_on="2026-12-21")}
+    data = example("license_acceptance_notice", issued_on="2026-12-21")
+    data["application"].update(received_on="2026-12-21", accepted_on="2026-12-21")
+    body = {"type": "license_acceptance_notice", "formats": ["docx"], "data": data}
     try:
-        problem = assert_problem(post(client, body), 422)
+        problem = assert_problem(post(client, body), 422, "data/application/accepted_on")
         assert problem["type"].endswith("calendar-unavailable") and "2027" in problem["detail"]
     finally:
         app.extensions["zhifa.runtime"].close()
@@ -201,7 +200,7 @@ def test_deadline_in_a_year_without_holiday_schedule_is_refused_not_guessed(zhif
         resp = post(app.test_client(), body)
         assert resp.status_code == 201, resp.get_data(as_text=True)
         due = resp.get_json()["deadlines"][0]["due_on"]
-        # 2026-12-21 + 20 working days, skipping weekends and 2027-01-01
+        # accepted 2026-12-21 + 20 working days, skipping weekends and 2027-01-01
         assert due == "2027-01-19"
     finally:
         app.extensions["zhifa.runtime"].close()
@@ -224,7 +223,7 @@ def test_idempotency_key_replays_the_same_document(generator):
 
 def test_roles_guard_writes_and_personal_data(sqlite_generator):
     _, client = sqlite_generator
-    body = {"type": "service_receipt", "formats": ["docx"], "data": example("service_receipt")}
+    body = {"type": "penalty_decision", "formats": ["docx"], "data": example("penalty_decision")}
     assert_problem(client.post("/v1/documents", json=body), 401)
     assert_problem(post(client, body, role="publisher"), 403)
     doc = post(client, body).get_json()
@@ -237,7 +236,7 @@ def test_roles_guard_writes_and_personal_data(sqlite_generator):
 def test_verification_answers_authentic_only_with_the_right_code(generator):
     _, client = generator
     doc = post(client, {"type": "penalty_decision", "formats": ["docx"],
-                        "data": example("penalty_decision", issued_on="2026-06-01")}).get_json()
+                        "data": example("penalty_decision")}).get_json()
     ok = client.get("/v1/verify", query_string={"number": doc["number"], "code": doc["verification_code"]})
     assert ok.status_code == 200
     assert ok.get_json() == {**ok.get_json(), "authentic": True, "title": "行政处罚决定书",
@@ -291,7 +290,7 @@ def test_markup_characters_in_data_are_printed_not_interpreted(sqlite_generator)
 
 def test_every_issue_is_in_the_hash_chained_audit_log(generator):
     _, client = generator
-    doc = post(client, {"type": "service_receipt", "formats": ["docx"], "data": example("service_receipt")}).get_json()
+    doc = post(client, {"type": "penalty_decision", "formats": ["docx"], "data": example("penalty_decision")}).get_json()
     assert_problem(client.get("/v1/audit", headers=auth("case-system")), 403)
     log = client.get("/v1/audit", headers=auth("admin")).get_json()
     assert log["intact"] is True

@@ -118,9 +118,11 @@ def test_inline_batch_left_pending_by_a_restart_is_finished_by_the_next_start(zh
         app.extensions["zhifa.runtime"].close()
 
 
-def test_a_conversion_that_keeps_hanging_fails_its_entry_after_one_retry_and_uses_no_number(zhifa_env, tmp_path):
+def test_a_conversion_that_keeps_hanging_fails_its_entry_after_one_retry_keeping_numbers_gapless(zhifa_env, tmp_path):
     """Real LibreOffice with a timeout no conversion can meet: each attempt is
-    killed; the job is tried twice, then the entry is marked failed."""
+    killed; the job is tried twice, then the entry is marked failed. Its
+    document stays registered under its number with the PDF marked failed (a
+    PDF is a rendition of the stored DOCX), so the next number follows on."""
     from services.generator.app import create_app
     app = create_app(zhifa_env(ZHIFA_GENERATOR_DATABASE_URL=f"sqlite:///{tmp_path / 'g.sqlite3'}",
                                ZHIFA_SOFFICE_TIMEOUT="0.001", ZHIFA_SOFFICE_POOL_SIZE="1"))
@@ -130,12 +132,16 @@ def test_a_conversion_that_keeps_hanging_fails_its_entry_after_one_retry_and_use
         status, _ = wait_for(client, resp.get_json()["status_url"], 240)
         assert status["status"] == "failed" and status["failed"] == 1
         entry = status["documents"][0]
-        assert entry["number"] is None and entry["error"]["title"] == "文书生成失败"
+        assert entry["number"] == "鞍审批责改字〔2026〕第1号" and entry["error"]["title"] == "文书生成失败"
         with app.extensions["zhifa.runtime"].documents.sessions() as s:
             from services.generator.models import BatchItem
             assert s.get(BatchItem, (status["id"], 0)).attempts == 2
+        doc = client.get(f"/v1/documents/{entry['id']}", headers=auth()).get_json()
+        assert doc["files"]["pdf"]["status"] == "failed" and doc["files"]["docx"]["sha256"]
+        pdf = client.get(f"/v1/documents/{entry['id']}/pdf", headers=auth())
+        assert pdf.status_code == 503 and pdf.headers["Retry-After"]
         ok = submit(client, entries(1), formats=("docx",))
         status, _ = wait_for(client, ok.get_json()["status_url"], 60)
-        assert status["documents"][0]["number"] == "鞍审批责改字〔2026〕第1号"   # the failure used no number
+        assert status["documents"][0]["number"] == "鞍审批责改字〔2026〕第2号"   # gapless
     finally:
         app.extensions["zhifa.runtime"].close()
