@@ -65,6 +65,9 @@ def joined(path: str, var: str = "b", sep: str = "、") -> str:
 
 HANDLERS_INLINE = ("{% for h in handlers %}{{ h.name }}（执法证号：{{ h.certificate_number }}）"
                    "{% if not loop.last %}、{% endif %}{% endfor %}")
+# in a form cell: one handler a line, so no certificate number is broken
+HANDLER_LINES = [P("{%p for h in handlers %}"), P("{{ h.name }}（执法证号：{{ h.certificate_number }}）"),
+                 P("{%p endfor %}")]
 # 住所 for an organisation, 住址 for a natural person
 ADDRESS_LABEL = "{% if party.kind == 'organization' %}住所{% else %}住址{% endif %}"
 PERSON_ID = "{{ party.id_type or '身份证件' }}号码"
@@ -248,6 +251,13 @@ class Doc:
             if style is not None and style.get(qn("w:val")) in ("ZFBody", "ZF Body"):
                 return
 
+    def _keep_last_with_next(self) -> None:
+        """The last real paragraph so far stays with what follows."""
+        for par in reversed(self.doc.element.body.findall(qn("w:p"))):
+            if not "".join(t.text or "" for t in par.iter(qn("w:t"))).startswith(TAG_PREFIX):
+                ppr_put(par.get_or_add_pPr(), el("w:keepNext"))
+                return
+
     # The QR code carries the full URL; the printed text stays short enough to type.
     VERIFY_TEXT = "扫码或登录 {{ verify_page }} 凭文号和验证码核验真伪。验证码：{{ verification_code }}"
 
@@ -274,6 +284,7 @@ class Doc:
     def verify(self, space: bool = True) -> None:
         """QR code and verification text, a small borderless band at the end
         (documents without a seal; sealed ones have it beside the seal)."""
+        self._keep_last_with_next()
         if space:
             self.p("", style="ZF Small", keep_next=True)
         table = self._table([QR_CELL, TEXT_WIDTH - QR_CELL], 1, borders=False)

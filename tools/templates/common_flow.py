@@ -1,7 +1,7 @@
 """Common documents: the service receipt (送达回证)."""
 from __future__ import annotations
 
-from tools.templates.blocks import HANDLERS_INLINE, Doc, L, P, Row, V, date_line
+from tools.templates.blocks import HANDLER_LINES, Doc, L, P, Row, V, date_line
 from tools.templates.spec import HANDLERS, TRADER, Spec, spec
 from tools.templates.vocabulary import SHORT, array, obj, string, use
 
@@ -23,7 +23,7 @@ def _service_receipt() -> Spec:
             Row([L("受送达人\n签名或者盖章"), V([P(""), P(""), date_line()])], 26),
             Row([L("代收人签名\n及代收理由"), V([P(""), P(""), date_line()])], 26),
             Row([L("见证人签名\n（留置送达时）"), V([P(""), date_line()])], 20),
-            [L("送达人"), V(HANDLERS_INLINE)],
+            [L("送达人"), V(HANDLER_LINES)],
             Row([L("送达人签名"), V([P(""), date_line()])], 20),
             Row([L("备注"), V("{{ service.note }}")], 14),
         ])

@@ -1,8 +1,8 @@
 """Penalty / general flow (行政处罚): the ten document types."""
 from __future__ import annotations
 
-from tools.templates.blocks import (ADDRESS_LABEL, HANDLERS_INLINE, PENALTY_TEXT, TR, Doc, L, P, Row, V, joined,
-                                    sig_cell)
+from tools.templates.blocks import (ADDRESS_LABEL, HANDLER_LINES, HANDLERS_INLINE, PENALTY_TEXT, TR, Doc, L, P, Row,
+                                    V, joined, sig_cell)
 from tools.templates.spec import (FINE, HANDLERS, PENALTY_BASIS, PENALTY_CASE, PENALTY_EVIDENCE, PENALTY_FACTS,
                                   REGISTRATION_ARTICLES, TRADER, Spec, spec)
 from tools.templates.vocabulary import (DEFS, SHORT, TEXT, array, boolean, clock, date, obj, string, text,
@@ -22,8 +22,8 @@ def party_rows() -> list:
     return [
         [L("当事人"), V("{{ party.name }}", 3)],
         TR("if party.kind == 'organization'"),
-        [L("统一社会\n信用代码"), V("{{ party.credit_code }}"), L("法定代表人\n（负责人）"),
-         V("{{ party.legal_representative }}")],
+        [L("统一社会\n信用代码"), V("{{ party.credit_code }}", 3)],
+        [L("法定代表人\n（负责人）"), V("{{ party.legal_representative }}", 3)],
         TR("else"),
         [L("身份证件\n号码"), V("{% if party.id_number %}{{ party.id_type }} {{ party.id_number }}{% endif %}", 3)],
         TR("endif"),
@@ -56,7 +56,7 @@ def _case_filing_form() -> Spec:
             opinion_row("承办人意见", "承办人签名", 18, "{{ filing.handler_opinion }}"),
             opinion_row("审核意见", "审核人签名", 17),
             opinion_row("审批意见", "审批人签名", 17),
-            [L("承办人"), V(HANDLERS_INLINE, 3)],
+            [L("承办人"), V(HANDLER_LINES, 3)],
             [L("立案日期"), V("{{ case.filed_on }}"), L("办案期限"), V("{{ deadlines.penalty_decision }}前")],
         ])
         d.verify(space=False)
@@ -125,7 +125,6 @@ def _inquiry_record() -> Spec:
         d.p("问：{{ item.q }}", style="ZF Plain")
         d.p("答：{{ item.a }}", style="ZF Plain")
         d.tag("endfor")
-        d.keep_with_signature()
         d.record_ack("被询问人")
         d.sign("被询问人签名", keep_next=True)
         d.sign("询问人签名", blanks=2, keep_next=True)
@@ -197,7 +196,6 @@ def _inspection_record() -> Spec:
         d.p("现场制作、提取的证据：", style="ZF Plain", keep_next=True)
         evidence_list(d)
         d.tag("endif")
-        d.keep_with_signature()
         d.record_ack("当事人（在场人）")
         d.sign("当事人（在场人）签名", keep_next=True)
         d.sign("检查人员签名", blanks=2, keep_next=True)
@@ -564,12 +562,12 @@ def _case_closing_form() -> Spec:
             [L("处罚内容"),
              V("{% for p in decision.penalties %}" + PENALTY_TEXT + "{% if not loop.last %}；{% endif %}"
                "{% endfor %}", 3)],
-            Row([L("执行情况"), V("{{ closing.execution }}", 3)], 22),
+            Row([L("执行情况"), V("{{ closing.execution }}", 3)], 18),
             [L("结案理由"), V("{{ closing.reason }}", 3)],
-            opinion_row("承办人意见", "承办人签名", 26, "{{ closing.handler_opinion }}"),
-            opinion_row("审核意见", "审核人签名", 24),
-            opinion_row("审批意见", "审批人签名", 24),
-            [L("承办人"), V(HANDLERS_INLINE, 3)],
+            opinion_row("承办人意见", "承办人签名", 20, "{{ closing.handler_opinion }}"),
+            opinion_row("审核意见", "审核人签名", 18),
+            opinion_row("审批意见", "审批人签名", 18),
+            [L("承办人"), V(HANDLER_LINES, 3)],
         ])
         d.verify(space=False)
 

@@ -21,6 +21,11 @@ HEITI = "黑体"             # heading 一、
 KAITI = "楷体_GB2312"      # heading （一）
 SONGTI = "宋体"            # page number, 4号
 LANG = "zh-CN"
+# The language of Latin-script runs (digits, codes, URLs) in the styles. The
+# document's default (docDefaults) is zh-CN for both, which is what the PDF's
+# /Lang says; but LibreOffice breaks lines INSIDE numbers ("2\n026年") in runs
+# whose Latin-script language is zh-CN, so the styles say en-US for those.
+LATIN_LANG = "en-US"
 
 BODY_PT = 16
 TEXT_WIDTH = Mm(156)       # 210 - 28 - 26
@@ -81,8 +86,8 @@ def indent(chars_left: float = 0, chars_right: float = 0, size_pt: float = BODY_
     return ind
 
 
-def set_fonts(rpr, font: str, size_pt: float | None = None) -> None:
-    """Latin and East Asian font, size and the Chinese language on a w:rPr."""
+def set_fonts(rpr, font: str, size_pt: float | None = None, latin_lang: str = LATIN_LANG) -> None:
+    """Latin and East Asian font, size and language (Chinese text) on a w:rPr."""
     rfonts = rpr.get_or_add_rFonts()
     for attr in list(rfonts.attrib):
         del rfonts.attrib[attr]
@@ -104,7 +109,7 @@ def set_fonts(rpr, font: str, size_pt: float | None = None) -> None:
         rpr.insert_element_before(lang, *_RPR_TAIL)
     for attr in list(lang.attrib):
         del lang.attrib[attr]
-    lang.set(qn("w:val"), LANG)       # LibreOffice's PDF /Lang comes from here
+    lang.set(qn("w:val"), latin_lang)
     lang.set(qn("w:eastAsia"), LANG)
 
 
@@ -205,7 +210,8 @@ def _exact(style, pt: float) -> None:
 def _styles(doc) -> None:
     styles = doc.styles
     defaults = styles.element.find(qn("w:docDefaults"))
-    set_fonts(defaults.find(qn("w:rPrDefault")).find(qn("w:rPr")), FANGSONG, BODY_PT)
+    # LibreOffice's PDF /Lang comes from here
+    set_fonts(defaults.find(qn("w:rPrDefault")).find(qn("w:rPr")), FANGSONG, BODY_PT, latin_lang=LANG)
     ppr_default = defaults.find(qn("w:pPrDefault")).find(qn("w:pPr"))
     ppr_put(ppr_default, el("w:spacing", w_after="0", w_line="240", w_lineRule="auto"))
     normal = styles["Normal"]
