@@ -53,27 +53,37 @@ def cmd_serve(args) -> int:
     _warn_without_api_keys(settings)
     module = importlib.import_module(f"services.{args.service}.app")
     app = module.create_app(settings)
-    app.extensions["zhifa.runtime"].warm()
     serve_app(app, args.host, args.port or DEFAULT_PORTS[args.service], args.threads)
     return 0
 
 
 def serve_app(app, host: str, port: int, threads: int = 8) -> None:
-    """Serve until SIGTERM/Ctrl-C, then close the app's runtime (LibreOffice,
-    jobs, database) within a bound: a stuck part never keeps the process alive."""
+    """Serve until SIGTERM/Ctrl-C. The runtime warms (LibreOffice) once the
+    socket listens, and is closed (LibreOffice, jobs, database) within a
+    bound however serving ends: a stuck part never keeps the process alive."""
     from shared.web import serve
-    serve(app, host, port, threads=threads, stop_timeout=STOP_REQUESTS_SECONDS,
-          ready=lambda h, p: log.info("serving %s on http://%s:%s", app.extensions.get("zhifa.service"), h, p))
     runtime = app.extensions.get("zhifa.runtime")
-    if runtime is not None:
-        closer = threading.Thread(target=runtime.close, name="runtime-close", daemon=True)
-        closer.start()
-        closer.join(STOP_RUNTIME_SECONDS)
-        if closer.is_alive():
-            log.warning("runtime did not close within %.0f s; exiting anyway", STOP_RUNTIME_SECONDS)
-            logging.shutdown()
-            os._exit(0)   # skip atexit handlers that would wait on the stuck part
+
+    def listening(bound_host: str, bound_port) -> None:
+        log.info("serving %s on http://%s:%s", app.extensions.get("zhifa.service"), bound_host, bound_port)
+        if hasattr(runtime, "warm"):
+            runtime.warm()
+    try:
+        serve(app, host, port, threads=threads, stop_timeout=STOP_REQUESTS_SECONDS, ready=listening)
+    finally:
+        if runtime is not None:
+            _close_within(runtime, STOP_RUNTIME_SECONDS)
     log.info("stopped")
+
+
+def _close_within(runtime, seconds: float) -> None:
+    closer = threading.Thread(target=runtime.close, name="runtime-close", daemon=True)
+    closer.start()
+    closer.join(seconds)
+    if closer.is_alive():
+        log.warning("runtime did not close within %.0f s; exiting anyway", seconds)
+        logging.shutdown()
+        os._exit(0)   # skip atexit handlers that would wait on the stuck part
 
 
 def _warn_without_api_keys(settings) -> None:
