@@ -582,3 +582,68 @@ def test_linter_catches_undeclared_and_missing_fields():
     assert ("decision", "penalties", "[]", "kind") in prefixes
     assert ("decision", "date") not in prefixes
     assert lint.lint_source("{{ p.amount_yuan | amount_cm }}", schema, []) [0] == "未知的过滤器 amount_cm"
+
+
+# -- pages, as LibreOffice prints them --------------------------------------------------
+
+SEALED = [t for t in TYPES if entry(t)["seal"] != "none"]
+
+
+@pytest.fixture(scope="module")
+def converter(tmp_path_factory):
+    from services.generator.pdf import PdfConverter
+    from shared.fonts import install_fonts
+    tmp = tmp_path_factory.mktemp("pages")
+    with PdfConverter(size=1, timeout=120, fonts_conf=install_fonts(tmp / "fonts"), work_dir=tmp / "pool") as pool:
+        yield pool
+
+
+def pdf_pages(pdf: Path) -> list[list[str]]:
+    """Each page's text lines (pdftotext -layout, one page at a time)."""
+    import subprocess
+    import pikepdf
+    with pikepdf.open(pdf) as doc:
+        count = len(doc.pages)
+    return [subprocess.run(["pdftotext", "-layout", "-f", str(n), "-l", str(n), str(pdf), "-"],
+                           capture_output=True, text=True, check=True).stdout.splitlines()
+            for n in range(1, count + 1)]
+
+
+def longer(data: dict) -> dict:
+    """The example with its long texts tripled and its lists doubled."""
+    def grow(value, key=""):
+        if isinstance(value, dict):
+            return {k: grow(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [grow(v) for v in value] * (2 if value and isinstance(value[0], str) else 1)
+        if isinstance(value, str) and len(value) > 30 and key not in ("document_number",):
+            return value * 3
+        return value
+    return grow(data)
+
+
+@pytest.mark.parametrize("doc_type", SEALED)
+def test_pages_in_libreoffice(doc_type, converter, tmp_path):
+    """Chinese PDF; a person has no organisation labels; the page with the signature
+    and seal carries body text; no number is broken across lines."""
+    import pikepdf
+    for variant, data in (("person", dict(load(doc_type, "example"), party=dict(PERSON))),
+                          ("long", longer(load(doc_type, "example")))):
+        assert CATALOGUE.get(doc_type).validator.is_valid(data), variant
+        pdf = tmp_path / f"{variant}.pdf"
+        pdf.write_bytes(converter.convert(render_bytes(doc_type, data)))
+        with pikepdf.open(pdf) as doc:
+            assert str(doc.Root.Lang) == "zh-CN"
+        pages = pdf_pages(pdf)
+        text = "".join("".join(line.split()) for page in pages for line in page)
+        if variant == "person":
+            assert "法定代表人（负责人）" not in text and "统一社会信用代码" not in text
+        sealed = [page for page in pages if re.search(r"(印章|专用章)）", "".join(page))]
+        assert len(sealed) == 1, variant
+        body_sentences = "".join(sealed[0]).count("。") - 1   # less the verification text's
+        # (on the first page, the title and the form are the body)
+        assert body_sentences >= 1 or sealed[0] is pages[0], (variant, sealed[0])
+        for page in pages:
+            lines = [line.strip() for line in page if line.strip()]
+            for above, below in zip(lines, lines[1:]):
+                assert not (above[-1].isdigit() and below[0].isdigit()), (variant, above, below)
