@@ -115,6 +115,9 @@ class DocumentType:
 
 class Catalogue:
     def __init__(self, directory: Path = TEMPLATES_DIR):
+        if not (directory / VOCABULARY_FILE).is_file():   # e.g. a clerk's copy made before it existed
+            raise ValueError(f"{directory} lacks {VOCABULARY_FILE}, the shared data vocabulary the schemas "
+                             f"refer to: copy it from {TEMPLATES_DIR}")
         entries = json.loads((directory / "catalogue.json").read_text(encoding="utf-8"))
         self._types = {
             e["type"]: DocumentType(type=e["type"], title=e["title"], flow=e["flow"], version=e["version"],

@@ -76,3 +76,18 @@ def test_a_deleted_required_field_is_named(clerk_templates):
     edit_template(clerk_templates, "service_receipt", "{{ party.name }}", "（受送达人）")
     result = check_templates(clerk_templates)
     assert result.returncode == 1 and "party.name" in result.stdout and "未在模板中出现" in result.stdout
+
+
+def test_a_misspelt_filter_is_named(clerk_templates):
+    """A clerk's typo in a filter name would fail every document of the type."""
+    edit_template(clerk_templates, "penalty_decision", "amount_cn", "amount_cm")
+    result = check_templates(clerk_templates)
+    assert result.returncode == 1
+    assert "penalty_decision" in result.stdout and "amount_cm" in result.stdout
+
+
+def test_templates_without_the_shared_vocabulary_are_refused(clerk_templates):
+    from services.generator.catalogue import Catalogue
+    (clerk_templates / "vocabulary.schema.json").unlink()
+    with pytest.raises(ValueError, match="vocabulary.schema.json"):
+        Catalogue(clerk_templates)
