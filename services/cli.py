@@ -114,7 +114,7 @@ def cmd_worker(args) -> int:
         return 2
     services = args.queues or known
     conn = Redis.from_url(settings.redis_url)
-    queues = [Queue(queue_name(s), connection=conn) for s in services]
+    queues = [Queue(queue_name(s, settings.deployment), connection=conn) for s in services]
     for s in services:   # warm each service's runtime (database, LibreOffice pool) before the first job
         importlib.import_module(f"services.{s}.runtime").current().warm(background=False)
     # SimpleWorker runs jobs in this process, so the warm LibreOffice pool and

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from services.generator.documents import PdfNotReady, request_digest, utc_iso
 from services.generator.models import Document
 from services.generator.runtime import Runtime
 from shared.problems import FieldError, invalid, invalid_field, not_found
-from shared.web import json_body, principal, problem_response, requires
+from shared.paging import int_arg
+from shared.web import external_url, json_body, principal, problem_response, requires
 
 bp = Blueprint("generator", __name__)
 
@@ -24,17 +25,11 @@ def _rt() -> Runtime:
     return current_app.extensions["zhifa.runtime"]
 
 
-def _url(endpoint: str, **values) -> str:
-    """Absolute URL on the service's configured address, never the request's Host header."""
-    base = _rt().settings.generator_url
-    return base + url_for(endpoint, **values)
-
-
 def document_json(doc: Document) -> dict:
-    files = {"docx": {"status": "done", "url": _url("generator.document_file", document_id=doc.id, fmt="docx"),
+    files = {"docx": {"status": "done", "url": external_url("generator.document_file", document_id=doc.id, fmt="docx"),
                       "sha256": doc.docx_sha256, "bytes": doc.docx_bytes}}
     if doc.pdf_status != "none":
-        pdf = {"status": doc.pdf_status, "url": _url("generator.document_file", document_id=doc.id, fmt="pdf")}
+        pdf = {"status": doc.pdf_status, "url": external_url("generator.document_file", document_id=doc.id, fmt="pdf")}
         if doc.pdf_status == "done":
             pdf.update(sha256=doc.pdf_sha256, bytes=doc.pdf_bytes)
         files["pdf"] = pdf
@@ -80,7 +75,7 @@ def create_document():
             doc = rt.renditions.make_or_schedule(doc.id)
     resp = jsonify(document_json(doc))
     resp.status_code = 201 if created else 200
-    resp.headers["Location"] = _url("generator.get_document", document_id=doc.id)
+    resp.headers["Location"] = external_url("generator.get_document", document_id=doc.id)
     if not created:
         resp.headers["Idempotent-Replayed"] = "true"
     return resp
@@ -97,7 +92,7 @@ def get_document(document_id: str):
 def document_file(document_id: str, fmt: str):
     """A PDF still being made answers 503 with Retry-After; `?wait=N` (seconds,
     at most MAX_PDF_WAIT) waits for it first."""
-    wait = _int_arg("wait", 0, 0, MAX_PDF_WAIT)
+    wait = int_arg("wait", 0, 0, MAX_PDF_WAIT)
     if fmt == "pdf" and wait:
         _rt().renditions.wait(document_id, wait)
     try:
@@ -130,7 +125,7 @@ def retry_pdf(document_id: str):
 def create_batch():
     batch_id = _rt().batches.create(json_body(), principal().actor)
     _rt().metrics.batches.inc()
-    status_url = _url("generator.get_batch", batch_id=batch_id)
+    status_url = external_url("generator.get_batch", batch_id=batch_id)
     resp = jsonify({"id": batch_id, "status_url": status_url})
     resp.status_code = 202
     resp.headers["Location"] = status_url
@@ -146,18 +141,9 @@ def get_batch(batch_id: str):
 @bp.get("/v1/audit")
 @requires("admin")
 def audit_log():
-    after = _int_arg("after", 0, 0, 2**62)
-    limit = _int_arg("limit", 100, 1, 1000)
+    after = int_arg("after", 0, 0, 2**62)
+    limit = int_arg("limit", 100, 1, 1000)
     return jsonify(_rt().documents.audit_log(after, limit))
-
-
-def _int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        raise invalid_field(name, f"须为 {low}–{high} 之间的整数。")
-    return int(raw)
 
 
 @bp.get("/v1/verify")

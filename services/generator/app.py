@@ -6,7 +6,7 @@ from flask import Flask
 from services.generator import runtime
 from services.generator.api import bp
 from services.generator.openapi import build_spec
-from shared import config
+from shared import config, ratelimit
 from shared.config import Settings
 from shared.db import ping
 from shared.web import create_base_app
@@ -20,5 +20,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["zhifa.runtime"] = rt
     rt.metrics.register(app.extensions["zhifa.metrics"])
     app.register_blueprint(bp)
+    ratelimit.limit(app, "generator.verify", settings.verify_rate_limit)   # public: per client
     rt.resume()
     return app

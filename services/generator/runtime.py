@@ -96,8 +96,11 @@ class LazyPdfConverter:
         def warm():
             try:
                 self.pool().warm()
-            except Exception:
-                log.exception("could not warm the LibreOffice pool; the first PDF will try again")
+            except Exception as exc:
+                if "closed" in str(exc):      # the process stopped while LibreOffice started
+                    log.info("LibreOffice warm-up stopped: the PDF converter was closed")
+                else:
+                    log.exception("could not warm the LibreOffice pool; the first PDF will try again")
         threading.Thread(target=warm, name="pdf-warm", daemon=True).start()
 
     def __call__(self, docx: bytes) -> bytes:

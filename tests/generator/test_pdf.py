@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -181,6 +182,56 @@ def test_two_threads_convert_concurrently(pool, decision_docx, mixed_docx):
         t.join(120)
     assert all(isinstance(r, bytes) and r.startswith(b"%PDF-") for r in results.values()), results
     assert len(results) == 2
+    assert all(m.alive() for m in pool.members)   # both members worked, side by side
+
+
+def test_members_are_recycled_after_their_quota_without_failing_a_conversion(tmp, fonts_conf, decision_docx):
+    """soffice grows with every conversion: a member is started afresh after
+    `recycle_after` of them, off the caller's path."""
+    with PdfConverter(1, 60, fonts_conf, tmp / "recycled", recycle_after=2) as small:
+        for _ in range(5):
+            assert small.convert(decision_docx).startswith(b"%PDF-")
+        member = small.members[0]
+        assert member.starts >= 3 and small.stats["failures"] == 0
+        assert small.restarts == member.starts - 1
+
+
+GUARDED_POOL = """
+import sys, time
+from pathlib import Path
+from services.generator.pdf import PdfConverter
+pool = PdfConverter(1, 60, Path(sys.argv[1]), Path(sys.argv[2]))
+pool.warm()
+print(pool.members[0].soffice_pid(), flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_killed_process_leaves_no_libreoffice_behind(tmp, fonts_conf):
+    """SIGKILL gives the pool no chance to close: the guard sees its pipe close
+    and takes unoserver and soffice down with it."""
+    owner = subprocess.Popen([sys.executable, "-c", GUARDED_POOL, str(fonts_conf), str(tmp / "orphans")],
+                             stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[2])
+    try:
+        soffice = int(owner.stdout.readline())
+        os.kill(soffice, 0)                     # running
+        owner.kill()
+        owner.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _alive(soffice):
+            time.sleep(0.1)
+        assert not _alive(soffice), "soffice.bin outlived the process that started it"
+        assert _processes_using(tmp / "orphans") == []
+    finally:
+        owner.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 def test_non_docx_input_is_rejected_without_restarts(pool):
