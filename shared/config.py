@@ -45,6 +45,14 @@ class Settings:
     max_upload_bytes: int
     log_level: str
     archive_url: str = f"http://127.0.0.1:{DEFAULT_PORTS['archive']}"
+    # archive: seal key (PKCS#12; a local CA is made on first run when unset), RFC 3161 TSA,
+    # clamd ("unix:/path" or "host:port"), the archive's name on the seal, binding rules file.
+    seal_pkcs12: Path | None = None
+    seal_password: str | None = None
+    tsa_url: str | None = None
+    clamd: str | None = None
+    archive_name: str = "鞍山市行政审批局档案室"
+    binding_file: Path | None = None
 
     def service_url(self, service: str) -> str:
         """The configured base URL of a service (ZHIFA_<SERVICE>_URL), without a trailing slash:
@@ -104,4 +112,10 @@ def load() -> Settings:
         max_upload_bytes=int(_env("ZHIFA_MAX_UPLOAD_BYTES", str(2 * 1024 ** 3))),
         log_level=_env("ZHIFA_LOG_LEVEL", "INFO"),
         archive_url=_env("ZHIFA_ARCHIVE_URL", f"http://127.0.0.1:{DEFAULT_PORTS['archive']}").rstrip("/"),
+        seal_pkcs12=Path(_env("ZHIFA_SEAL_PKCS12")) if _env("ZHIFA_SEAL_PKCS12") else None,
+        seal_password=_env("ZHIFA_SEAL_PASSWORD"),
+        tsa_url=_env("ZHIFA_TSA_URL"),
+        clamd=_env("ZHIFA_CLAMD"),
+        archive_name=_env("ZHIFA_ARCHIVE_NAME", "鞍山市行政审批局档案室"),
+        binding_file=Path(_env("ZHIFA_BINDING_FILE")) if _env("ZHIFA_BINDING_FILE") else None,
     )
