@@ -52,7 +52,8 @@ def service(tmp_path, pg_url, redis_url):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIFA_") or k.startswith("ZHIFA_TEST_")}
     env.update(ZHIFA_DATA_DIR=str(tmp_path / "var"), ZHIFA_GENERATOR_DATABASE_URL=pg_url, ZHIFA_REDIS_URL=redis_url,
                ZHIFA_API_KEYS=",".join(f"{t}={r}" for r, t in TOKENS.items()),
-               ZHIFA_SEARCH_URL="https://zhifa.example.gov.cn", ZHIFA_SOFFICE_POOL_SIZE="1")
+               ZHIFA_GENERATOR_URL=f"http://127.0.0.1:{port}", ZHIFA_DEPLOYMENT=f"e2e{port}",
+               ZHIFA_PUBLIC_VERIFY_URL="https://zhifa.example.gov.cn/verify", ZHIFA_SOFFICE_POOL_SIZE="1")
     log = open(tmp_path / "service.log", "w")
     procs = [subprocess.Popen([sys.executable, "-m", "services.cli", "serve", "generator", "--port", str(port)],
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT),
@@ -93,7 +94,6 @@ def _processes_mentioning(text: str) -> list[str]:
 def test_penalty_decision_pdf_is_pdfa_with_embedded_sc_fonts_and_verifiable(service):
     base, tmp = service
     data = copy.deepcopy(CATALOGUE.get("penalty_decision").example)
-    data["issued_on"] = "2026-06-01"
     status, _, raw = call(base, "POST", "/v1/documents", {"type": "penalty_decision", "data": data})
     assert status == 201, raw.decode()
     doc = json.loads(raw)
@@ -109,6 +109,7 @@ def test_penalty_decision_pdf_is_pdfa_with_embedded_sc_fonts_and_verifiable(serv
         assert meta.get("pdfaid:part") == "2" and meta.get("pdfaid:conformance") == "B"
         width, height = [float(v) for v in pdf_doc.pages[0].mediabox[2:]]
         assert abs(width - 595.3) < 2 and abs(height - 841.9) < 2          # A4
+        assert str(pdf_doc.Root.Lang) == "zh-CN"                           # read as Chinese
 
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
     rows = [line.split() for line in fonts.splitlines()[2:] if line.strip()]
@@ -123,6 +124,7 @@ def test_penalty_decision_pdf_is_pdfa_with_embedded_sc_fonts_and_verifiable(serv
     assert "鞍审批罚决字〔2026〕第1号" in flat and data["party"]["name"] in flat
     assert "鞍山市人民政府申请行政复议" in flat and doc["verification_code"] in flat
     assert "—1—" in flat                                                  # page number
+    assert "https://zhifa.example.gov.cn/ver" in flat and "127.0.0.1" not in flat   # the public address only
 
     status, _, raw = call(base, "GET", f"/v1/verify?number={urllib.parse.quote(doc['number'])}"
                           f"&code={doc['verification_code']}", token=None)
