@@ -53,6 +53,11 @@ class Settings:
     clamd: str | None = None
     archive_name: str = "鞍山市行政审批局档案室"
     binding_file: Path | None = None
+    # search: Elasticsearch instead of the embedded SQLite FTS5 index when set; the analyzer of
+    # its text fields ("cjk", stock, or "smartcn" with the plugin); public search rate per client.
+    elasticsearch_url: str | None = None
+    elasticsearch_analyzer: str = "cjk"
+    search_rate_limit: str = "120 per minute"
 
     def service_url(self, service: str) -> str:
         """The configured base URL of a service (ZHIFA_<SERVICE>_URL), without a trailing slash:
@@ -118,4 +123,7 @@ def load() -> Settings:
         clamd=_env("ZHIFA_CLAMD"),
         archive_name=_env("ZHIFA_ARCHIVE_NAME", "鞍山市行政审批局档案室"),
         binding_file=Path(_env("ZHIFA_BINDING_FILE")) if _env("ZHIFA_BINDING_FILE") else None,
+        elasticsearch_url=_env("ZHIFA_ELASTICSEARCH_URL"),
+        elasticsearch_analyzer=_env("ZHIFA_ELASTICSEARCH_ANALYZER", "cjk"),
+        search_rate_limit=_env("ZHIFA_SEARCH_RATE_LIMIT", "120 per minute"),
     )
