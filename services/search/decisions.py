@@ -1,0 +1,326 @@
+"""Publishing decisions: validate, refuse what must not be published, redact,
+store, index; withdraw; expire after the publication period.
+
+`DecisionService.prepare` does everything that can refuse a request and
+touches nothing (the generator is asked first, outside any transaction);
+`publish` stores the redacted decision and its audit entry in one short
+transaction and then indexes it. The database holds only redacted text, so
+nothing that reaches a page, the index or an export can carry what the
+rules hide.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Callable, Iterator
+
+from jsonschema import Draft202012Validator, FormatChecker
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.search import publication
+from services.search.index import IndexDoc, SearchIndex
+from services.search.models import EXPIRED, PUBLISHED, WITHDRAWN, AuditLog, Decision
+from services.search.redaction import Context, Redacted, Redactor
+from shared import audit, text
+from shared.db import reading, transaction
+from shared.problems import FieldError, Problem, invalid, invalid_field, not_found
+from shared.schema import schema_errors
+
+log = logging.getLogger("zhifa.search")
+
+_TEXT = {"type": "string", "maxLength": 100_000}
+_SHORT = {"type": "string", "maxLength": 200}
+_DATE = {"type": "string", "format": "date"}
+DECISION_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "number": {"type": "string", "minLength": 1, "maxLength": 100},
+        "kind": {"enum": ["license", "penalty", "other"]},
+        "title": {"type": "string", "minLength": 1, "maxLength": 200},
+        "agency": {"type": "string", "minLength": 1, "maxLength": 200},
+        "agency_credit_code": _SHORT,
+        "source_unit": _SHORT,
+        "party": {"type": "object", "required": ["kind", "name"], "properties": {
+            "kind": {"enum": ["person", "organization"]},
+            "category": {"enum": ["person", "organization", "individual_business"]},
+            "name": {"type": "string", "minLength": 1, "maxLength": 200},
+            "id_type": _SHORT, "id_number": _SHORT, "credit_code": _SHORT,
+            "legal_representative": _SHORT, "address": _SHORT, "phone": _SHORT,
+            "minor": {"type": "boolean"}}},
+        "decided_on": _DATE,
+        "summary": _TEXT, "content": _TEXT, "text": _TEXT,
+        "legal_basis": {"type": "array", "maxItems": 50, "items": {"type": "string", "maxLength": 500}},
+        "penalties": {"type": "array", "maxItems": 20, "items": {
+            "type": "object", "required": ["kind"], "properties": {
+                "kind": {"type": "string", "minLength": 1, "maxLength": 50},
+                "amount_yuan": {"type": "number", "minimum": 0, "maximum": 1e12}}}},
+        "violation_type": _SHORT,
+        "confiscated_yuan": {"type": "number", "minimum": 0, "maximum": 1e12},
+        "revoked_license": _SHORT,
+        "license": {"type": "object", "additionalProperties": False, "properties": {
+            "category": {"enum": ["普通", "特许", "认可", "核准", "登记", "其他"]},
+            "certificate_name": _SHORT, "number": _SHORT, "valid_from": _DATE, "valid_to": _DATE}},
+        "persons": {"type": "array", "maxItems": 50, "items": {"type": "string", "minLength": 2, "maxLength": 20}},
+        "confidentiality": {"enum": ["none", "state_secret", "trade_secret", "personal_privacy"]},
+        "sector": {"enum": ["general", "special_equipment", "work_safety", "fire"]},
+        "publish_until": _DATE,
+        "document_id": {"type": "string", "minLength": 1, "maxLength": 36, "pattern": "^[A-Za-z0-9-]+$"},
+    },
+}
+REQUIRED = ("number", "kind", "title", "agency", "party", "decided_on")
+_VALIDATOR = Draft202012Validator(DECISION_SCHEMA, format_checker=FormatChecker())
+REDACTED_FIELDS = ("title", "summary", "content", "text")
+
+
+@dataclass
+class Prepared:
+    """A decision that may be published, already redacted."""
+    body: dict                      # the request as validated (personal data included; never stored)
+    values: dict                    # the Decision row's columns, redacted
+    redacted: dict[str, Redacted]   # field → redaction result (for the preview)
+    originals: dict[str, str]
+
+
+def context_of(body: dict) -> Context:
+    party = body.get("party") or {}
+    person = party.get("kind") == "person"
+    return Context(
+        party_name=party.get("name", ""), party_is_person=person,
+        visible_names=() if person else tuple(n for n in [party.get("legal_representative")] if n),
+        hidden_names=tuple(body.get("persons") or ()),
+        hidden_addresses=tuple(a for a in [party.get("address")] if a and person))
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class DecisionService:
+    def __init__(self, sessions: sessionmaker[Session], index: SearchIndex, redactor: Redactor,
+                 fetch_document: Callable[[str], dict] | None = None,
+                 today: Callable[[], date] | None = None):
+        from shared.dates import today_in_china
+        self.sessions = sessions
+        self.index = index
+        self.redactor = redactor
+        self.fetch_document = fetch_document
+        self.today = today or today_in_china
+
+    # -- preparing ------------------------------------------------------------------
+
+    def prepare(self, raw: dict) -> Prepared:
+        """Every check that can refuse the request; touches nothing."""
+        body, errors = text.clean(raw, "")
+        errors = [FieldError(e.path.lstrip("/"), e.message) for e in errors]
+        if errors:
+            raise invalid(errors)
+        errors = schema_errors(_VALIDATOR, body, "")
+        if errors:
+            raise invalid([FieldError(e.path.lstrip("/"), e.message) for e in errors])
+        if body.get("document_id"):
+            body = self._merge_document(body)
+        missing = [FieldError(name, "缺少必填字段。") for name in REQUIRED if not body.get(name)]
+        if missing:
+            raise invalid(missing)
+        refused = publication.refusals(body)
+        if refused:
+            raise publication.not_publishable(refused)
+        until, errors = publication.publish_until(body, self.today())
+        if errors:
+            raise invalid(errors)
+        return self._redact(body, until)
+
+    def _merge_document(self, body: dict) -> dict:
+        """Fields from the generator's record; the request adds what the record lacks."""
+        from services.search.sources import decision_fields
+        if self.fetch_document is None:
+            raise invalid_field("document_id", "未配置文书生成服务，无法按文书编号发布。")
+        fetched = decision_fields(self.fetch_document(body["document_id"]))
+        if body.get("number") and body["number"] != fetched["number"]:
+            raise invalid_field("number", f"与文书生成服务登记的文号 {fetched['number']} 不一致。")
+        return {**fetched, **{k: v for k, v in body.items() if v not in (None, "", [], {})}}
+
+    def _redact(self, body: dict, until: date) -> Prepared:
+        context = context_of(body)
+        originals = {name: body.get(name) or "" for name in REDACTED_FIELDS}
+        redacted = {name: self.redactor.redact(value, context) for name, value in originals.items()}
+        basis = [self.redactor.redact(b, context) for b in body.get("legal_basis") or []]
+        fields = {k: v for k, v in body.items() if k not in REDACTED_FIELDS}
+        fields.update({k: r.text for k, r in redacted.items()}, legal_basis=[b.text for b in basis])
+        raw_disclosure = publication.disclosure(fields, until)
+        disclosure = {k: self.redactor.redact(v, context).text if isinstance(v, str) else v
+                      for k, v in raw_disclosure.items()}
+        counts = Counter(s.rule for r in [*redacted.values(), *basis] for s in r.spans)
+        party = body["party"]
+        values = dict(
+            number=body["number"], kind=body["kind"], title=redacted["title"].text, agency=body["agency"],
+            party=party["name"], party_kind=party["kind"], decided_on=date.fromisoformat(body["decided_on"]),
+            publish_until=until, summary=redacted["summary"].text, legal_basis=fields["legal_basis"],
+            content=redacted["content"].text, text=redacted["text"].text, disclosure=disclosure,
+            redactions=dict(counts), document_id=body.get("document_id"))
+        return Prepared(body, values, redacted, originals)
+
+    def preview(self, raw: dict) -> dict:
+        """What would be shown, each hidden span marked with its rule."""
+        try:
+            prepared = self.prepare(raw)
+        except Problem as problem:
+            if problem.type != "not-publishable":
+                raise
+            return {"publishable": False, "problem": problem.as_dict()}
+        fields = {}
+        for name, result in prepared.redacted.items():
+            original = prepared.originals[name]
+            fields[name] = {"text": result.text, "marked": result.marked_html(original),
+                            "spans": [{"start": s.start, "end": s.end, "rule": s.rule, "label": s.label,
+                                       "replacement": s.replacement} for s in result.spans]}
+        return {"publishable": True, "decision": public_json(prepared.values), "fields": fields,
+                "redactions": prepared.values["redactions"]}
+
+    # -- state changes ----------------------------------------------------------------
+
+    def publish(self, prepared: Prepared, actor: str) -> tuple[Decision, bool]:
+        """Store (or replace) and index; (decision, created)."""
+        values, now = prepared.values, utcnow()
+        with transaction(self.sessions) as session:
+            decision = session.get(Decision, values["number"], with_for_update=True)
+            created = decision is None
+            if created:
+                decision = Decision(published_at=now, **values)
+                session.add(decision)
+            else:
+                for key, value in values.items():
+                    setattr(decision, key, value)
+                decision.published_at = now if decision.status != PUBLISHED else decision.published_at
+            decision.status, decision.status_reason = PUBLISHED, None
+            decision.updated_at, decision.published_by = now, actor
+            audit.append(session, AuditLog, actor, "publish" if created else "replace", values["number"],
+                         {"kind": values["kind"], "publish_until": values["publish_until"].isoformat(),
+                          "redactions": values["redactions"], "document_id": values["document_id"]})
+        self.index_one(decision)
+        return decision, created
+
+    def index_one(self, decision: Decision) -> None:
+        """After commit: a failure leaves the database right and the index to `reindex`."""
+        try:
+            self.index.upsert([index_doc(decision)])
+        except Exception:
+            log.exception("could not index %s; run `zhifa search reindex`", decision.number)
+
+    def withdraw(self, number: str, reason: str, actor: str) -> Decision:
+        reason = (reason or "").strip()
+        if not reason:
+            raise invalid_field("reason", "撤下公示须说明理由。")
+        if len(reason) > 500:
+            raise invalid_field("reason", "理由不能超过 500 个字符。")
+        with transaction(self.sessions) as session:
+            decision = session.get(Decision, number, with_for_update=True)
+            if decision is None:
+                raise not_found(f"决定 {number} ")
+            if decision.status == WITHDRAWN:
+                return decision
+            decision.status, decision.status_reason, decision.updated_at = WITHDRAWN, reason, utcnow()
+            audit.append(session, AuditLog, actor, "withdraw", number, {"reason": reason})
+        self.index.delete(number)
+        return decision
+
+    def sweep_expired(self, actor: str = "system:sweep") -> list[str]:
+        """Take down every decision whose publication period has ended."""
+        today = self.today()
+        with reading(self.sessions) as session:
+            numbers = list(session.scalars(select(Decision.number).where(
+                Decision.status == PUBLISHED, Decision.publish_until < today)))
+        for number in numbers:
+            with transaction(self.sessions) as session:
+                decision = session.get(Decision, number, with_for_update=True)
+                if decision is None or decision.status != PUBLISHED or decision.publish_until >= today:
+                    continue
+                decision.status, decision.updated_at = EXPIRED, utcnow()
+                decision.status_reason = f"公示期已于 {decision.publish_until} 届满"
+                audit.append(session, AuditLog, actor, "expire", number,
+                             {"publish_until": decision.publish_until.isoformat()})
+            self.index.delete(number)
+        return numbers
+
+    # -- reading ------------------------------------------------------------------
+
+    def get_public(self, number: str) -> Decision:
+        """A decision as citizens may see it: 404 if unknown, 410 once withdrawn or expired."""
+        with reading(self.sessions) as session:
+            decision = session.get(Decision, number)
+        if decision is None:
+            raise not_found(f"决定 {number} ")
+        if decision.status == PUBLISHED and decision.publish_until < self.today():
+            decision.status, decision.status_reason = EXPIRED, f"公示期已于 {decision.publish_until} 届满"
+        if decision.status != PUBLISHED:
+            raise Problem(410, "decision-withdrawn", "该决定已撤下公示",
+                          f"决定 {number} 已不再公示：{decision.status_reason or ''}".rstrip("："))
+        return decision
+
+    def visible_numbers(self, numbers: list[str]) -> set[str]:
+        """Those of `numbers` that are public now: a hit from a stale index never shows."""
+        if not numbers:
+            return set()
+        with reading(self.sessions) as session:
+            return set(session.scalars(select(Decision.number).where(
+                Decision.number.in_(numbers), Decision.status == PUBLISHED,
+                Decision.publish_until >= self.today())))
+
+    def public_decisions(self, kind: str | None = None, batch: int = 1000) -> Iterator[Decision]:
+        """Every decision on show, by number, read in batches (export, reindex)."""
+        last = ""
+        while True:
+            with reading(self.sessions) as session:
+                stmt = select(Decision).where(Decision.status == PUBLISHED, Decision.publish_until >= self.today(),
+                                              Decision.number > last).order_by(Decision.number).limit(batch)
+                if kind:
+                    stmt = stmt.where(Decision.kind == kind)
+                rows = list(session.scalars(stmt))
+            yield from rows
+            if len(rows) < batch:
+                return
+            last = rows[-1].number
+
+    def audit_log(self, after: int, limit: int) -> dict:
+        with reading(self.sessions) as session:
+            broken = audit.verify_chain(session, AuditLog)
+            rows = session.execute(select(AuditLog).where(AuditLog.c.seq > after)
+                                   .order_by(AuditLog.c.seq).limit(limit)).all()
+        return {"intact": broken is None, "broken_at": broken,
+                "entries": [{"seq": r.seq, "at": r.at.isoformat(), "actor": r.actor, "action": r.action,
+                             "subject": r.subject, "details": json.loads(r.details), "hash": r.hash}
+                            for r in rows]}
+
+
+def index_doc(d: Decision) -> IndexDoc:
+    body = "\n".join(p for p in (d.summary, "；".join(d.legal_basis or []), d.content, d.text) if p)
+    return IndexDoc(d.number, d.kind, d.title, d.agency, d.party, d.decided_on, d.publish_until, body)
+
+
+def public_json(values: dict | Decision) -> dict:
+    """A decision as the public API shows it (only redacted columns)."""
+    get = values.get if isinstance(values, dict) else (lambda k, default=None: getattr(values, k, default))
+    return {"number": get("number"), "kind": get("kind"), "title": get("title"), "agency": get("agency"),
+            "party": get("party"), "party_kind": get("party_kind"),
+            "decided_on": get("decided_on").isoformat(), "publish_until": get("publish_until").isoformat(),
+            "summary": get("summary"), "legal_basis": get("legal_basis"), "content": get("content"),
+            "text": get("text"), "disclosure": get("disclosure")}
+
+
+def search(decisions: DecisionService, query) -> "SearchResult":
+    """The index's answer without any hit the database no longer shows
+    (withdrawn a moment ago, or expired before the sweep)."""
+    from dataclasses import replace
+    result = decisions.index.search(replace(query, today=decisions.today()))
+    visible = decisions.visible_numbers([h.number for h in result.hits])
+    hidden = [h for h in result.hits if h.number not in visible]
+    if hidden:
+        log.warning("index shows %d decision(s) no longer public; run `zhifa search reindex`", len(hidden))
+        result.hits = [h for h in result.hits if h.number in visible]
+        result.total -= len(hidden)
+    return result

@@ -1,0 +1,174 @@
+"""The search index interface, the query language and snippets: what both
+backends (fts.py: SQLite FTS5 + jieba; elastic.py: Elasticsearch) share.
+
+Query language (the `q` of /v1/search and the search page): words separated
+by spaces must all occur; "quoted phrases" must occur as written; a leading
+minus excludes a word or phrase (-警告, -"通报批评"). Words match as
+substrings of the text (so 罚 and 许可 find 行政处罚 and 行政许可), and
+documents that use the query's words as words rank first.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from html import escape
+from typing import Callable, Iterable, Protocol
+
+from shared.problems import invalid_field
+
+KINDS = {"license": "行政许可", "penalty": "行政处罚", "other": "其他行政执法决定"}
+SORTS = ("relevance", "date")
+MAX_TERMS = 10
+MAX_QUERY_CHARS = 200
+# Results reachable by page number: deeper than this, narrow the search
+# (or page with `after`, sorted by date).
+MAX_WINDOW = 1000
+SNIPPET_CHARS = 120
+
+_TERM = re.compile(r'(-?)"([^"]*)"|(-?)(\S+)')
+
+
+@dataclass(frozen=True)
+class IndexDoc:
+    """What the index holds of a published decision (all of it already redacted)."""
+    number: str
+    kind: str
+    title: str
+    agency: str
+    party: str
+    decided_on: date
+    publish_until: date
+    body: str
+
+    @property
+    def year(self) -> int:
+        return self.decided_on.year
+
+
+@dataclass(frozen=True)
+class Term:
+    text: str
+    phrase: bool = False
+    exclude: bool = False
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    terms: tuple[Term, ...] = ()
+    kind: str | None = None
+    agency: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+    sort: str = "relevance"
+    page: int = 1
+    size: int = 20
+    after: tuple[str, str] | None = None    # (decided_on ISO, number) of the last hit seen, sort=date
+    today: date | None = None               # decisions published until before this are not shown
+
+    @property
+    def positive(self) -> list[Term]:
+        return [t for t in self.terms if not t.exclude]
+
+    @property
+    def negative(self) -> list[Term]:
+        return [t for t in self.terms if t.exclude]
+
+    @property
+    def offset(self) -> int:
+        return 0 if self.after else (self.page - 1) * self.size
+
+    @property
+    def effective_sort(self) -> str:
+        """Without words there is nothing to rank by: newest first."""
+        return self.sort if self.positive else "date"
+
+
+@dataclass
+class Hit:
+    number: str
+    title: str
+    kind: str
+    agency: str
+    party: str
+    decided_on: date
+    snippet: str        # HTML: escaped text with <mark> around matches
+
+    def as_dict(self) -> dict:
+        return {"number": self.number, "title": self.title, "kind": self.kind, "agency": self.agency,
+                "party": self.party, "decided_on": self.decided_on.isoformat(), "snippet": self.snippet}
+
+
+@dataclass
+class SearchResult:
+    total: int
+    hits: list[Hit]
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)   # kind, agency, year → value → count
+
+
+class SearchIndex(Protocol):
+    """A backend. Every method may be called from several threads."""
+    name: str
+
+    def upsert(self, docs: Iterable[IndexDoc]) -> int: ...
+    def delete(self, number: str) -> None: ...
+    def search(self, query: SearchQuery) -> SearchResult: ...
+    def rebuild(self, docs: Iterable[IndexDoc], progress: Callable[[int], None] | None = None) -> int: ...
+    def count(self) -> int: ...
+    def ping(self) -> None: ...
+    def close(self) -> None: ...
+
+
+def parse_terms(q: str) -> tuple[Term, ...]:
+    """The query string as terms; punctuation-only terms are dropped. A
+    problem naming `q` when it is too long or has too many terms."""
+    q = q.strip()
+    if len(q) > MAX_QUERY_CHARS:
+        raise invalid_field("q", f"检索词不能超过 {MAX_QUERY_CHARS} 个字符。")
+    terms = []
+    for m in _TERM.finditer(q):
+        if m.group(2) is not None:
+            exclude, text, phrase = m.group(1) == "-", m.group(2).strip(), True
+        else:
+            exclude, text, phrase = m.group(3) == "-", m.group(4), False
+        if not re.search(r"\w", text):
+            continue
+        terms.append(Term(text, phrase, exclude))
+    if len(terms) > MAX_TERMS:
+        raise invalid_field("q", f"检索词不能超过 {MAX_TERMS} 个。")
+    return tuple(terms)
+
+
+def check_window(query: SearchQuery) -> None:
+    if query.after is None and query.page * query.size > MAX_WINDOW:
+        raise invalid_field("page", f"只能翻到前 {MAX_WINDOW} 条结果，请增加检索条件缩小范围。")
+
+
+def _needles(terms: Iterable[Term]) -> list[str]:
+    """What to mark in a snippet: each positive term, its pieces when it has spaces."""
+    found = []
+    for t in terms:
+        found.extend(p for p in re.split(r"\s+", t.text) if p)
+    return sorted({n.lower() for n in found}, key=len, reverse=True)
+
+
+def snippet(body: str, terms: Iterable[Term], width: int = SNIPPET_CHARS) -> str:
+    """An escaped window of `body` around the first match, every match in
+    <mark>; the body's start when nothing matches."""
+    needles = _needles(terms)
+    text = re.sub(r"\s+", " ", body).strip()
+    lower = text.lower()
+    first = min((i for i in (lower.find(n) for n in needles) if i >= 0), default=-1)
+    start = max(0, first - width // 4) if first >= 0 else 0
+    window = text[start:start + width]
+    prefix, suffix = ("…" if start > 0 else ""), ("…" if start + width < len(text) else "")
+    if not needles:
+        return escape(prefix + window + suffix)
+    pattern = re.compile("|".join(re.escape(n) for n in needles), re.IGNORECASE)
+    out, at = [], 0
+    for m in pattern.finditer(window):
+        out.append(escape(window[at:m.start()]))
+        out.append(f"<mark>{escape(m.group())}</mark>")
+        at = m.end()
+    out.append(escape(window[at:]))
+    return escape(prefix) + "".join(out) + escape(suffix)

@@ -1,0 +1,74 @@
+"""OpenAPI 3.1 description of the search service's v1 contract (served at /openapi.json)."""
+from __future__ import annotations
+
+import copy
+
+from services.search.decisions import DECISION_SCHEMA
+from shared.openapi import PROBLEM, RATE_LIMITED, base_spec, operation, path_param, query_param, response
+
+_NUMBER = [path_param("number")]
+_DATE = {"type": "string", "format": "date"}
+
+SPEC = base_spec("zhifa search 行政执法决定公示服务",
+                 "发布（脱敏）、检索、撤下行政执法决定；公示统计与“双公示”数据导出。")
+_request = {k: v for k, v in copy.deepcopy(DECISION_SCHEMA).items() if k != "$schema"}
+SPEC["components"]["schemas"].update({
+    "DecisionRequest": _request,
+    "Published": {"type": "object", "properties": {
+        "number": {"type": "string"}, "status": {"enum": ["published"]}, "public_url": {"type": "string"},
+        "publish_until": _DATE, "redactions": {"type": "object", "additionalProperties": {"type": "integer"}}}},
+    "Decision": {"type": "object", "properties": {
+        "number": {"type": "string"}, "kind": {"enum": ["license", "penalty", "other"]}, "title": {"type": "string"},
+        "agency": {"type": "string"}, "party": {"type": "string"}, "party_kind": {"type": "string"},
+        "decided_on": _DATE, "publish_until": _DATE, "summary": {"type": "string"},
+        "legal_basis": {"type": "array", "items": {"type": "string"}}, "content": {"type": "string"},
+        "text": {"type": "string"}, "disclosure": {"type": "object"}, "public_url": {"type": "string"}}},
+    "SearchResult": {"type": "object", "properties": {
+        "total": {"type": "integer"}, "page": {"type": "integer"}, "size": {"type": "integer"},
+        "hits": {"type": "array", "items": {"type": "object", "properties": {
+            "number": {"type": "string"}, "title": {"type": "string"}, "kind": {"type": "string"},
+            "agency": {"type": "string"}, "party": {"type": "string"}, "decided_on": _DATE,
+            "snippet": {"type": "string", "description": "HTML：已转义的文本，命中处以 <mark> 标出"}}}},
+        "facets": {"type": "object", "properties": {k: {"type": "object", "additionalProperties": {"type": "integer"}}
+                                                    for k in ("kind", "agency", "year")}},
+        "next": {"type": ["string", "null"], "description": "sort=date 时下一页的翻页标记（after）"}}},
+})
+SPEC["paths"] = {
+    "/v1/decisions": {"post": operation(
+        "publishDecision", "发布（或按文号替换）一件决定", auth=True, body_schema_ref="DecisionRequest",
+        responses={"201": response("已发布", "Published"), "200": response("已替换同文号的决定", "Published")})},
+    "/v1/decisions/preview": {"post": operation(
+        "previewDecision", "预览脱敏结果（标出每处隐去的内容及规则）", auth=True, body_schema_ref="DecisionRequest",
+        responses={"200": response("脱敏预览")})},
+    "/v1/decisions/{number}": {
+        "get": operation("getDecision", "公示的决定（已脱敏）",
+                         {"200": response("决定", "Decision"), "404": PROBLEM, "410": PROBLEM}, parameters=_NUMBER),
+        "delete": operation("withdrawDecision", "撤下公示（须说明理由）",
+                            {"200": response("已撤下"), "404": PROBLEM, "422": PROBLEM}, auth=True, parameters=_NUMBER,
+                            body_schema={"type": "object", "required": ["reason"],
+                                         "properties": {"reason": {"type": "string", "minLength": 1}}})},
+    "/v1/search": {"get": operation(
+        "searchDecisions", "检索公示的决定",
+        {"200": response("检索结果", "SearchResult"), "422": PROBLEM, **RATE_LIMITED},
+        parameters=[query_param("q"), query_param("kind", {"enum": ["license", "penalty", "other"]}),
+                    query_param("agency"), query_param("from", _DATE), query_param("to", _DATE),
+                    query_param("sort", {"enum": ["relevance", "date"]}),
+                    query_param("page", {"type": "integer", "minimum": 1}),
+                    query_param("size", {"type": "integer", "minimum": 1, "maximum": 50}),
+                    query_param("after")])},
+    "/v1/stats": {"get": operation(
+        "getStats", "年度公示统计（各月各类别数量）", {"200": response("统计"), "422": PROBLEM},
+        parameters=[query_param("year", {"type": "integer"}), query_param("format", {"enum": ["json", "csv"]})])},
+    "/v1/export": {"get": operation(
+        "exportDecisions", "导出公示中的决定的“双公示”字段", {"200": response("JSON 或 CSV"), "422": PROBLEM},
+        parameters=[query_param("kind", {"enum": ["license", "penalty", "other"]}),
+                    query_param("format", {"enum": ["json", "csv"]})])},
+    "/v1/audit": {"get": operation(
+        "getAuditLog", "全过程记录（哈希链审计日志）", {"200": response("日志条目与链是否完整"), "422": PROBLEM},
+        auth=True, parameters=[query_param("after", {"type": "integer", "minimum": 0}),
+                               query_param("limit", {"type": "integer", "minimum": 1, "maximum": 1000})])},
+}
+
+
+def build_spec() -> dict:
+    return copy.deepcopy(SPEC)

@@ -1,0 +1,169 @@
+"""The search service's parts, built from configuration once per app or worker process.
+
+Same pattern as the generator's runtime: `create_app` builds one Runtime and
+hangs it on the app (app.extensions["zhifa.runtime"]); an inline job runs
+inside `active(runtime)`; an RQ worker builds its own with `current()`.
+"""
+from __future__ import annotations
+
+import contextvars
+import logging
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from services.search.analysis import Analyzer
+from services.search.decisions import DecisionService
+from services.search.index import SearchIndex
+from services.search.models import Base, SweepRun
+from services.search.redaction import Redactor
+from services.search.sources import GeneratorSource, make_source
+from services.search.stats import Statistics
+from shared import config
+from shared.config import Settings
+from shared.db import create_schema, make_engine, session_factory, transaction
+from shared.http import ServiceClient
+from shared.jobs import Jobs
+
+SERVICE = "search"
+SWEEP_CHECK_SECONDS = 3600
+log = logging.getLogger("zhifa.search")
+
+
+def make_index(settings: Settings, analyzer: Analyzer) -> SearchIndex:
+    """Elasticsearch when ZHIFA_ELASTICSEARCH_URL is set, else SQLite FTS5 under the data dir."""
+    if settings.elasticsearch_url:
+        from services.search.elastic import ElasticIndex
+        return ElasticIndex(settings.elasticsearch_url, prefix=f"{settings.deployment}-decisions",
+                            analyzer=settings.elasticsearch_analyzer)
+    from services.search.fts import FtsIndex
+    return FtsIndex(settings.service_dir(SERVICE) / "index.sqlite3", analyzer)
+
+
+class Sweeper:
+    """Once a day, one process of the deployment enqueues the expiry sweep
+    (the day's row in sweep_runs decides which); reads hide expired
+    decisions meanwhile, so a late sweep shows nothing it should not."""
+
+    def __init__(self, runtime: "Runtime"):
+        self.runtime = runtime
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def claim_today(self) -> bool:
+        day = self.runtime.decisions.today()
+        try:
+            with transaction(self.runtime.sessions) as session:
+                if session.get(SweepRun, day) is not None:
+                    return False
+                session.add(SweepRun(day=day, claimed_at=datetime.now(timezone.utc)))
+        except IntegrityError:          # another process claimed it first
+            return False
+        return True
+
+    def tick(self) -> bool:
+        if self.claim_today():
+            self.runtime.jobs.enqueue("services.search.tasks.sweep_expired")
+            return True
+        return False
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="search-sweeper", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:
+                log.exception("could not schedule the expiry sweep; trying again in an hour")
+            self._stop.wait(SWEEP_CHECK_SECONDS)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: object
+    analyzer: Analyzer
+    index: SearchIndex
+    decisions: DecisionService
+    stats: Statistics
+    jobs: Jobs
+    source: GeneratorSource
+    generator: ServiceClient            # public calls (verification)
+    sweeper: Sweeper = field(init=False)
+
+    def __post_init__(self):
+        self.sweeper = Sweeper(self)
+
+    def warm(self, background: bool = True) -> None:
+        """Load jieba's dictionary before the first request; a served process
+        also starts the daily expiry timer."""
+        if background:
+            threading.Thread(target=self.analyzer.warm, name="jieba-warm", daemon=True).start()
+            self.sweeper.start()
+        else:
+            self.analyzer.warm()
+
+    def close(self) -> None:
+        self.sweeper.stop()
+        self.jobs.shutdown(wait=False)
+        self.source.close()
+        self.generator.close()
+        self.index.close()
+        self.engine.dispose()
+
+
+_active: contextvars.ContextVar[Runtime | None] = contextvars.ContextVar("zhifa_search_runtime", default=None)
+
+
+@contextmanager
+def active(runtime: Runtime):
+    """Job functions called inside this block use `runtime`."""
+    token = _active.set(runtime)
+    try:
+        yield runtime
+    finally:
+        _active.reset(token)
+
+
+def build(settings: Settings) -> Runtime:
+    engine = make_engine(settings.database_url(SERVICE))
+    create_schema(engine, Base.metadata)
+    sessions = session_factory(engine)
+    analyzer = Analyzer()
+    index = make_index(settings, analyzer)
+    source = make_source(settings, settings.service_dir(SERVICE) / "downloads")
+    holder: list[Runtime] = []
+    jobs = Jobs(SERVICE, settings.redis_url, settings.deployment, bind=lambda: active(holder[0]))
+    decisions = DecisionService(sessions, index, Redactor(analyzer), fetch_document=source)
+    runtime = Runtime(settings, engine, sessions, analyzer, index, decisions, Statistics(sessions), jobs, source,
+                      ServiceClient.for_service(settings, "generator", read_timeout=10.0))
+    holder.append(runtime)
+    return runtime
+
+
+_worker_runtime: Runtime | None = None
+_worker_lock = threading.Lock()
+
+
+def current() -> Runtime:
+    """The runtime a job function works with: the enqueuing app's (inline
+    jobs), else this worker process's own, built from the environment once."""
+    runtime = _active.get()
+    if runtime is not None:
+        return runtime
+    global _worker_runtime
+    with _worker_lock:
+        if _worker_runtime is None:
+            _worker_runtime = build(config.load())
+        return _worker_runtime
