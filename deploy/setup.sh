@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBIAN_PACKAGES=(libreoffice-writer-nogui python3-uno python3-venv fonts-noto-cjk
-                 fonts-arphic-ukai fonts-arphic-uming fonts-babelstone-han poppler-utils fontconfig)
+                 fonts-arphic-ukai fonts-arphic-uming fonts-babelstone-han poppler-utils fontconfig chromium)
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

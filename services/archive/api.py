@@ -1,0 +1,186 @@
+"""Archive HTTP API (v1): parse, call the domain, shape the response."""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from flask import Blueprint, current_app, jsonify, request, send_file
+from sqlalchemy import select
+
+from services.archive.case_files import require_open
+from services.archive.models import AuditLog, CaseFile, Item
+from services.archive.runtime import Runtime
+from shared import audit
+from shared.db import as_utc, reading
+from shared.paging import int_arg, page_args
+from shared.problems import conflict, invalid_field, not_found
+from shared.uploads import parse_upload
+from shared.web import external_url, json_body, principal, requires
+
+bp = Blueprint("archive", __name__)
+
+ARCHIVISTS = ("archivist",)
+
+
+def _rt() -> Runtime:
+    return current_app.extensions["zhifa.runtime"]
+
+
+def _iso(moment) -> str | None:
+    return as_utc(moment).isoformat() if moment else None
+
+
+def item_json(item: Item, first: int, last: int, seq: int) -> dict:
+    return {"id": item.id, "seq": seq, "kind": item.kind, "category": item.category, "source": item.source,
+            "document_id": item.document_id, "type": item.doc_type, "title": item.title, "number": item.number,
+            "author": item.author, "date": item.date.isoformat() if item.date else None, "format": item.format,
+            "media_type": item.media_type, "filename": item.filename, "sha256": item.original_sha256,
+            "bytes": item.original_bytes, "pages": item.pages, "page_range": [first, last],
+            "duration_seconds": item.duration_seconds, "added_at": _iso(item.added_at),
+            "original_url": external_url("archive.item_original", case_file_id=item.case_file_id, item_id=item.id)}
+
+
+def case_file_json(cf: CaseFile, with_items: bool = True) -> dict:
+    body = {"id": cf.id, "status": cf.status, "archive_number": cf.archive_number, "fonds": cf.fonds,
+            "fonds_name": cf.fonds_name, "title": cf.title, "case_type": cf.case_type, "party": cf.party,
+            "decision_number": cf.decision_number, "handling_unit": cf.handling_unit,
+            "opened_on": cf.opened_on.isoformat(), "closed_on": cf.closed_on.isoformat(), "retention": cf.retention,
+            "compiled_by": cf.compiled_by, "checked_by": cf.checked_by, "notes": cf.notes,
+            "created_at": _iso(cf.created_at), "url": external_url("archive.get_case_file", case_file_id=cf.id)}
+    if cf.status in ("sealing", "sealed") or cf.seal_error:
+        body["seal"] = {"override_reason": cf.override_reason, "error": cf.seal_error, "sealed_at": _iso(cf.sealed_at),
+                        "sha256": cf.sealed_sha256, "bytes": cf.sealed_bytes, "pages": cf.pages,
+                        "ledger_sequence": cf.ledger_seq}
+    if cf.status == "sealed":
+        body["pdf_url"] = external_url("archive.sealed_pdf", case_file_id=cf.id)
+        body["package_url"] = external_url("archive.package", case_file_id=cf.id)
+    if with_items:
+        bound = _rt().case_files.bound_items(cf)
+        body["items"] = [item_json(item, first, last, seq) for seq, (item, first, last) in enumerate(bound, 1)]
+        body["item_count"], body["page_count"] = len(bound), (bound[-1][2] if bound else 0)
+    return body
+
+
+@bp.post("/v1/case-files")
+@requires(*ARCHIVISTS)
+def create_case_file():
+    cf = _rt().case_files.create(json_body(), principal().actor)
+    resp = jsonify(case_file_json(_rt().case_files.get(cf.id)))
+    resp.status_code = 201
+    resp.headers["Location"] = external_url("archive.get_case_file", case_file_id=cf.id)
+    return resp
+
+
+@bp.get("/v1/case-files")
+@requires(*ARCHIVISTS)
+def list_case_files():
+    page = page_args()
+    status = request.args.get("status")
+    if status not in (None, "open", "sealing", "sealed"):
+        raise invalid_field("status", "取值应为 open、sealing 或 sealed。")
+    total, rows = _rt().case_files.list((page.page - 1) * page.size, page.size, status)
+    return jsonify({"total": total, "page": page.page, "size": page.size,
+                    "case_files": [case_file_json(cf, with_items=False) for cf in rows]})
+
+
+@bp.get("/v1/case-files/<case_file_id>")
+@requires(*ARCHIVISTS)
+def get_case_file(case_file_id: str):
+    return jsonify(case_file_json(_rt().case_files.get(case_file_id)))
+
+
+@bp.post("/v1/case-files/<case_file_id>/items")
+@requires(*ARCHIVISTS)
+def add_item(case_file_id: str):
+    """JSON {document_id} for a generated document; multipart `file` + `meta` for an upload."""
+    rt = _rt()
+    if request.mimetype == "multipart/form-data":
+        require_open(rt.case_files.get(case_file_id))     # refuse before reading a large body
+        with parse_upload(rt.settings.service_dir("archive") / "uploads", rt.settings.max_upload_bytes) as form:
+            item = rt.case_files.add_upload(case_file_id, form.file("file"), form.json_field("meta"), principal().actor)
+    else:
+        item = rt.case_files.add_document(case_file_id, json_body(), principal().actor)
+    cf = rt.case_files.get(case_file_id)
+    seq, first, last = next((seq, f, la) for seq, (i, f, la) in enumerate(rt.case_files.bound_items(cf), 1) if i.id == item.id)
+    resp = jsonify(item_json(item, first, last, seq))
+    resp.status_code = 201
+    return resp
+
+
+@bp.get("/v1/case-files/<case_file_id>/items/<item_id>/original")
+@requires(*ARCHIVISTS)
+def item_original(case_file_id: str, item_id: str):
+    cf = _rt().case_files.get(case_file_id)
+    item = next((i for i in cf.items if i.id == item_id), None)
+    if item is None:
+        raise not_found("卷内文件")
+    resp = send_file(_rt().blobs.path(item.original_sha256), mimetype=item.media_type, as_attachment=True,
+                     download_name=f"{item.id}.{item.format}", etag=item.original_sha256)
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
+
+
+@bp.get("/v1/case-files/<case_file_id>/checks")
+@requires(*ARCHIVISTS)
+def checks(case_file_id: str):
+    return jsonify(_rt().seals.check(case_file_id))
+
+
+@bp.post("/v1/case-files/<case_file_id>/seal")
+@requires(*ARCHIVISTS)
+def seal(case_file_id: str):
+    body = json_body() if request.content_length else {}
+    cf = _rt().seals.request(case_file_id, body, principal().actor)
+    resp = jsonify(case_file_json(cf, with_items=False))
+    resp.status_code = 202
+    resp.headers["Location"] = external_url("archive.get_case_file", case_file_id=case_file_id)
+    resp.headers["Retry-After"] = "2"
+    return resp
+
+
+@bp.get("/v1/case-files/<case_file_id>/pdf")
+@requires(*ARCHIVISTS)
+def sealed_pdf(case_file_id: str):
+    cf = _rt().case_files.get(case_file_id)
+    if cf.status != "sealed":
+        raise conflict("case-file-not-sealed", "案卷尚未封存", "案卷封存后才能下载封存的 PDF。")
+    resp = send_file(_rt().blobs.path(cf.sealed_sha256), mimetype="application/pdf", as_attachment=True,
+                     download_name=f"{cf.id}.pdf", etag=cf.sealed_sha256, conditional=True)
+    resp.headers["Content-Disposition"] = (f"attachment; filename=\"{cf.id}.pdf\"; "
+                                           f"filename*=UTF-8''{quote(cf.archive_number + ' ' + cf.title + '.pdf')}")
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
+
+
+@bp.get("/v1/case-files/<case_file_id>/package")
+@requires(*ARCHIVISTS)
+def package(case_file_id: str):
+    path, name = _rt().packages.package(case_file_id)
+    resp = send_file(path, mimetype="application/x-tar", as_attachment=True, download_name=name, conditional=True)
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
+
+
+@bp.post("/v1/verify")
+def verify():
+    """Public: any copy of a sealed file."""
+    rt = _rt()
+    with parse_upload(rt.settings.service_dir("archive") / "uploads", rt.settings.max_upload_bytes) as form:
+        return jsonify(rt.verifier.verify(form.file("file").path))
+
+
+@bp.get("/v1/ledger")
+@requires(*ARCHIVISTS)
+def ledger():
+    return jsonify(_rt().ledger.entries(int_arg("after", 0, 0, 2**62), int_arg("limit", 100, 1, 1000)))
+
+
+@bp.get("/v1/audit")
+@requires("admin")
+def audit_log():
+    after, limit = int_arg("after", 0, 0, 2**62), int_arg("limit", 100, 1, 1000)
+    with reading(_rt().case_files.sessions) as session:
+        rows = session.execute(select(AuditLog).where(AuditLog.c.seq > after).order_by(AuditLog.c.seq).limit(limit)).all()
+        broken = audit.verify_chain(session, AuditLog)
+    return jsonify({"intact": broken is None, "broken_at": broken, "entries": [
+        {"seq": r.seq, "at": _iso(r.at), "actor": r.actor, "action": r.action, "subject": r.subject,
+         "details": r.details, "hash": r.hash} for r in rows]})

@@ -1,0 +1,243 @@
+"""Case files (案卷) and their items: opened, filled, read.
+
+Every write checks that the file is still open, inside the transaction that
+writes: a file being sealed or sealed never changes (409). Slow work (the
+generator's download, inspecting an upload, converting a scan) happens
+before that transaction, and its results go into the blob store first, so a
+refused or failed item leaves no row behind (a blob without a row is
+harmless: content-addressed and unreferenced).
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from jsonschema import Draft202012Validator
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from services.archive import inspection
+from services.archive.binding import BindingRules, CaseTypeRules, default_category, page_ranges
+from services.archive.models import AuditLog, CaseFile, Item
+from shared import audit
+from shared.blobstore import BlobStore
+from shared.dates import ISO_DATE, parse_iso_date
+from shared.db import reading, transaction
+from shared.http import ServiceClient, UpstreamRefused
+from shared.problems import FieldError, Problem, conflict, invalid, invalid_field, not_found
+from shared.schema import schema_errors
+from shared.text import clean
+
+RETENTIONS = ("永久", "30年", "10年")
+_TEXT = {"type": "string", "minLength": 1, "maxLength": 200}
+_DATE = {"type": "string", "pattern": ISO_DATE.pattern}
+
+CASE_FILE_SCHEMA = {
+    "type": "object", "additionalProperties": False,
+    "required": ["archive_number", "fonds", "fonds_name", "title", "case_type", "party", "decision_number",
+                 "handling_unit", "opened_on", "closed_on", "retention"],
+    "properties": {
+        "archive_number": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": r"^[0-9A-Za-z·\-\u4e00-\u9fff]+$"},
+        "fonds": {"type": "string", "minLength": 1, "maxLength": 50},
+        "fonds_name": _TEXT,
+        "title": {"type": "string", "minLength": 1, "maxLength": 300},
+        "case_type": {"type": "string"},
+        "party": _TEXT, "decision_number": {"type": "string", "minLength": 1, "maxLength": 100},
+        "handling_unit": _TEXT, "opened_on": _DATE, "closed_on": _DATE,
+        "retention": {"enum": list(RETENTIONS)},
+        "compiled_by": {"type": "string", "maxLength": 100}, "checked_by": {"type": "string", "maxLength": 100},
+        "notes": {"type": "string", "maxLength": 2000},
+    },
+}
+ITEM_META_SCHEMA = {
+    "type": "object", "additionalProperties": False, "required": ["title", "kind"],
+    "properties": {
+        "title": {"type": "string", "minLength": 1, "maxLength": 300},
+        "kind": {"enum": ["document", "evidence"]},
+        "category": {"type": "string"},
+        "date": _DATE, "author": {"type": "string", "maxLength": 200},
+        "number": {"type": "string", "maxLength": 100},
+    },
+}
+_CASE_FILE_VALIDATOR = Draft202012Validator(CASE_FILE_SCHEMA)
+_ITEM_META_VALIDATOR = Draft202012Validator(ITEM_META_SCHEMA)
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+class CaseFileService:
+    def __init__(self, sessions: sessionmaker[Session], blobs: BlobStore, rules: BindingRules,
+                 generator: Callable[[], ServiceClient], work_dir: Path, max_upload_bytes: int):
+        self.sessions = sessions
+        self.blobs = blobs
+        self.rules = rules
+        self.generator = generator
+        self.work_dir = Path(work_dir)
+        self.max_upload_bytes = max_upload_bytes
+
+    # -- case files --------------------------------------------------------------
+
+    def create(self, body: dict, actor: str) -> CaseFile:
+        body, errors = clean(body, "")
+        errors += schema_errors(_CASE_FILE_VALIDATOR, body, "")
+        errors = [FieldError(e.path.lstrip("/"), e.message) for e in errors]   # top-level names: "party"
+        if not errors and self.rules.get(body["case_type"]) is None:
+            errors.append(FieldError("case_type", f"案卷类型应为以下之一：{'、'.join(self.rules.case_types())}。"))
+        opened, closed = parse_iso_date(body.get("opened_on")), parse_iso_date(body.get("closed_on"))
+        for name, value in (("opened_on", opened), ("closed_on", closed)):
+            if body.get(name) is not None and value is None and not any(e.path == name for e in errors):
+                errors.append(FieldError(name, "日期格式应为 YYYY-MM-DD 且为有效日期。"))
+        if opened and closed and closed < opened:
+            errors.append(FieldError("closed_on", "结案日期不能早于立案（受理）日期。"))
+        if errors:
+            raise invalid(errors)
+        case_file = CaseFile(
+            id=str(uuid.uuid4()), archive_number=body["archive_number"], fonds=body["fonds"],
+            fonds_name=body["fonds_name"], title=body["title"], case_type=body["case_type"], party=body["party"],
+            decision_number=body["decision_number"], handling_unit=body["handling_unit"], opened_on=opened,
+            closed_on=closed, retention=body["retention"], compiled_by=body.get("compiled_by"),
+            checked_by=body.get("checked_by"), notes=body.get("notes"), created_at=now(), created_by=actor,
+            status="open")
+        with transaction(self.sessions) as session:
+            taken = session.execute(select(CaseFile.id).where(CaseFile.archive_number == case_file.archive_number)).first()
+            if taken:
+                raise conflict("archive-number-taken", "档号已被使用", f"档号 {case_file.archive_number} 已属于另一案卷。")
+            session.add(case_file)
+            audit.append(session, AuditLog, actor, "case_file.open", case_file.id,
+                         {"archive_number": case_file.archive_number, "case_type": case_file.case_type})
+        return case_file
+
+    def get(self, case_file_id: str) -> CaseFile:
+        with reading(self.sessions) as session:
+            case_file = session.execute(
+                select(CaseFile).options(selectinload(CaseFile.items)).where(CaseFile.id == case_file_id)
+            ).scalar_one_or_none()
+        if case_file is None:
+            raise not_found("案卷")
+        return case_file
+
+    def list(self, offset: int, limit: int, status: str | None = None) -> tuple[int, list[CaseFile]]:
+        query = select(CaseFile)
+        if status:
+            query = query.where(CaseFile.status == status)
+        with reading(self.sessions) as session:
+            total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+            rows = session.execute(query.order_by(CaseFile.created_at.desc(), CaseFile.archive_number)
+                                   .offset(offset).limit(limit)).scalars().all()
+        return total, list(rows)
+
+    def rules_for(self, case_file: CaseFile) -> CaseTypeRules:
+        return self.rules.get(case_file.case_type)
+
+    def bound_items(self, case_file: CaseFile) -> list[tuple[Item, int, int]]:
+        """Items in binding order with their page ranges (content pages count from 1)."""
+        ordered = self.rules_for(case_file).order(case_file.items)
+        return [(item, first, last) for item, (first, last) in zip(ordered, page_ranges([i.pages for i in ordered]))]
+
+    # -- items ---------------------------------------------------------------------
+
+    def add_document(self, case_file_id: str, body: dict, actor: str) -> Item:
+        """A generated document, fetched from the generator; its PDF's sha256
+        must match the generator's registry."""
+        document_id = body.get("document_id")
+        if set(body) - {"document_id"}:
+            raise invalid_field(sorted(set(body) - {"document_id"})[0], "不允许的字段。")
+        if not isinstance(document_id, str) or not re.fullmatch(r"[0-9a-fA-F-]{36}", document_id):
+            raise invalid_field("document_id", "须为生成服务的文书 id（UUID）。")
+        case_file = self._open(case_file_id)
+        with self.generator() as client:
+            try:
+                record = client.get_json(f"/v1/documents/{document_id}")
+            except UpstreamRefused as refusal:
+                if refusal.upstream_status == 404:
+                    raise invalid_field("document_id", "生成服务中没有该文书。")
+                raise
+            pdf = (record.get("files") or {}).get("pdf") or {}
+            if pdf.get("status") != "done" or not pdf.get("sha256"):
+                raise Problem(409, "document-pdf-not-ready", "文书的 PDF 尚未生成",
+                              "生成服务尚未生成该文书的 PDF，请稍后重试。", [FieldError("document_id", "PDF 尚未生成。")])
+            path, sha, size = client.download(f"/v1/documents/{document_id}/pdf?wait=30", self.work_dir,
+                                              self.max_upload_bytes)
+        try:
+            if sha != pdf["sha256"]:
+                raise Problem(502, "document-hash-mismatch", "文书内容与生成服务的登记不符",
+                              "下载的 PDF 的 SHA-256 与生成服务登记的不一致，未予归档。",
+                              [FieldError("document_id", "文书摘要值不符。")])
+            pages, report = inspection.inspect_pdf(path)
+            self.blobs.put_file(path)
+        finally:
+            path.unlink(missing_ok=True)
+        rules = self.rules_for(case_file)
+        item = Item(id=str(uuid.uuid4()), case_file_id=case_file_id, kind="document",
+                    category=rules.category_of(record.get("type", "")), source="generator",
+                    doc_type=record.get("type"), document_id=document_id, title=record.get("title") or "文书",
+                    number=record.get("number"), author=record.get("agency"),
+                    date=parse_iso_date(record.get("issued_on")), format="pdf", media_type="application/pdf",
+                    filename=None, original_sha256=sha, original_bytes=size, registry_sha256=pdf["sha256"],
+                    pdf_sha256=sha, pages=pages, inspection=report, added_at=now(), added_by=actor)
+        return self._insert(item, actor, duplicate_of=document_id)
+
+    def add_upload(self, case_file_id: str, upload, meta: dict, actor: str) -> Item:
+        """An uploaded file (see inspection.py for what is refused)."""
+        meta, errors = clean(meta, "meta")
+        errors += schema_errors(_ITEM_META_VALIDATOR, meta, "meta")
+        case_file = self._open(case_file_id)
+        rules = self.rules_for(case_file)
+        if not errors and meta.get("category") is not None and meta["category"] not in rules.categories:
+            errors.append(FieldError("meta/category", f"类别应为以下之一：{'、'.join(rules.categories)}。"))
+        item_date = parse_iso_date(meta.get("date")) if meta.get("date") is not None else None
+        if meta.get("date") is not None and item_date is None and not any(e.path == "meta/date" for e in errors):
+            errors.append(FieldError("meta/date", "日期格式应为 YYYY-MM-DD 且为有效日期。"))
+        if errors:
+            raise invalid(errors)
+        found = inspection.inspect(upload.path, upload.size, upload.filename, upload.content_type)
+        original_sha, size = self.blobs.put_file(upload.path)
+        pdf_sha = original_sha if found.family == "pdf" else (self.blobs.put(found.rendition) if found.rendition else None)
+        item = Item(id=str(uuid.uuid4()), case_file_id=case_file_id, kind=meta["kind"],
+                    category=meta.get("category") or default_category(meta["kind"], found.format),
+                    source="upload", doc_type=None, document_id=None, title=meta["title"],
+                    number=meta.get("number") or None, author=meta.get("author") or None, date=item_date,
+                    format=found.format, media_type=found.media_type, filename=display_name(upload.filename),
+                    original_sha256=original_sha, original_bytes=size, registry_sha256=None, pdf_sha256=pdf_sha,
+                    pages=found.pages, duration_seconds=found.duration_seconds, inspection=found.report,
+                    added_at=now(), added_by=actor)
+        return self._insert(item, actor)
+
+    def _open(self, case_file_id: str) -> CaseFile:
+        case_file = self.get(case_file_id)
+        require_open(case_file)
+        return case_file
+
+    def _insert(self, item: Item, actor: str, duplicate_of: str | None = None) -> Item:
+        with transaction(self.sessions) as session:
+            case_file = session.get(CaseFile, item.case_file_id, with_for_update=True)
+            require_open(case_file)
+            if duplicate_of and session.execute(select(Item.id).where(
+                    Item.case_file_id == item.case_file_id, Item.document_id == duplicate_of)).first():
+                raise conflict("item-exists", "文书已在案卷中", "该文书已加入本案卷，不能重复加入。")
+            last = session.execute(select(func.max(Item.position)).where(Item.case_file_id == item.case_file_id)).scalar()
+            item.position = (last or 0) + 1
+            session.add(item)
+            audit.append(session, AuditLog, actor, "case_file.item", item.case_file_id,
+                         {"item": item.id, "title": item.title, "source": item.source,
+                          "sha256": item.original_sha256, "bytes": item.original_bytes})
+        return item
+
+
+def require_open(case_file: CaseFile) -> None:
+    if case_file.status == "sealed":
+        raise conflict("case-file-sealed", "案卷已封存", "已封存的案卷不能再修改。")
+    if case_file.status != "open":
+        raise conflict("case-file-sealing", "案卷正在封存", "案卷正在组卷封存，暂不能修改。")
+
+
+def display_name(filename: str) -> str | None:
+    """The client's file name for display: no directories, no control characters, bounded."""
+    name = _UNSAFE_NAME.sub("", filename or "").strip()
+    return name[:255] or None

@@ -1,0 +1,180 @@
+"""The pages the archive draws itself: cover (封面), table of contents
+(卷内文件目录), back note (备考表), listing pages for audio and video, and
+the page numbers stamped on content pages.
+
+Drawn with fpdf2, which embeds subsets of the Simplified Chinese faces that
+`zhifa fonts` extracts (Noto Serif CJK SC, a CFF face: "CID Type 0C" in
+pdffonts, never the JP forms of the collections). A4, margins of GB/T 9704.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fpdf import FPDF
+from fpdf.enums import Align, XPos, YPos
+from fpdf.fonts import FontFace
+
+from shared.fonts import FACES, install_fonts
+
+SERIF, SANS = "serif", "sans"
+A4 = (210.0, 297.0)
+MARGINS = {"left": 28.0, "top": 37.0, "right": 26.0}
+NUMBER_SIZE_PT = 14          # 4号
+NUMBER_EDGE_MM = (12.0, 14.0)  # from the outer edge, from the top
+MM_PER_PT = 25.4 / 72
+
+
+@dataclass
+class Cover:
+    heading: str                       # e.g. 行政处罚案卷
+    fields: list[tuple[str, str]]      # (label, value) in printed order
+
+
+@dataclass
+class ContentsRow:
+    seq: int
+    number: str
+    author: str
+    title: str
+    date: str
+    pages: str
+    remark: str
+
+
+@dataclass
+class BackNote:
+    archive_number: str
+    paragraphs: list[str]
+    compiled_by: str
+    checked_by: str
+    date: str
+
+
+@dataclass
+class MediaListing:
+    title: str
+    rows: list[tuple[str, str]] = field(default_factory=list)   # (label, value)
+
+
+class PageMaker:
+    def __init__(self, fonts_dir: Path):
+        install_fonts(fonts_dir)
+        self.regular = Path(fonts_dir) / FACES[0].filename
+        self.bold = Path(fonts_dir) / FACES[1].filename
+        self.sans = Path(fonts_dir) / FACES[2].filename
+
+    def document(self) -> FPDF:
+        """One document for all the pages a case file needs: the faces are
+        parsed and subset once (about a second each time otherwise)."""
+        pdf = FPDF(unit="mm", format="A4")
+        pdf.set_auto_page_break(True, margin=35)
+        pdf.add_font(SERIF, "", str(self.regular))
+        pdf.add_font(SERIF, "B", str(self.bold))
+        pdf.add_font(SANS, "", str(self.sans))
+        pdf.set_lang("zh-CN")
+        pdf.set_creator("zhifa archive")
+        return pdf
+
+    @staticmethod
+    def _a4(pdf: FPDF, left: float = MARGINS["left"], top: float = MARGINS["top"], right: float = MARGINS["right"]) -> int:
+        pdf.set_margins(left, top, right)
+        pdf.add_page(format="A4")
+        return pdf.page - 1   # 0-based index of the new page
+
+    @staticmethod
+    def render(pdf: FPDF) -> bytes:
+        return bytes(pdf.output())
+
+    def _heading(self, pdf: FPDF, text: str, size: float = 22) -> None:
+        pdf.set_font(SERIF, "B", size)
+        pdf.cell(0, 14, text, align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.ln(4)
+
+    def cover(self, pdf: FPDF, cover: Cover) -> range:
+        start = self._a4(pdf)
+        pdf.set_y(60)
+        self._heading(pdf, cover.heading, 26)
+        pdf.ln(10)
+        with pdf.table(col_widths=(38, 118), first_row_as_headings=False, line_height=9,
+                       text_align=("CENTER", "LEFT"), padding=2) as table:
+            pdf.set_font(SERIF, "", 14)
+            for label, value in cover.fields:
+                row = table.row()
+                row.cell(label, style=FontFace(family=SERIF, emphasis="B", size_pt=14))
+                row.cell(value)
+        return range(start, pdf.page)
+
+    def contents(self, pdf: FPDF, archive_number: str, rows: list[ContentsRow]) -> range:
+        start = self._a4(pdf, 18, 25, 18)   # seven columns need the page's width
+        self._heading(pdf, "卷内文件目录")
+        pdf.set_font(SERIF, "", 11)
+        pdf.cell(0, 7, f"档号：{archive_number}", align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.ln(2)
+        pdf.set_font(SERIF, "", 10)
+        with pdf.table(col_widths=(9, 36, 24, 55, 20, 14, 16), line_height=6, padding=1.2,
+                       text_align=("CENTER", "LEFT", "LEFT", "LEFT", "CENTER", "CENTER", "LEFT"),
+                       headings_style=FontFace(family=SERIF, emphasis="B", size_pt=10),
+                       repeat_headings=1) as table:
+            header = table.row()
+            for label in ("序号", "文号", "责任者", "题名", "日期", "页号", "备注"):
+                header.cell(label, align="CENTER")
+            for r in rows:
+                row = table.row()
+                for value in (str(r.seq), r.number, r.author, r.title, r.date, r.pages, r.remark):
+                    row.cell(value)
+        return range(start, pdf.page)
+
+    def back_note(self, pdf: FPDF, note: BackNote) -> range:
+        start = self._a4(pdf)
+        self._heading(pdf, "备考表")
+        pdf.set_font(SERIF, "", 11)
+        pdf.cell(0, 7, f"档号：{note.archive_number}", align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.ln(2)
+        pdf.set_font(SERIF, "B", 14)
+        pdf.cell(0, 9, "本卷情况说明", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_font(SERIF, "", 12.5)
+        for paragraph in note.paragraphs:
+            pdf.multi_cell(0, 7.5, paragraph, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.ln(1.5)
+        # The signature block sits at a fixed height; the seal is stamped beside it (sealing.py).
+        pdf.set_y(max(pdf.get_y() + 8, 205))
+        pdf.set_font(SERIF, "", 13)
+        for label, value in (("立卷人", note.compiled_by), ("检查人", note.checked_by), ("立卷日期", note.date)):
+            pdf.cell(24, 10, f"{label}：")
+            pdf.cell(60, 10, value, border="B", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        return range(start, pdf.page)
+
+    def media_listing(self, pdf: FPDF, listing: MediaListing) -> range:
+        start = self._a4(pdf)
+        self._heading(pdf, "音视频文件说明", 18)
+        pdf.set_font(SERIF, "", 12)
+        pdf.multi_cell(0, 7, listing.title, align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.ln(4)
+        pdf.set_font(SERIF, "", 11)
+        with pdf.table(col_widths=(34, 122), first_row_as_headings=False, line_height=7, padding=1.5,
+                       text_align=("CENTER", "LEFT")) as table:
+            for label, value in listing.rows:
+                row = table.row()
+                row.cell(label)
+                row.cell(value)
+        pdf.ln(6)
+        pdf.multi_cell(0, 7, "原始音视频文件作为关联文件（附件）嵌入本 PDF，可在阅读器的附件面板中打开；"
+                             "其 SHA-256 摘要值见上表。", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        return range(start, pdf.page)
+
+    def page_numbers(self, pdf: FPDF, numbers: list[tuple[int, float, float]]) -> range:
+        """One page per content page: (number, visual width, visual height in
+        points), to be laid over it: the number top right on rectos (odd), top
+        left on versos (even)."""
+        start = pdf.page
+        pdf.set_auto_page_break(False)
+        for number, width, height in numbers:
+            pdf.add_page(format=(width * MM_PER_PT, height * MM_PER_PT))
+            pdf.set_font(SERIF, "", NUMBER_SIZE_PT)
+            text = str(number)
+            edge, top = NUMBER_EDGE_MM
+            x = width * MM_PER_PT - edge - pdf.get_string_width(text) if number % 2 == 1 else edge
+            pdf.text(x, top, text)
+        pdf.set_auto_page_break(True, margin=35)
+        return range(start, pdf.page)

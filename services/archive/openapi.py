@@ -1,0 +1,70 @@
+"""OpenAPI 3.1 description of the archive's v1 contract (served at /openapi.json)."""
+from __future__ import annotations
+
+from services.archive.case_files import CASE_FILE_SCHEMA, ITEM_META_SCHEMA
+from shared.openapi import PROBLEM, RATE_LIMITED, base_spec, operation, path_param, query_param, response
+
+_ID = [path_param("id")]
+_MULTIPART_FILE = {"type": "object", "required": ["file"], "properties": {"file": {"type": "string", "format": "binary"}}}
+
+SPEC = base_spec("zhifa archive 电子档案服务",
+                 "案卷组卷、四性检测、电子印章封存、核验与移交（BagIt + DA/T 48 EEP）。")
+SPEC["components"]["schemas"].update({
+    "CaseFileRequest": CASE_FILE_SCHEMA,
+    "ItemMeta": ITEM_META_SCHEMA,
+    "CaseFile": {"type": "object", "properties": {
+        "id": {"type": "string"}, "status": {"enum": ["open", "sealing", "sealed"]},
+        "archive_number": {"type": "string"}, "items": {"type": "array", "items": {"type": "object"}},
+        "seal": {"type": "object"}, "pdf_url": {"type": "string"}, "package_url": {"type": "string"}}},
+    "Checks": {"type": "object", "properties": {
+        "passed": {"type": "boolean"}, "checks": {"type": "array", "items": {"type": "object", "properties": {
+            "property": {"enum": ["authenticity", "integrity", "usability", "security"]}, "id": {"type": "string"},
+            "name": {"type": "string"}, "passed": {"type": "boolean"}, "detail": {"type": "string"},
+            "status": {"enum": ["passed", "failed", "not_scanned"]}}}}}},
+    "Verification": {"type": "object", "properties": {
+        "valid": {"type": "boolean"}, "intact": {"type": "boolean"}, "modified_after_seal": {"type": ["boolean", "null"]},
+        "ours": {"type": "boolean"}, "signed_by": {"type": ["string", "null"]}, "sealed_at": {"type": ["string", "null"]},
+        "case_file_id": {"type": ["string", "null"]}, "archive_number": {"type": ["string", "null"]},
+        "ledger": {"type": "object", "properties": {"found": {"type": "boolean"}, "sequence": {"type": ["integer", "null"]}}},
+        "findings": {"type": "array", "items": {"type": "string"}}}},
+})
+SPEC["paths"] = {
+    "/v1/case-files": {
+        "post": operation("createCaseFile", "建立案卷", {"201": response("已建立", "CaseFile"), "409": PROBLEM},
+                          auth=True, body_schema_ref="CaseFileRequest"),
+        "get": operation("listCaseFiles", "案卷列表", {"200": response("案卷")}, auth=True,
+                         parameters=[query_param("status", {"enum": ["open", "sealing", "sealed"]}),
+                                     query_param("page", {"type": "integer"}), query_param("size", {"type": "integer"})])},
+    "/v1/case-files/{id}": {"get": operation("getCaseFile", "案卷及卷内文件（装订顺序）",
+                                             {"200": response("案卷", "CaseFile"), "404": PROBLEM}, auth=True, parameters=_ID)},
+    "/v1/case-files/{id}/items": {"post": {
+        **operation("addItem", "加入生成的文书（JSON）或上传的文件（multipart：file + meta）",
+                    {"201": response("已加入"), "409": PROBLEM, "502": PROBLEM, "503": PROBLEM}, auth=True, parameters=_ID),
+        "requestBody": {"required": True, "content": {
+            "application/json": {"schema": {"type": "object", "required": ["document_id"],
+                                            "properties": {"document_id": {"type": "string"}}}},
+            "multipart/form-data": {"schema": {"type": "object", "required": ["file", "meta"], "properties": {
+                "file": {"type": "string", "format": "binary"}, "meta": {"type": "string"}}}}}}}},
+    "/v1/case-files/{id}/checks": {"get": operation("getChecks", "四性检测", {"200": response("检测结果", "Checks")},
+                                                    auth=True, parameters=_ID)},
+    "/v1/case-files/{id}/seal": {"post": operation(
+        "sealCaseFile", "封存（作业）", {"202": response("已受理", "CaseFile"), "409": PROBLEM}, auth=True, parameters=_ID,
+        body_schema={"type": "object", "properties": {"override_reason": {"type": "string"}}})},
+    "/v1/case-files/{id}/pdf": {"get": operation("getSealedPdf", "下载封存的 PDF",
+                                                 {"200": {"description": "PDF"}, "409": PROBLEM}, auth=True, parameters=_ID)},
+    "/v1/case-files/{id}/package": {"get": operation("getPackage", "移交包（BagIt，tar）",
+                                                     {"200": {"description": "tar"}, "409": PROBLEM}, auth=True, parameters=_ID)},
+    "/v1/verify": {"post": operation("verifyCopy", "核验任一副本（公开）",
+                                     {"200": response("核验结果", "Verification"), **RATE_LIMITED},
+                                     body_schema=_MULTIPART_FILE, body_media_type="multipart/form-data")},
+    "/v1/ledger": {"get": operation("getLedger", "封存台账（哈希链）", {"200": response("台账")}, auth=True,
+                                    parameters=[query_param("after", {"type": "integer"}),
+                                                query_param("limit", {"type": "integer"})])},
+    "/v1/audit": {"get": operation("getAuditLog", "全过程记录", {"200": response("审计日志")}, auth=True,
+                                   parameters=[query_param("after", {"type": "integer"}),
+                                               query_param("limit", {"type": "integer"})])},
+}
+
+
+def build_spec() -> dict:
+    return SPEC

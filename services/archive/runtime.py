@@ -1,0 +1,122 @@
+"""The archive's parts, built from configuration once per app or worker process.
+
+As in the generator: `create_app` builds one Runtime and hangs it on the
+app (nothing process-wide); job functions find it with `current()`: an
+inline job runs inside `active(rt)` of the app that enqueued it, an RQ
+worker builds its own from the environment on first use.
+"""
+from __future__ import annotations
+
+import contextvars
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from services.archive import seal_keys
+from services.archive.assembly import Assembler
+from services.archive.binding import BindingRules
+from services.archive.case_files import CaseFileService
+from services.archive.checks import FourProperties
+from services.archive.layout import PageMaker
+from services.archive.ledger import LedgerBook
+from services.archive.malware import ClamdScanner
+from services.archive.models import Base
+from services.archive.packages import PackageBuilder
+from services.archive.sealing import Sealer
+from services.archive.seals import SealService
+from services.archive.verification import Verifier
+from shared import config
+from shared.blobstore import BlobStore
+from shared.config import Settings
+from shared.db import create_schema, make_engine, session_factory
+from shared.fonts import FACES
+from shared.http import ServiceClient
+from shared.jobs import Jobs
+
+SERVICE = "archive"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    blobs: BlobStore
+    case_files: CaseFileService
+    seals: SealService
+    ledger: LedgerBook
+    verifier: Verifier
+    packages: PackageBuilder
+    key: seal_keys.SealKey
+    jobs: Jobs
+
+    def warm(self, background: bool = True) -> None:
+        """Nothing to warm: fonts load on the first assembly."""
+
+    def resume(self) -> None:
+        if self.jobs.mode == "inline":
+            self.seals.resume_pending()
+
+    def close(self) -> None:
+        self.jobs.shutdown(wait=False)
+        self.engine.dispose()
+
+
+_active: contextvars.ContextVar[Runtime | None] = contextvars.ContextVar("zhifa_archive_runtime", default=None)
+
+
+@contextmanager
+def active(runtime: Runtime):
+    """Job functions called inside this block use `runtime`."""
+    token = _active.set(runtime)
+    try:
+        yield runtime
+    finally:
+        _active.reset(token)
+
+
+def build(settings: Settings) -> Runtime:
+    service_dir = settings.service_dir(SERVICE)
+    engine = make_engine(settings.database_url(SERVICE))
+    create_schema(engine, Base.metadata)
+    sessions = session_factory(engine)
+    blobs = BlobStore(service_dir / "blobs")
+    work_dir = service_dir / "work"
+    rules = BindingRules.load(settings.binding_file)
+    holder: list[Runtime] = []
+    jobs = Jobs(SERVICE, settings.redis_url, settings.deployment, bind=lambda: active(holder[0]))
+
+    def generator() -> ServiceClient:
+        return ServiceClient.for_service(settings, "generator")
+
+    key = seal_keys.load(settings.seal_pkcs12, settings.seal_password, service_dir / "seal", settings.archive_name)
+    pages = PageMaker(settings.fonts_dir)
+    case_files = CaseFileService(sessions, blobs, rules, generator, work_dir, settings.max_upload_bytes)
+    checks = FourProperties(blobs, sessions, generator, ClamdScanner(settings.clamd) if settings.clamd else None)
+    sealer = Sealer(key, settings.fonts_dir / FACES[1].filename, settings.archive_name, settings.tsa_url)
+    seals = SealService(sessions, blobs, case_files, checks, Assembler(blobs, pages, work_dir), sealer, jobs,
+                        work_dir, settings.archive_name)
+    ledger = LedgerBook(sessions)
+    runtime = Runtime(settings, engine, blobs, case_files, seals, ledger, Verifier(key.trust_roots_asn1(), ledger),
+                      PackageBuilder(blobs, case_files, key, service_dir / "packages", settings.archive_name),
+                      key, jobs)
+    holder.append(runtime)
+    return runtime
+
+
+_worker_runtime: Runtime | None = None
+_worker_lock = threading.Lock()
+
+
+def current() -> Runtime:
+    """The runtime a job function works with: the enqueuing app's (inline
+    jobs), else this worker process's own, built from the environment once."""
+    runtime = _active.get()
+    if runtime is not None:
+        return runtime
+    global _worker_runtime
+    with _worker_lock:
+        if _worker_runtime is None:
+            _worker_runtime = build(config.load())
+        return _worker_runtime

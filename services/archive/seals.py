@@ -1,0 +1,155 @@
+"""Sealing a case file: asked for by a request, done by a job.
+
+The request runs the four-properties check and, when it passes or the
+archivist gives a reason, marks the file "sealing" (no more changes) and
+enqueues the job. The job assembles and signs outside any transaction,
+stores the sealed bytes under their sha256, then in one transaction marks
+the file sealed and appends the ledger entry and the audit entry. A job
+that fails returns the file to "open" with the error recorded.
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+from datetime import timezone
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.archive import ledger
+from services.archive.assembly import Assembler, Bound
+from services.archive.case_files import CaseFileService, require_open
+from services.archive.checks import FourProperties, failed_lines
+from services.archive.layout import BackNote
+from services.archive.models import AuditLog, CaseFile
+from services.archive.sealing import Sealer
+from shared import audit
+from shared.blobstore import BlobStore
+from shared.dates import chinese_date, today_in_china
+from shared.db import reading, transaction
+from shared.jobs import Jobs
+from shared.problems import FieldError, Problem, invalid_field
+from shared.text import clean
+
+log = logging.getLogger("zhifa.archive.seals")
+SEAL_JOB = "services.archive.tasks.seal_case_file"
+MAX_REASON = 2000
+
+
+class SealService:
+    def __init__(self, sessions: sessionmaker[Session], blobs: BlobStore, case_files: CaseFileService,
+                 checks: FourProperties, assembler: Assembler, sealer: Sealer, jobs: Jobs, work_dir: Path,
+                 archive_name: str):
+        self.sessions = sessions
+        self.blobs = blobs
+        self.case_files = case_files
+        self.checks = checks
+        self.assembler = assembler
+        self.sealer = sealer
+        self.jobs = jobs
+        self.work_dir = Path(work_dir)
+        self.archive_name = archive_name
+
+    def check(self, case_file_id: str) -> dict:
+        case_file = self.case_files.get(case_file_id)
+        return self.checks.run(case_file, self.case_files.rules_for(case_file))
+
+    def request(self, case_file_id: str, body: dict, actor: str) -> CaseFile:
+        reason = body.get("override_reason")
+        if set(body) - {"override_reason"}:
+            raise invalid_field(sorted(set(body) - {"override_reason"})[0], "不允许的字段。")
+        if reason is not None:
+            if not isinstance(reason, str):
+                raise invalid_field("override_reason", "须为文本。")
+            reason, errors = clean(reason, "override_reason")
+            if errors:
+                raise Problem(422, "validation-failed", "请求数据校验未通过", None, errors)
+            reason = reason.strip() or None
+            if reason and len(reason) > MAX_REASON:
+                raise invalid_field("override_reason", f"长度不能超过 {MAX_REASON} 个字符。")
+        case_file = self.case_files.get(case_file_id)
+        require_open(case_file)
+        result = self.checks.run(case_file, self.case_files.rules_for(case_file))
+        if not result["passed"] and not reason:
+            raise Problem(409, "checks-failed", "四性检测未通过",
+                          "四性检测未通过，须填写封存理由（override_reason）才能封存：" + "；".join(failed_lines(result)),
+                          [FieldError("override_reason", "检测未通过时须说明封存理由。")])
+        with transaction(self.sessions) as session:
+            row = session.get(CaseFile, case_file_id, with_for_update=True)
+            require_open(row)
+            row.status = "sealing"
+            row.override_reason = reason if not result["passed"] else None
+            row.checks_at_seal = result
+            row.seal_error = None
+            row.sealed_by = actor
+            audit.append(session, AuditLog, actor, "case_file.seal_requested", case_file_id,
+                         {"checks_passed": result["passed"], "override_reason": row.override_reason})
+        self.jobs.enqueue(SEAL_JOB, case_file_id)
+        return self.case_files.get(case_file_id)
+
+    def run(self, case_file_id: str) -> None:
+        """The job: assemble, sign, store, record. Does nothing unless the file is "sealing"."""
+        case_file = self.case_files.get(case_file_id)
+        if case_file.status != "sealing":
+            return
+        try:
+            sha, size, pages, sealed_at = self._make(case_file)
+        except Exception as exc:
+            log.exception("sealing case file %s failed", case_file_id)
+            with transaction(self.sessions) as session:
+                row = session.get(CaseFile, case_file_id)
+                if row.status == "sealing":
+                    row.status = "open"
+                    row.seal_error = f"{type(exc).__name__}: {exc}"[:500]
+                    audit.append(session, AuditLog, "archive", "case_file.seal_failed", case_file_id,
+                                 {"error": row.seal_error})
+            raise
+        with transaction(self.sessions) as session:
+            row = session.get(CaseFile, case_file_id, with_for_update=True)
+            if row.status != "sealing":
+                return
+            entry = ledger.record(session, case_file_id, row.archive_number, sha)
+            row.status, row.sealed_sha256, row.sealed_bytes, row.pages = "sealed", sha, size, pages
+            row.sealed_at, row.ledger_seq = sealed_at.astimezone(timezone.utc), entry["seq"]
+            audit.append(session, AuditLog, row.sealed_by or "archive", "case_file.sealed", case_file_id,
+                         {"sha256": sha, "bytes": size, "ledger_seq": entry["seq"]})
+
+    def resume_pending(self) -> int:
+        """Inline jobs live in memory: after a restart, seal again what was being sealed."""
+        with reading(self.sessions) as session:
+            pending = session.execute(select(CaseFile.id).where(CaseFile.status == "sealing")).scalars().all()
+        for case_file_id in pending:
+            self.jobs.enqueue(SEAL_JOB, case_file_id)
+        return len(pending)
+
+    def _make(self, case_file: CaseFile) -> tuple[str, int, int, object]:
+        rules = self.case_files.rules_for(case_file)
+        bound = [Bound(item, first, last) for item, first, last in self.case_files.bound_items(case_file)]
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=self.work_dir, prefix="seal-") as tmp:
+            assembled = self.assembler.assemble(case_file, rules.title, bound, self.back_note(case_file, bound),
+                                                Path(tmp) / "assembled.pdf")
+            sealed = Path(tmp) / "sealed.pdf"
+            sealed_at = self.sealer.seal(assembled.path, sealed, case_file.archive_number, assembled.back_note_page)
+            sha, size = self.blobs.put_file(sealed)
+        return sha, size, assembled.pages, sealed_at
+
+    def back_note(self, case_file: CaseFile, bound: list[Bound]) -> BackNote:
+        pages = bound[-1].last if bound else 0
+        result = case_file.checks_at_seal or {"passed": True, "checks": []}
+        paragraphs = [f"本卷共 {len(bound)} 件、{pages} 页。页号自第一件起连续编写，封面、卷内文件目录和备考表不编页号。"]
+        if case_file.notes:
+            paragraphs.append(f"说明：{case_file.notes}")
+        if result["passed"]:
+            paragraphs.append("四性检测（真实性、完整性、可用性、安全性）：全部通过。")
+        else:
+            paragraphs.append("四性检测未通过项：" + "；".join(failed_lines(result)))
+            paragraphs.append(f"经办人说明的封存理由：{case_file.override_reason}")
+        for check in result["checks"]:
+            if check.get("status") == "not_scanned":
+                paragraphs.append(f"恶意代码扫描：{check['detail']}")
+        paragraphs.append(f"每件原件均以关联文件形式嵌入本 PDF，保持原样。本卷由{self.archive_name}以电子印章封存，"
+                          "封存后不可更改。")
+        return BackNote(case_file.archive_number, paragraphs, case_file.compiled_by or "", case_file.checked_by or "",
+                        chinese_date(today_in_china()))

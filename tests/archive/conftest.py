@@ -1,0 +1,155 @@
+"""The archive under test, with a real generator service (a `zhifa serve
+generator` subprocess with LibreOffice) issuing the documents it archives."""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from services.archive import seal_keys
+from services.generator.catalogue import Catalogue
+from tests.conftest import TOKENS, auth
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOGUE = Catalogue()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(base: str, method: str, path: str, body=None, token: str | None = TOKENS["case-system"]):
+    req = urllib.request.Request(base + path, method=method,
+                                 data=json.dumps(body, ensure_ascii=False).encode() if body is not None else None)
+    if body is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=180) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null")
+
+
+class Generator:
+    """The running generator: issues real documents (DOCX → PDF by LibreOffice)."""
+
+    def __init__(self, url: str):
+        self.url = url
+
+    def issue(self, doc_type: str, **changes) -> dict:
+        data = copy.deepcopy(CATALOGUE.get(doc_type).example)
+        data.update(changes)
+        status, body = call(self.url, "POST", "/v1/documents", {"type": doc_type, "data": data, "formats": ["pdf"]})
+        assert status == 201, body
+        return body
+
+    def receipt_for(self, served: dict) -> dict:
+        data = copy.deepcopy(CATALOGUE.get("service_receipt").example)
+        data["service"]["document_number"] = served["number"]
+        data["service"]["document_title"] = served["title"]
+        return self.issue("service_receipt", **data)
+
+
+@pytest.fixture(scope="session")
+def generator(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("generator")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIFA_") or k.startswith("ZHIFA_TEST_")
+           or k == "ZHIFA_FONTS_DIR"}
+    env.update(ZHIFA_DATA_DIR=str(tmp / "var"), ZHIFA_API_KEYS=",".join(f"{t}={r}" for r, t in TOKENS.items()),
+               ZHIFA_SOFFICE_POOL_SIZE="1", ZHIFA_PUBLIC_VERIFY_URL="https://zhifa.example.gov.cn/verify")
+    log = open(tmp / "generator.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "services.cli", "serve", "generator", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if call(url, "GET", "/readyz", token=None)[0] == 200:
+                break
+        except OSError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise AssertionError((tmp / "generator.log").read_text())
+        time.sleep(0.3)
+    yield Generator(url)
+    proc.terminate()
+    proc.wait(timeout=30)
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def license_documents(generator) -> list[dict]:
+    """A license case's documents: acceptance notice, grant decision, its service receipt."""
+    accepted = generator.issue("license_acceptance_notice")
+    granted = generator.issue("license_grant_decision")
+    return [accepted, granted, generator.receipt_for(granted)]
+
+
+@pytest.fixture(scope="session")
+def seal_p12(tmp_path_factory) -> Path:
+    """One local CA and seal certificate for the session (made once: RSA keys take a second)."""
+    directory = tmp_path_factory.mktemp("seal")
+    seal_keys.make_local_seal(directory, "鞍山市行政审批局档案室")
+    return directory / seal_keys.SEAL_FILE
+
+
+def archive_env(zhifa_env, generator, seal_p12, **extra):
+    return zhifa_env(ZHIFA_GENERATOR_URL=generator.url, ZHIFA_GENERATOR_TOKEN=TOKENS["archivist"],
+                     ZHIFA_SEAL_PKCS12=seal_p12, **extra)
+
+
+@pytest.fixture
+def archive(zhifa_env, generator, seal_p12, tmp_path):
+    """The archive app on SQLite; yields (app, client)."""
+    from services.archive.app import create_app
+    app = create_app(archive_env(zhifa_env, generator, seal_p12,
+                                 ZHIFA_ARCHIVE_DATABASE_URL=f"sqlite:///{tmp_path / 'archive.sqlite3'}"))
+    yield app, app.test_client()
+    app.extensions["zhifa.runtime"].close()
+
+
+LICENSE_CASE = {
+    "archive_number": "A012-2026-Y-0007", "fonds": "A012", "fonds_name": "鞍山市行政审批局",
+    "title": "鞍山示例商贸有限公司食品经营许可案", "case_type": "license", "party": "鞍山示例商贸有限公司",
+    "decision_number": "", "handling_unit": "社会事务审批科", "opened_on": "2026-03-02", "closed_on": "2026-03-20",
+    "retention": "30年", "compiled_by": "王敏", "checked_by": "李强",
+}
+
+
+def open_case(client, **changes) -> dict:
+    body = {**LICENSE_CASE, **changes}
+    resp = client.post("/v1/case-files", json=body, headers=auth("archivist"))
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()
+
+
+def upload(client, case_id: str, name: str, data: bytes, meta: dict, content_type: str = "application/octet-stream"):
+    import io
+    return client.post(f"/v1/case-files/{case_id}/items", headers=auth("archivist"),
+                       data={"file": (io.BytesIO(data), name, content_type),
+                             "meta": json.dumps(meta, ensure_ascii=False)},
+                       content_type="multipart/form-data")
+
+
+def wait_sealed(client, case_id: str, seconds: float = 120) -> dict:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        body = client.get(f"/v1/case-files/{case_id}", headers=auth("archivist")).get_json()
+        if body["status"] != "sealing":
+            return body
+        time.sleep(0.2)
+    raise AssertionError("sealing did not finish")
