@@ -6,9 +6,6 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
         fonts-arphic-ukai fonts-arphic-uming fonts-babelstone-han poppler-utils fontconfig \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-# unoserver's server side imports LibreOffice's `uno`, which only the system Python has.
-RUN /usr/bin/python3 -m venv --system-site-packages /app/.venv-uno \
-    && /app/.venv-uno/bin/pip install --no-cache-dir 'unoserver>=3.0'
 COPY pyproject.toml /app/
 COPY shared /app/shared
 COPY services /app/services
@@ -17,7 +14,7 @@ RUN python3 -m venv /app/.venv \
     && rm -rf /app/shared /app/services /app/build
 ENV ZHIFA_DATA_DIR=/data \
     ZHIFA_FONTS_DIR=/app/fonts \
-    ZHIFA_UNOSERVER=/app/.venv-uno/bin/unoserver \
+    ZHIFA_UNO_PYTHON=/usr/bin/python3 \
     PATH=/app/.venv/bin:$PATH
 # Chinese font aliases and single-face font files, made once at build time.
 RUN zhifa fonts && useradd --system --home-dir /data --uid 10001 zhifa \

@@ -13,4 +13,4 @@ bench: setup
 	.venv/bin/python bench/generator.py
 
 clean:
-	rm -rf .venv .venv-uno build var
+	rm -rf .venv build var

@@ -28,12 +28,9 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-*; touch "$stamp"
 fi
 
-# unoserver's server side must import LibreOffice's `uno`, which only the
-# system Python (python3-uno) has; the service talks to it over XML-RPC.
-if [ ! -x .venv-uno/bin/unoserver ]; then
-  /usr/bin/python3 -m venv --system-site-packages .venv-uno
-  .venv-uno/bin/pip install -q 'unoserver>=3.0'
-fi
+# The PDF pool's LibreOffice workers (services/generator/soffice_worker.py)
+# run with Debian's python3, the only one with LibreOffice's `uno`.
+/usr/bin/python3 -c 'import uno' || { echo "setup: python3-uno is missing" >&2; exit 1; }
 
 # Chinese font aliases and single-face Simplified Chinese font files.
 .venv/bin/zhifa fonts

@@ -1,59 +1,56 @@
 """DOCX -> PDF/A-2b through a pool of warm LibreOffice processes.
 
 A cold `soffice --convert-to` pays LibreOffice's start-up for every document;
-the pool keeps `size` unoserver processes (each with its own soffice, ports
-and user profile) running and talks to them over XML-RPC. Any failed or
-timed-out conversion kills that member's whole process group, restarts it and
-retries once before raising ConversionError.
+the pool keeps `size` members running, each a soffice_worker.py process (run
+by Debian's python3, which has `uno`) with its own soffice and user profile,
+talked to over its stdin/stdout. Any failed or timed-out conversion kills
+that member's whole process group, restarts it and retries once before
+raising ConversionError.
 
 Each pool's work directory belongs to one process (the caller passes a
 directory of its own: two processes sharing a LibreOffice profile hand the
 instance back and forth and restart it). A member is started afresh after
-`recycle_after` conversions (soffice grows by about 1 MB a conversion), and
-each runs under soffice_guard.py, which kills it when this process dies.
+`recycle_after` conversions (soffice grows by about 1 MB a conversion). A
+worker kills its group when its stdin closes, so LibreOffice never outlives
+the process that started it, even one killed with SIGKILL.
 """
 from __future__ import annotations
 
 import atexit
+import json
 import logging
 import os
 import queue
+import select
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 import uuid
-import xmlrpc.client
 from pathlib import Path
 
 log = logging.getLogger("zhifa.generator.pdf")
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_UNOSERVER = REPO_ROOT / ".venv-uno" / "bin" / "unoserver"
-GUARD = Path(__file__).with_name("soffice_guard.py")
-UNOSERVER_API = "3"
+WORKER = Path(__file__).with_name("soffice_worker.py")
+DEFAULT_UNO_PYTHON = "/usr/bin/python3"   # Debian's python3 with python3-uno
 
-# PDF/A-2b: LibreOffice embeds all fonts and writes the XMP pdfaid claim.
-PDF_FILTER = "writer_pdf_Export"
-PDF_FILTER_DATA = {"SelectPdfVersion": 2}
+# PDF/A-2b for the cold command-line baseline (the worker sets the same).
 CLI_CONVERT_TO = 'pdf:writer_pdf_Export:{"SelectPdfVersion":{"type":"long","value":"2"}}'
 
-START_TIMEOUT = 90.0  # unoserver alone sleeps 7 s before it serves
+START_TIMEOUT = 90.0
 
 
 class ConversionError(Exception):
     """A DOCX could not be converted to PDF."""
 
 
-def _unoserver_command() -> list[str]:
-    exe = Path(os.environ.get("ZHIFA_UNOSERVER") or DEFAULT_UNOSERVER)
-    if not exe.exists():
-        raise ConversionError(f"unoserver not found at {exe} (set ZHIFA_UNOSERVER)")
-    return [str(exe)]
+def _worker_command() -> list[str]:
+    python = os.environ.get("ZHIFA_UNO_PYTHON") or DEFAULT_UNO_PYTHON
+    if not Path(python).exists():
+        raise ConversionError(f"Python with LibreOffice's uno not found at {python} (set ZHIFA_UNO_PYTHON)")
+    return [python, "-I", str(WORKER), _soffice_executable()]
 
 
 def _soffice_executable() -> str:
@@ -85,12 +82,6 @@ def group_processes(pgid: int) -> dict[int, str]:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _kill_group(pgid: int) -> None:
     try:
         os.killpg(pgid, signal.SIGKILL)
@@ -98,28 +89,16 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
-class _TimeoutTransport(xmlrpc.client.Transport):
-    """xmlrpc Transport whose socket operations time out."""
-
-    def __init__(self, timeout: float):
-        super().__init__()
-        self._timeout = timeout
-
-    def make_connection(self, host):
-        conn = super().make_connection(host)
-        conn.timeout = self._timeout
-        return conn
-
-
 class PoolMember:
-    """One unoserver process and its soffice child, in their own process group.
+    """One soffice_worker.py process and its soffice, in their own process group.
 
     Documented for operations and tests:
-      process       -- Popen of unoserver (None when stopped); its pid is the
-                       process group id of unoserver, oosplash and soffice.bin.
+      process       -- Popen of the worker (None when stopped); its pid is the
+                       process group id of the worker, oosplash and soffice.bin.
       soffice_pid() -- pid of this member's soffice.bin, or None.
       profile_dir   -- the LibreOffice user profile used only by this member.
       starts        -- how many times this member was (re)started.
+      conversions   -- conversions since the last start.
     """
 
     def __init__(self, index: int, fonts_conf: Path, work_dir: Path, closed: threading.Event):
@@ -129,15 +108,14 @@ class PoolMember:
         self.profile_dir = self.dir / "profile"
         self.jobs_dir = self.dir / "jobs"
         self.process: subprocess.Popen | None = None
-        self.port: int | None = None
         self.starts = 0
-        self.conversions = 0        # since the last start
+        self.conversions = 0
         self._closed = closed
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         pid = self.process.pid if self.process else None
-        return f"<PoolMember {self.index} pid={pid} port={self.port}>"
+        return f"<PoolMember {self.index} pid={pid}>"
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -169,72 +147,54 @@ class PoolMember:
             d.mkdir(parents=True, exist_ok=True)
         # A killed soffice leaves its lock behind; nothing else uses this profile.
         (self.profile_dir / ".lock").unlink(missing_ok=True)
-        self.port, uno_port = _free_port(), _free_port()
-        while uno_port == self.port:
-            uno_port = _free_port()
-        cmd = _unoserver_command() + [
-            "--interface", "127.0.0.1", "--port", str(self.port),
-            "--uno-interface", "127.0.0.1", "--uno-port", str(uno_port),
-            "--user-installation", str(self.profile_dir),
-            "--temp-dir", str(self.jobs_dir),
-            "--executable", _soffice_executable(),
-            "--quiet",
-        ]
         env = {**os.environ, "FONTCONFIG_FILE": str(self.fonts_conf)}
-        with open(self.dir / "unoserver.log", "ab") as logfile:
-            # Own session => own process group, so one killpg takes soffice
-            # too; the guard holds the read end of a pipe only we write to.
+        with open(self.dir / "worker.log", "ab") as logfile:
+            # Own session => own process group, so one killpg takes soffice too.
             self.process = subprocess.Popen(
-                [sys.executable, "-I", str(GUARD), *cmd], env=env, stdin=subprocess.PIPE,
-                stdout=logfile, stderr=subprocess.STDOUT, start_new_session=True)
+                _worker_command() + [str(self.profile_dir)], env=env, stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=logfile, start_new_session=True)
         self.starts += 1
         self.conversions = 0
-        log.info("pdf pool member %d: started unoserver pid %d on port %d (start #%d)",
-                 self.index, self.process.pid, self.port, self.starts)
         t0 = time.monotonic()
         try:
-            self._wait_ready(t0 + START_TIMEOUT)
+            reply = self._read_reply(START_TIMEOUT, "start")
+            if not reply.get("ready"):
+                raise ConversionError(f"LibreOffice worker did not start: {reply}")
         except BaseException:
             self._kill_locked("did not become ready")
             raise
-        log.info("pdf pool member %d: ready after %.1f s", self.index, time.monotonic() - t0)
+        log.info("pdf pool member %d: LibreOffice ready after %.1f s (start #%d)",
+                 self.index, time.monotonic() - t0, self.starts)
 
-    def _wait_ready(self, deadline: float) -> None:
-        last: Exception | None = None
-        while time.monotonic() < deadline:
+    def _read_reply(self, timeout: float, what: str) -> dict:
+        """The worker's next answer line, waiting at most `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        out = self.process.stdout
+        while True:
             if self._closed.is_set():
                 raise ConversionError("PDF converter is closed")
-            if self.process.poll() is not None:
-                raise ConversionError(
-                    f"unoserver exited with {self.process.returncode} during start; "
-                    f"see {self.dir / 'unoserver.log'}")
-            try:
-                with self._proxy(2.0) as proxy:
-                    info = proxy.info()
-                if info.get("api") != UNOSERVER_API:
-                    raise ConversionError(f"unoserver API {info.get('api')} is not {UNOSERVER_API}")
-                return
-            except (OSError, xmlrpc.client.Error) as exc:
-                last = exc
-                time.sleep(0.25)
-        raise ConversionError(f"unoserver did not answer within {START_TIMEOUT:.0f} s ({last})")
-
-    def _proxy(self, timeout: float) -> xmlrpc.client.ServerProxy:
-        return xmlrpc.client.ServerProxy(f"http://127.0.0.1:{self.port}", allow_none=True,
-                                         transport=_TimeoutTransport(timeout))
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"LibreOffice {what} timed out after {timeout:.3g} s")
+            ready, _, _ = select.select([out], [], [], min(left, 0.5))
+            if ready:
+                line = out.readline()
+                if not line:
+                    raise ConversionError(f"LibreOffice worker exited during {what} "
+                                          f"(exit {self.process.poll()}); see {self.dir / 'worker.log'}")
+                return json.loads(line)
 
     def convert(self, docx: bytes, timeout: float) -> bytes:
-        # Pass local paths, not base64 payloads: server and client share the host.
+        # Pass local paths: the worker and this process share the disk.
         job = self.jobs_dir / uuid.uuid4().hex
         src, dst = job.with_suffix(".docx"), job.with_suffix(".pdf")
         src.write_bytes(docx)
         try:
-            options = [f"{k}={v}" for k, v in PDF_FILTER_DATA.items()]
-            with self._proxy(timeout) as proxy:
-                # convert(inpath, indata, outpath, convert_to, filtername,
-                #         filter_options, update_index, infiltername, password)
-                proxy.convert(str(src), None, str(dst), "pdf", PDF_FILTER, options,
-                              False, None, None)
+            self.process.stdin.write(json.dumps({"src": str(src), "dst": str(dst)}).encode() + b"\n")
+            self.process.stdin.flush()
+            reply = self._read_reply(timeout, "conversion")
+            if not reply.get("ok"):
+                raise ConversionError(reply.get("error") or "LibreOffice could not convert the document")
             data = dst.read_bytes()
             if not data.startswith(b"%PDF-"):
                 raise ConversionError("LibreOffice wrote no PDF")
@@ -257,8 +217,7 @@ class PoolMember:
                     "pdf pool member %d: killing process group %d (%s)", self.index, proc.pid, reason)
             soffice = self.soffice_pid()
             if graceful and soffice is not None:
-                # SIGTERM lets soffice.bin write its profile; oosplash and
-                # unoserver ignore or linger on it, so they get SIGKILL below.
+                # SIGTERM lets soffice.bin write its profile; the rest get SIGKILL below.
                 try:
                     os.kill(soffice, signal.SIGTERM)
                 except ProcessLookupError:
@@ -266,14 +225,17 @@ class PoolMember:
                 deadline = time.monotonic() + 3
                 while soffice in group_processes(proc.pid) and time.monotonic() < deadline:
                     time.sleep(0.05)
-        # Kill the group even if unoserver already exited: soffice may linger.
+        # Kill the group even if the worker already exited: soffice may linger.
         _kill_group(proc.pid)
-        if proc.stdin:
-            proc.stdin.close()
+        for pipe in (proc.stdin, proc.stdout):
+            try:
+                pipe.close()
+            except OSError:
+                pass
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
-            log.error("pdf pool member %d: unoserver pid %d survived SIGKILL", self.index, proc.pid)
+            log.error("pdf pool member %d: worker pid %d survived SIGKILL", self.index, proc.pid)
         # Children reparented to init die asynchronously; wait until they are gone.
         deadline = time.monotonic() + 10
         while group_processes(proc.pid) and time.monotonic() < deadline:
@@ -363,8 +325,7 @@ class PdfConverter:
                 except Exception as exc:
                     if self._closed.is_set():
                         raise ConversionError("PDF converter was closed during conversion") from exc
-                    reason = ("timed out after %.3g s" % limit
-                              if isinstance(exc, (TimeoutError, socket.timeout)) else repr(exc))
+                    reason = "timed out after %.3g s" % limit if isinstance(exc, TimeoutError) else repr(exc)
                     errors.append(reason)
                     self.stats["failures"] += 1
                     log.warning("pdf pool member %d: conversion attempt %d failed: %s",
