@@ -128,7 +128,8 @@ _ID18 = re.compile(_ALNUM_BEFORE + r"\d{17}[\dXx]" + _ALNUM_AFTER)
 _ID15 = re.compile(_ALNUM_BEFORE + r"\d{15}" + _ALNUM_AFTER)
 _MOBILE = re.compile(r"(?<![0-9])(?:(?:\+|00)?86[\s-]?)?1[3-9]\d(?:[\s-]?\d{4}){2}(?![0-9])")
 _LANDLINE = re.compile(r"(?<![0-9])(?:[(（]0\d{2,3}[)）]\s?|0\d{2,3}[\s-]?)[2-9]\d{6,7}(?:(?:-|转|分机)\d{1,6})?(?![0-9])")
-_CARD = re.compile(r"(?<![0-9])\d{4}(?:[\s-]?\d{4}){2}[\s-]?\d{3,7}(?![0-9])")
+# 15-19 digits, optionally grouped by single spaces or dashes; Luhn decides.
+_CARD = re.compile(r"(?<![0-9])\d(?:[ -]?\d){14,18}(?![0-9])")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _PLATE = re.compile(r"[京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼]"
                     r"[A-HJ-NP-Za-hj-np-z][·•・\s]?[A-HJ-NP-Za-hj-np-z0-9]{4}[A-HJ-NP-Za-hj-np-z0-9挂学警港澳]"
@@ -168,8 +169,7 @@ _ROLE_WORDS = ("证人", "目击者", "举报人", "投诉人", "申诉人", "�
 _ROLE_NAME = re.compile("(?:" + "|".join(sorted(_ROLE_WORDS, key=len, reverse=True)) + r")[:：\s]?"
                         r"((?:" + "|".join(COMPOUND_SURNAMES) + r")[\u4e00-\u9fff]{1,2}|[\u4e00-\u9fff]{2,3})")
 # Characters that end a name rather than belong to it (李四在… → 李四).
-_NOT_NAME_CHARS = set("在于称等到向对的与和及是为说将已曾也都均就被把让给从自共同并又未不系作出现经证明表示签字"
-                      "所个人员工某了过着处店内外")
+_NOT_NAME_CHARS = set("在于称等到向对的与和及是为说将已曾也都均就被把让给从自并又未不系证了过着")
 
 
 # jieba tags some common words as names (许可, 陈述, 通知书): a tagged word
@@ -206,9 +206,12 @@ class Redactor:
 
     def redact(self, text: str, context: Context | None = None) -> Redacted:
         context = context or Context()
-        candidates = [*self._number_spans(text), *self._address_spans(text, context),
-                      *self._name_spans(text, context)]
-        spans = _without_overlaps(candidates)
+        patterns = [*self._number_spans(text), *self._address_spans(text, context)]
+        # A name found by the tagger never swallows a number or address a pattern found
+        # (明津A00000 is a plate after a character, not a person called 明津).
+        names = [n for n in self._name_spans(text, context)
+                 if not any(n.start < p.end and p.start < n.end for p in patterns)]
+        spans = _without_overlaps([*patterns, *names])
         out, at = [], 0
         for s in spans:
             out.append(text[at:s.start])
