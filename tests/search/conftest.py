@@ -84,3 +84,50 @@ def sqlite_search(zhifa_env, tmp_path):
     app = create_app(zhifa_env(ZHIFA_SEARCH_DATABASE_URL=f"sqlite:///{tmp_path / 's.sqlite3'}"))
     yield app, app.test_client()
     app.extensions["zhifa.runtime"].close()
+
+
+class LiveServer:
+    """An app served over real HTTP on a free port, in a thread (werkzeug)."""
+
+    def __init__(self, app, port: int = 0):
+        import threading
+
+        from werkzeug.serving import make_server
+        self.app = app
+        self.server = make_server("127.0.0.1", port, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.app.extensions["zhifa.runtime"].close()
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def live(zhifa_env, tmp_path):
+    """A real generator and the search service, each on its own port, talking
+    over HTTP: the search service fetches documents from the generator and
+    asks it to verify; the generator prints the search service's /verify."""
+    from services.generator.app import create_app as create_generator
+    from services.search.app import create_app as create_search
+    from tests.conftest import TOKENS
+    search_port = _free_port()
+    search_url = f"http://127.0.0.1:{search_port}"
+    generator = LiveServer(create_generator(zhifa_env(
+        ZHIFA_GENERATOR_DATABASE_URL=f"sqlite:///{tmp_path / 'g.sqlite3'}", ZHIFA_SEARCH_URL=search_url,
+        ZHIFA_PUBLIC_VERIFY_URL=f"{search_url}/verify")))
+    settings = zhifa_env(ZHIFA_SEARCH_DATABASE_URL=f"sqlite:///{tmp_path / 's.sqlite3'}",
+                         ZHIFA_GENERATOR_URL=generator.url, ZHIFA_GENERATOR_TOKEN=TOKENS["publisher"],
+                         ZHIFA_SEARCH_URL=search_url)
+    search = LiveServer(create_search(settings), search_port)
+    yield generator, search
+    search.stop()
+    generator.stop()
