@@ -1,35 +1,51 @@
 """Generator benchmark: prints figures, not assertions.
 
-Measures, in one run on this machine:
-  1. DOCX alone: documents/second through the product path (validate, rules,
-     deadlines, number, render, store, register), SQLite in a temp dir;
-  2. DOCX+PDF with the warm LibreOffice pool: documents/second, and p50/p95
-     latency of one PDF document;
-  3. the baseline, the way a user would do it without zhifa: docxtpl render
-     plus a cold `soffice --convert-to pdf` per document;
-and prints the ratio of (2) to (3).
+In-process, SQLite in a temp dir, the real LibreOffice pool:
+  1. DOCX alone: the product path (validate, rules, deadlines, number,
+     render, store, register) per document;
+  2. DOCX+PDF, one client: until the PDF can be fetched (number and DOCX
+     committed, then the PDF made from the stored DOCX);
+  3. DOCX+PDF, two clients at once (the pool's two LibreOffice processes);
+  4. the baseline a clerk's script would be: docxtpl + a cold
+     `soffice --convert-to pdf` per document; and, as a reference measured by
+     the review (not in this run), Carbone with its own warm LibreOffice:
+     105 ms per document DOCX+PDF, 22 ms DOCX alone on the same template.
 
-  4. optionally (--database-url postgresql+psycopg://...), DOCX+PDF from two
-     concurrent clients issuing two kinds of document, which is where the
-     pool's second LibreOffice helps (SQLite serialises all writers).
+Served (with --database-url postgresql+psycopg://… and --redis-url redis://…):
+  5. a batch of one kind and a batch of mixed kinds through two RQ workers
+     (`zhifa worker`), until every PDF exists;
+  6. 40 concurrent HTTP requests of one kind (DOCX+PDF) to `zhifa serve`:
+     p50/p95/p99 latency;
+  7. peak memory (VmHWM) of the server, each worker and their LibreOffice.
 
 Usage: .venv/bin/python bench/generator.py [--docx N] [--pdf N] [--baseline N] [--type TYPE]
-                                           [--database-url URL]
+          [--database-url URL --redis-url URL [--batch N] [--concurrent N]]
 """
 from __future__ import annotations
 
 import argparse
 import copy
+import json
 import os
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 from shared import config  # noqa: E402
+
+CARBONE_REFERENCE_MS = {"docx+pdf": 105, "docx": 22}
+TOKEN = "bench-token"
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -38,105 +54,240 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[k]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--docx", type=int, default=200, help="documents for the DOCX-only run")
-    parser.add_argument("--pdf", type=int, default=40, help="documents for the DOCX+PDF run")
-    parser.add_argument("--baseline", type=int, default=10, help="documents for the soffice-per-document baseline")
-    parser.add_argument("--type", default="penalty_decision")
-    parser.add_argument("--database-url", help="also measure 2 concurrent clients on this (PostgreSQL) database")
-    args = parser.parse_args()
+def ms(values: list[float]) -> str:
+    return (f"p50 {percentile(values, 50) * 1000:.0f} ms, p95 {percentile(values, 95) * 1000:.0f} ms, "
+            f"p99 {percentile(values, 99) * 1000:.0f} ms")
 
-    workdir = Path(tempfile.mkdtemp(prefix="zhifa-bench-"))
-    os.environ.update(ZHIFA_DATA_DIR=str(workdir / "var"), ZHIFA_API_KEYS="bench=case-system")
-    os.environ.pop("ZHIFA_REDIS_URL", None)
-    os.environ.pop("ZHIFA_GENERATOR_DATABASE_URL", None)
+
+def example(catalogue, doc_type: str) -> dict:
+    return copy.deepcopy(catalogue.get(doc_type).example)
+
+
+def in_process(args) -> None:
     from docxtpl import DocxTemplate
 
     from services.generator import runtime
     from services.generator.pdf import convert_with_soffice_cli
+    from services.generator.rendering import JINJA_ENV
     from shared.fonts import install_fonts
 
     settings = config.load()
     rt = runtime.build(settings)
     docs = rt.documents
     doc_type = docs.catalogue.get(args.type)
-    data = copy.deepcopy(doc_type.example)
-    data["issued_on"] = "2026-06-01"
+    body = {"type": args.type, "data": example(docs.catalogue, args.type)}
 
     def issue(formats: tuple[str, ...]) -> float:
         started = time.perf_counter()
-        prepared = docs.prepare({"type": args.type, "data": data, "formats": list(formats)})
-        docs.issue(prepared, "bench")
+        doc, _ = docs.issue(docs.prepare({**body, "formats": list(formats)}), "bench")
+        if "pdf" in formats:
+            rt.renditions.make(doc.id)
         return time.perf_counter() - started
 
     print(f"zhifa generator benchmark — {args.type} ({doc_type.title}), {os.cpu_count()} cores, "
           f"pool size {settings.soffice_pool_size}")
-
     issue(("docx",))   # warm imports and the database
     started = time.perf_counter()
     docx_lat = [issue(("docx",)) for _ in range(args.docx)]
     docx_rate = args.docx / (time.perf_counter() - started)
-    print(f"DOCX only:            {docx_rate:7.1f} docs/s   (n={args.docx}, p50 {statistics.median(docx_lat)*1000:.0f} ms)")
+    print(f"1. DOCX only:                 {docx_rate:7.1f} docs/s  (n={args.docx}; {ms(docx_lat)})")
 
-    rt.pdf.pool()
-    issue(("docx", "pdf"))   # starts LibreOffice; not counted
+    rt.pdf.pool().warm()
+    for _ in range(3):
+        issue(("docx", "pdf"))   # first conversions of each process are slower; not counted
     started = time.perf_counter()
     pdf_lat = [issue(("docx", "pdf")) for _ in range(args.pdf)]
     pdf_rate = args.pdf / (time.perf_counter() - started)
-    print(f"DOCX+PDF, warm pool:  {pdf_rate:7.2f} docs/s   (n={args.pdf}, one document p50 "
-          f"{percentile(pdf_lat, 50)*1000:.0f} ms, p95 {percentile(pdf_lat, 95)*1000:.0f} ms)")
+    print(f"2. DOCX+PDF, one client:      {pdf_rate:7.2f} docs/s  (n={args.pdf}; until the PDF can be fetched: "
+          f"{ms(pdf_lat)})")
 
-    # Baseline: what a clerk's script would do without zhifa.
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=2) as clients:
+        both = list(clients.map(lambda _: issue(("docx", "pdf")), range(args.pdf)))
+    both_rate = args.pdf / (time.perf_counter() - started)
+    print(f"3. DOCX+PDF, two clients:     {both_rate:7.2f} docs/s  (n={args.pdf}; {1000 / both_rate:.0f} ms "
+          f"per document; each request {ms(both)})")
+
     fonts_conf = install_fonts(settings.fonts_dir)
-    context = {**data, "number": "鞍审批罚决字〔2026〕第1号", "issued_on": "2026年6月1日", "doc_title": doc_type.title,
-               "deadlines": {k: "2026年6月16日" for k in doc_type.deadlines}, "remedy_clause": "（救济途径）",
-               "verification_code": "ABCDEFGH", "verify_url": "https://example", "verify_qr": "",
-               "agency": rt.documents.agency.for_document(None, doc_type.seal)}
+    chosen = docs.agencies.choose(None)
+    context = {**body["data"], "number": "鞍审批罚决字〔2026〕第1号", "issued_on": "2026年11月16日",
+               "doc_title": doc_type.title, "deadlines": {k: "2026年12月1日" for k in doc_type.deadlines},
+               "remedy_clause": "（救济途径）", "verification_code": "ABCDEFGH", "verify_url": "https://example",
+               "verify_page": "https://example", "verify_qr": "", "agency": chosen.for_document(None, doc_type.seal)}
+    workdir = Path(tempfile.mkdtemp(prefix="zhifa-baseline-"))
     base_lat = []
     started = time.perf_counter()
     for i in range(args.baseline):
         t0 = time.perf_counter()
         tpl = DocxTemplate(str(doc_type.template_path))
-        tpl.render(context)
+        tpl.render(context, jinja_env=JINJA_ENV)
         out = workdir / f"baseline-{i}.docx"
         tpl.save(str(out))
-        convert_with_soffice_cli(out.read_bytes(), fonts_conf, workdir / "baseline")
+        convert_with_soffice_cli(out.read_bytes(), fonts_conf, workdir / "soffice")
         base_lat.append(time.perf_counter() - t0)
     base_rate = args.baseline / (time.perf_counter() - started)
-    print(f"baseline (docxtpl + soffice --convert-to pdf per document): {base_rate:5.2f} docs/s   "
-          f"(n={args.baseline}, p50 {percentile(base_lat, 50)*1000:.0f} ms, p95 {percentile(base_lat, 95)*1000:.0f} ms)")
-    print(f"ratio DOCX+PDF warm pool / baseline: {pdf_rate / base_rate:.1f}x throughput, "
-          f"p50 latency {percentile(base_lat, 50) / percentile(pdf_lat, 50):.1f}x lower")
+    print(f"4. baseline, docxtpl + soffice --convert-to per document: {base_rate:5.2f} docs/s  "
+          f"(n={args.baseline}; {ms(base_lat)})")
+    print(f"   ratio one client / baseline: {pdf_rate / base_rate:.1f}x throughput, "
+          f"{percentile(base_lat, 50) / percentile(pdf_lat, 50):.1f}x lower p50 latency")
+    print(f"   reference (review, not this run): Carbone {CARBONE_REFERENCE_MS['docx+pdf']} ms per document "
+          f"DOCX+PDF, {CARBONE_REFERENCE_MS['docx']} ms DOCX alone; zhifa here: "
+          f"{percentile(pdf_lat, 50) * 1000:.0f} ms one client (p50), {1000 / both_rate:.0f} ms per document "
+          f"with two clients, {percentile(docx_lat, 50) * 1000:.0f} ms DOCX alone (p50)")
     rt.close()
-    if args.database_url:
-        concurrent(args, settings)
+
+
+# ---- served: zhifa serve + zhifa worker on PostgreSQL and Redis ------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def call(base: str, method: str, path: str, body=None, timeout: float = 120) -> tuple[int, dict]:
+    data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
+    req = urllib.request.Request(base + path, data=data, method=method, headers={
+        "Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read() or b"{}")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"{}")
+
+
+def peak_memory_mb(pid: int) -> float:
+    """VmHWM of a process plus its LibreOffice (soffice.bin) descendants' peaks."""
+    def hwm(p: int) -> float:
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        except OSError:
+            pass
+        return 0.0
+    return hwm(pid)
+
+
+def soffice_peaks_mb(owner: int) -> list[float]:
+    """Peak memory of each soffice.bin started by `owner` (its group leader, the
+    pool's guard, is owner's child)."""
+    peaks = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if Path(f"/proc/{entry.name}/comm").read_text().strip() != "soffice.bin":
+                    continue
+                guard = os.getpgid(int(entry.name))
+                parent = int(Path(f"/proc/{guard}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError):
+                continue
+            if parent == owner:
+                peaks.append(peak_memory_mb(int(entry.name)))
+    return peaks
+
+
+def memory(name: str, pid: int) -> str:
+    office = soffice_peaks_mb(pid)
+    return f"{name} {peak_memory_mb(pid):.0f} MB (+ LibreOffice " + (", ".join(f"{m:.0f}" for m in office) or "-") + " MB)"
+
+
+def served(args) -> None:
+    from services.generator.catalogue import Catalogue
+    catalogue = Catalogue()
+    data_dir = Path(tempfile.mkdtemp(prefix="zhifa-bench-served-"))
+    port = free_port()
+    env = {**os.environ, "ZHIFA_DATA_DIR": str(data_dir), "ZHIFA_API_KEYS": f"{TOKEN}=case-system",
+           "ZHIFA_GENERATOR_DATABASE_URL": args.database_url, "ZHIFA_REDIS_URL": args.redis_url,
+           "ZHIFA_GENERATOR_URL": f"http://127.0.0.1:{port}", "ZHIFA_DEPLOYMENT": f"bench{port}",
+           "ZHIFA_LOG_LEVEL": "WARNING"}
+    zhifa = [sys.executable, "-m", "services.cli"]
+    server = subprocess.Popen(zhifa + ["serve", "generator", "--port", str(port), "--threads", "48"],
+                              env={**env, "ZHIFA_SOFFICE_POOL_SIZE": "2"}, cwd=ROOT)
+    worker_log = open(data_dir / "workers.log", "ab")   # RQ logs every job at INFO
+    workers = [subprocess.Popen(zhifa + ["worker", "generator"], env={**env, "ZHIFA_SOFFICE_POOL_SIZE": "1"},
+                                cwd=ROOT, stdout=worker_log, stderr=subprocess.STDOUT) for _ in range(2)]
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if urllib.request.urlopen(base + "/readyz", timeout=2).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.5)
+        time.sleep(15)   # the server's and workers' LibreOffice warm up in the background
+        print(f"served on PostgreSQL + Redis: zhifa serve (pool 2) and two `zhifa worker` (pool 1 each)")
+
+        def batch(kinds: list[str]) -> float:
+            entries = [{"type": kinds[i % len(kinds)], "data": example(catalogue, kinds[i % len(kinds)])}
+                       for i in range(args.batch)]
+            started = time.perf_counter()
+            status, answer = call(base, "POST", "/v1/batches", {"documents": entries})
+            assert status == 202, answer
+            while True:
+                _, state = call(base, "GET", answer["status_url"].replace(base, ""))
+                if state["status"] in ("done", "partial", "failed"):
+                    break
+                time.sleep(0.2)
+            elapsed = time.perf_counter() - started
+            numbers = [d["number"] for d in state["documents"]]
+            assert state["done"] == args.batch and len(set(numbers)) == args.batch, state["status"]
+            return args.batch / elapsed
+
+        one = batch([args.type])
+        print(f"5. batch of {args.batch}, one kind, two workers:    {one:6.2f} docs/s (every PDF made)")
+        mixed = batch([args.type, "rectification_order", "license_grant_decision", "hearing_notice"])
+        print(f"   batch of {args.batch}, four kinds, two workers:  {mixed:6.2f} docs/s (every PDF made)")
+
+        body = {"type": args.type, "data": example(catalogue, args.type)}
+        latencies: list[float] = []
+        lock = threading.Lock()
+
+        def request(_):
+            t0 = time.perf_counter()
+            status, doc = call(base, "POST", "/v1/documents", body)
+            assert status == 201 and doc["files"]["pdf"]["status"] == "done", doc
+            with lock:
+                latencies.append(time.perf_counter() - t0)
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=args.concurrent) as clients:
+            list(clients.map(request, range(args.concurrent)))
+        total = time.perf_counter() - started
+        print(f"6. {args.concurrent} concurrent requests, one kind, DOCX+PDF: {ms(latencies)}; "
+              f"all done in {total:.1f} s ({args.concurrent / total:.2f} docs/s)")
+        print("7. peak memory: " + "; ".join([memory("server", server.pid)]
+                                             + [memory(f"worker {i + 1}", w.pid) for i, w in enumerate(workers)]))
+    finally:
+        for proc in [server, *workers]:
+            proc.send_signal(signal.SIGTERM)
+        for proc in [server, *workers]:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--docx", type=int, default=200, help="documents for the DOCX-only run")
+    parser.add_argument("--pdf", type=int, default=40, help="documents for each DOCX+PDF run")
+    parser.add_argument("--baseline", type=int, default=8, help="documents for the soffice-per-document baseline")
+    parser.add_argument("--type", default="penalty_decision")
+    parser.add_argument("--database-url", help="PostgreSQL URL for the served runs (5-7)")
+    parser.add_argument("--redis-url", help="Redis URL for the served runs (5-7)")
+    parser.add_argument("--batch", type=int, default=200, help="documents per batch in run 5")
+    parser.add_argument("--concurrent", type=int, default=40, help="concurrent requests in run 6")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="zhifa-bench-"))
+    for name in [n for n in os.environ if n.startswith("ZHIFA_") and n != "ZHIFA_FONTS_DIR"]:
+        os.environ.pop(name)
+    os.environ.update(ZHIFA_DATA_DIR=str(workdir / "var"), ZHIFA_API_KEYS=f"{TOKEN}=case-system")
+    in_process(args)
+    if args.database_url and args.redis_url:
+        served(args)
     return 0
-
-
-def concurrent(args, settings) -> None:
-    from concurrent.futures import ThreadPoolExecutor
-
-    from services.generator import runtime
-    os.environ["ZHIFA_GENERATOR_DATABASE_URL"] = args.database_url
-    rt = runtime.build(config.load())
-    docs = rt.documents
-    kinds = [args.type, "rectification_order"]
-    bodies = [{"type": t, "data": dict(docs.catalogue.get(t).example, issued_on="2026-06-01"),
-               "formats": ["docx", "pdf"]} for t in kinds]
-
-    def issue(i: int) -> None:
-        docs.issue(docs.prepare(bodies[i % 2]), "bench")
-
-    for member in rt.pdf.pool().members:
-        member.ensure_running()
-    issue(0), issue(1)
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(issue, range(args.pdf)))
-    rate = args.pdf / (time.perf_counter() - started)
-    print(f"DOCX+PDF, 2 clients, 2 kinds, PostgreSQL: {rate:5.2f} docs/s   (n={args.pdf})")
-    rt.close()
 
 
 if __name__ == "__main__":

@@ -108,7 +108,7 @@ def load() -> Settings:
         # conversion but the request that asked for it.
         soffice_timeout=float(_env("ZHIFA_SOFFICE_TIMEOUT", "30")),
         # LibreOffice grows by about 1 MB a conversion: start it afresh now and then.
-        soffice_recycle_after=int(_env("ZHIFA_SOFFICE_RECYCLE_AFTER", "200")),
+        soffice_recycle_after=int(_env("ZHIFA_SOFFICE_RECYCLE_AFTER", "100")),
         fonts_dir=Path(_env("ZHIFA_FONTS_DIR", str(PROJECT_ROOT / "build" / "fonts"))).resolve(),
         verify_rate_limit=_env("ZHIFA_VERIFY_RATE_LIMIT", "30 per minute"),
         ratelimit_storage_url=_env("ZHIFA_RATELIMIT_STORAGE_URL", _env("ZHIFA_REDIS_URL")),
