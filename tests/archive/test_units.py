@@ -1,0 +1,96 @@
+"""Domain units without HTTP: binding order, page ranges, page-number
+placement on rotated pages, the ledger chain, first-run seal key files."""
+from __future__ import annotations
+
+import io
+import os
+import stat
+import subprocess
+from datetime import date
+from pathlib import Path
+from types import SimpleNamespace
+
+import pikepdf
+import pytest
+from PIL import Image
+from sqlalchemy import update
+
+from services.archive import ledger, seal_keys
+from services.archive.assembly import visual_to_user
+from services.archive.binding import BindingRules, page_ranges
+from services.archive.models import Base, Ledger
+from shared.db import create_schema, make_engine, session_factory, transaction
+
+RULES = BindingRules.load()
+
+
+def item(position, category, doc_type=None, day=1, pages=1):
+    return SimpleNamespace(position=position, category=category, doc_type=doc_type, date=date(2026, 3, day), pages=pages)
+
+
+def test_penalty_binding_puts_the_conclusion_before_its_basis():
+    rules = RULES.get("penalty")
+    items = [item(1, "photo"), item(2, "record", "inquiry_record"), item(3, "notice", "service_receipt"),
+             item(4, "approval", "case_filing_form"), item(5, "decision", "penalty_decision"),
+             item(6, "notice", "penalty_prior_notice"), item(7, "approval", "case_closing_form"),
+             item(8, "identity"), item(9, "documentary")]
+    order = [i.position for i in rules.order(items)]
+    assert order == [5, 7, 4, 6, 3, 2, 8, 9, 1]
+
+
+def test_uploads_in_a_group_follow_their_dates():
+    rules = RULES.get("license")
+    items = [item(1, "photo", day=9), item(2, "photo", day=3), item(3, "photo", day=5)]
+    assert [i.position for i in rules.order(items)] == [2, 3, 1]
+
+
+def test_page_ranges_are_consecutive_and_refuse_empty_items():
+    assert page_ranges([3, 1, 2]) == [(1, 3), (4, 4), (5, 6)]
+    with pytest.raises(ValueError):
+        page_ranges([1, 0])
+
+
+def test_required_documents_per_case_type():
+    assert ("license_grant_decision", "license_denial_decision") in RULES.get("license").required
+    assert ("penalty_decision",) in RULES.get("penalty").required
+
+
+@pytest.mark.parametrize("rotate", [0, 90, 180, 270])
+def test_page_number_lands_top_right_as_shown_on_a_rotated_page(rotate, tmp_path):
+    """Draw a mark at the visual top-right corner through the matrix, render
+    the page with poppler and look where the ink is."""
+    pdf = pikepdf.new()
+    page = pdf.add_blank_page(page_size=(400, 600))
+    page.obj.Rotate = rotate
+    w, h = (600, 400) if rotate in (90, 270) else (400, 600)
+    matrix = " ".join(f"{v:g}" for v in visual_to_user(rotate, [0, 0, 400, 600]))
+    page.obj.Contents = pdf.make_stream(f"q {matrix} cm 0 g {w - 60} {h - 60} 40 40 re f Q".encode())
+    pdf.save(tmp_path / "r.pdf")
+    subprocess.run(["pdftoppm", "-png", "-r", "18", "-singlefile", str(tmp_path / "r.pdf"), str(tmp_path / "r")], check=True)
+    img = Image.open(tmp_path / "r.png").convert("L")
+    dark = [(x, y) for x in range(img.width) for y in range(img.height) if img.getpixel((x, y)) < 100]
+    assert dark and all(x > img.width / 2 and y < img.height / 2 for x, y in dark)
+
+
+def test_ledger_chain_shows_an_edited_entry(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'l.sqlite3'}")
+    create_schema(engine, Base.metadata)
+    sessions = session_factory(engine)
+    with transaction(sessions) as session:
+        first = ledger.record(session, "cf-1", "A-1", "a" * 64)
+        second = ledger.record(session, "cf-2", "A-2", "b" * 64)
+    assert second["prev_hash"] == first["hash"]
+    book = ledger.LedgerBook(sessions)
+    assert book.entries(0, 10)["intact"] and book.find("b" * 64)["sequence"] == 2
+    with transaction(sessions) as session:
+        session.execute(update(Ledger).where(Ledger.c.seq == 1).values(sha256="c" * 64))
+    assert book.entries(0, 10) == {**book.entries(0, 10), "intact": False, "broken_at": 1}
+
+
+def test_first_run_makes_a_local_ca_and_seal_with_private_files(tmp_path):
+    key = seal_keys.load(None, None, tmp_path / "seal", "测试档案室")
+    for name in ("seal.p12", "ca.key.pem"):
+        assert stat.S_IMODE(os.stat(tmp_path / "seal" / name).st_mode) == 0o600
+    assert "测试档案室" in key.subject and key.trust_roots[0].subject != key.certificate.subject
+    again = seal_keys.load(None, None, tmp_path / "seal", "测试档案室")
+    assert again.certificate == key.certificate            # made once, then reused
