@@ -10,13 +10,15 @@ FONTCONFIG_FILE.
 """
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
+
+from shared.files import write_file
 
 # Every font name the Chinese templates use, grouped by the face that stands in.
 FANGSONG_NAMES = ("仿宋_GB2312", "仿宋", "FangSong", "FangSong_GB2312")
@@ -124,16 +126,10 @@ def _extract_face(face: _Face, target: Path) -> None:
     for font in collection.fonts:
         if font["name"].getDebugName(1) == face.family:
             _rename_cff(font)
-            # Write to a temp file and rename so a crash never leaves half a font.
-            fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
-            os.close(fd)
-            try:
-                font.save(tmp)
-                os.chmod(tmp, 0o644)  # mkstemp makes 0600; services may run as other users
-                os.replace(tmp, target)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
+            face_bytes = io.BytesIO()
+            font.save(face_bytes)
+            # Atomic, so a crash never leaves half a font; 0644: services may run as other users.
+            write_file(target, face_bytes.getvalue(), mode=0o644)
             return
     raise LookupError(f"no face {face.family!r} in {face.collection}")
 
@@ -219,12 +215,8 @@ def install_fonts(fonts_dir: Path) -> Path:
     text = _fonts_conf(fonts_dir)
     changed = not conf.is_file() or conf.read_text(encoding="utf-8") != text
     if changed:
-        # A unique temp name: a server and its workers may start at the same moment.
-        fd, tmp = tempfile.mkstemp(dir=fonts_dir, suffix=".conf.part")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, conf)
+        # Atomic, through a unique temp name: a server and its workers may start together.
+        write_file(conf, text, mode=0o644)
     if changed and shutil.which("fc-cache"):
         # Build the cache once here instead of in every LibreOffice start.
         subprocess.run(["fc-cache"], env={**os.environ, "FONTCONFIG_FILE": str(conf)},

@@ -300,3 +300,36 @@ def test_every_issue_is_in_the_hash_chained_audit_log(generator):
     assert entry["details"]["docx_sha256"] == doc["files"]["docx"]["sha256"]
     assert_problem(client.get("/v1/audit?limit=0", headers=auth("admin")), 422, "limit")
     assert_problem(client.get("/v1/audit?after=²", headers=auth("admin")), 422, "after")
+
+
+def test_metrics_count_documents_batches_and_pdf_conversions(sqlite_generator):
+    _, client = sqlite_generator
+
+    def figure(text: str, name: str) -> float:
+        lines = [line for line in text.splitlines() if line.startswith(name) and not line.startswith("#")]
+        return sum(float(line.rsplit(" ", 1)[1]) for line in lines)
+
+    before = client.get("/metrics").get_data(as_text=True)
+    assert post(client, {"type": "rectification_order", "data": example("rectification_order")}).status_code == 201
+    after = client.get("/metrics").get_data(as_text=True)
+    assert figure(after, 'zhifa_documents_issued_total{type="rectification_order"}') == 1
+    assert figure(after, "zhifa_pdf_conversions_total") == figure(before, "zhifa_pdf_conversions_total") + 1
+    assert figure(after, "zhifa_pdf_conversion_seconds_total") > 0
+    assert "zhifa_pdf_conversion_failures_total" in after and "zhifa_soffice_restarts_total" in after
+
+
+def test_public_verification_is_rate_limited_per_client(zhifa_env, tmp_path):
+    from services.generator.app import create_app
+    app = create_app(zhifa_env(ZHIFA_GENERATOR_DATABASE_URL=f"sqlite:///{tmp_path / 'g.sqlite3'}",
+                               ZHIFA_VERIFY_RATE_LIMIT="3 per minute"))
+    try:
+        client = app.test_client()
+        query = {"number": "鞍审批罚决字〔2026〕第1号", "code": "ABCDEFGH"}
+        answers = [client.get("/v1/verify", query_string=query) for _ in range(4)]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429]
+        assert int(answers[-1].headers["Retry-After"]) > 0
+        assert_problem(answers[-1], 429)
+        other = client.get("/v1/verify", query_string=query, environ_base={"REMOTE_ADDR": "10.1.2.3"})
+        assert other.status_code == 200          # another client has its own allowance
+    finally:
+        app.extensions["zhifa.runtime"].close()
