@@ -160,6 +160,12 @@ def snippet(body: str, terms: Iterable[Term], width: int = SNIPPET_CHARS) -> str
     lower = text.lower()
     first = min((i for i in (lower.find(n) for n in needles) if i >= 0), default=-1)
     start = max(0, first - width // 4) if first >= 0 else 0
+    if start > 0:       # begin at a sentence or clause rather than inside one
+        for marks in ("。；;\n", "，,"):
+            cut = max(text.rfind(p, start, first) for p in marks)
+            if cut >= 0:
+                start = cut + 1
+                break
     window = text[start:start + width]
     prefix, suffix = ("…" if start > 0 else ""), ("…" if start + width < len(text) else "")
     if not needles:

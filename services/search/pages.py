@@ -24,7 +24,7 @@ from shared.paging import int_arg
 from shared.problems import Problem
 
 bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/static")
+               static_url_path="/assets")
 
 # Strict: no script at all, styles only from our own file, forms only to us.
 CONTENT_SECURITY_POLICY = ("default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "

@@ -78,6 +78,9 @@ def hidden(rule: str) -> str:
     return f"【{RULES[rule]}已隐去】"
 
 
+_MARKER = re.compile("【(?:" + "|".join(RULES.values()) + ")已隐去】")
+
+
 # --- number patterns ------------------------------------------------------------------
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -211,7 +214,10 @@ class Redactor:
         # (明津A00000 is a plate after a character, not a person called 明津).
         names = [n for n in self._name_spans(text, context)
                  if not any(n.start < p.end and p.start < n.end for p in patterns)]
-        spans = _without_overlaps([*patterns, *names])
+        # Text redacted before keeps its markers: redacting twice changes nothing.
+        done = [(m.start(), m.end()) for m in _MARKER.finditer(text)]
+        spans = _without_overlaps([s for s in (*patterns, *names)
+                                   if not any(s.start < end and start < s.end for start, end in done)])
         out, at = [], 0
         for s in spans:
             out.append(text[at:s.start])

@@ -197,3 +197,18 @@ def test_birth_dates_and_pseudonyms():
     assert birth_date("210302800101123") == date(1980, 1, 1)
     assert birth_date("210302198013011233") is None
     assert pseudonym("张三") == "张某" and all(pseudonym(s + "娜") == s + "某" for s in COMPOUND_SURNAMES)
+
+
+@PROPERTY
+@given(filler, id18(), mobile(), plates, st.sampled_from(["王", "欧阳"]), given_names)
+def test_redacting_twice_changes_nothing(before, id_number, phone, plate, surname, given_name):
+    text = f"{before}证人{surname}{given_name}，身份证号{id_number}，电话{phone}，驾驶{plate}号车辆，银行卡号已办理。"
+    once = REDACTOR.redact(text).text
+    assert REDACTOR.redact(once).text == once
+
+
+def test_snippets_mark_matches_and_start_at_a_clause():
+    from services.search.index import Term, snippet
+    body = "甲" * 200 + "。当事人销售过期食品，罚款<b>五千元</b>。" + "乙" * 200
+    cut = snippet(body, [Term("罚款")])
+    assert cut.startswith("…当事人销售") and "<mark>罚款</mark>" in cut and "&lt;b&gt;" in cut
