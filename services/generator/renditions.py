@@ -15,12 +15,12 @@ from typing import Callable
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.generator.documents import DocumentService
 from services.generator.models import AuditLog, Document
 from shared import audit
 from shared.blobstore import BlobStore
 from shared.db import reading, transaction
 from shared.jobs import Jobs
-from shared.problems import not_found
 
 log = logging.getLogger("zhifa.generator.renditions")
 
@@ -31,8 +31,9 @@ RENDER_PDF_JOB = "services.generator.tasks.render_pdf"
 
 
 class PdfRenditions:
-    def __init__(self, sessions: sessionmaker[Session], blobs: BlobStore,
+    def __init__(self, documents: DocumentService, sessions: sessionmaker[Session], blobs: BlobStore,
                  converter: Callable[[bytes], bytes], jobs: Jobs):
+        self.documents = documents
         self.sessions = sessions
         self.blobs = blobs
         self.converter = converter
@@ -41,7 +42,7 @@ class PdfRenditions:
     def make(self, document_id: str) -> Document:
         """Convert the document's DOCX unless its PDF exists; raises when the
         conversion fails (the failure is recorded on the document first)."""
-        doc = self._get(document_id)
+        doc = self.documents.get(document_id)
         if doc.pdf_status in ("done", "none"):
             return doc
         docx = self.blobs.get(doc.docx_sha256)
@@ -60,7 +61,7 @@ class PdfRenditions:
             if done:
                 audit.append(session, AuditLog, "generator", "document.pdf", document_id,
                              {"number": doc.number, "pdf_sha256": sha})
-        return self._get(document_id)
+        return self.documents.get(document_id)
 
     def make_or_schedule(self, document_id: str) -> Document:
         """For a request: try once now; on failure answer with the PDF pending and retry by a job."""
@@ -68,7 +69,7 @@ class PdfRenditions:
             return self.make(document_id)
         except Exception:
             log.warning("PDF of document %s failed in the request; a job retries it", document_id, exc_info=True)
-            doc = self._get(document_id)
+            doc = self.documents.get(document_id)
             if doc.pdf_status == "pending":
                 self.schedule(document_id)
             return doc
@@ -79,10 +80,10 @@ class PdfRenditions:
     def wait(self, document_id: str, seconds: float) -> Document:
         """The document once its PDF is no longer pending, or after `seconds`."""
         deadline = time.monotonic() + seconds
-        doc = self._get(document_id)
+        doc = self.documents.get(document_id)
         while doc.pdf_status == "pending" and time.monotonic() < deadline:
             time.sleep(0.1)
-            doc = self._get(document_id)
+            doc = self.documents.get(document_id)
         return doc
 
     def retry(self, document_id: str) -> Document:
@@ -90,7 +91,7 @@ class PdfRenditions:
         with transaction(self.sessions) as session:
             session.execute(update(Document).where(Document.id == document_id, Document.pdf_status == "failed")
                             .values(pdf_status="pending", pdf_attempts=0, pdf_error=None))
-        doc = self._get(document_id)
+        doc = self.documents.get(document_id)
         if doc.pdf_status == "pending":
             self.schedule(document_id)
         return doc
@@ -104,13 +105,6 @@ class PdfRenditions:
         if pending:
             log.info("resumed %d pending PDF renditions", len(pending))
         return len(pending)
-
-    def _get(self, document_id: str) -> Document:
-        with reading(self.sessions) as session:
-            doc = session.get(Document, document_id)
-        if doc is None:
-            raise not_found("文书")
-        return doc
 
     def _record_failure(self, doc: Document, exc: Exception) -> None:
         reason = f"{exc.__class__.__name__}: {exc}"[:500]

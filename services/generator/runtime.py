@@ -203,7 +203,7 @@ def build(settings: Settings) -> Runtime:
         catalogue=catalogue, agencies=AgencyProfiles.load(settings.agency_file),
         calendar=WorkdayCalendar(settings.calendar_file), sessions=sessions, blobs=blobs,
         public_verify_url=settings.public_verify_url)
-    renditions = PdfRenditions(sessions, blobs, pdf, jobs)
+    renditions = PdfRenditions(documents, sessions, blobs, pdf, jobs)
     runtime = Runtime(settings, engine, documents, renditions,
                       BatchService(documents, renditions, sessions, jobs), jobs, pdf, Metrics(pdf))
     holder.append(runtime)
