@@ -333,3 +333,16 @@ def test_public_verification_is_rate_limited_per_client(zhifa_env, tmp_path):
         assert other.status_code == 200          # another client has its own allowance
     finally:
         app.extensions["zhifa.runtime"].close()
+
+
+def test_rare_characters_print_and_undrawable_ones_are_refused(sqlite_generator):
+    """生僻字 in a name print (a fallback face has them); a character no installed
+    font can draw is refused naming the field, never printed as a box."""
+    _, client = sqlite_generator
+    data = example("rectification_order")
+    data["party"] = {"kind": "person", "name": "王𪚥𠀀", "address": "辽宁省鞍山市铁东区示例路1号"}
+    ok = post(client, {"type": "rectification_order", "data": data, "formats": ["docx"]})
+    assert ok.status_code == 201, ok.get_data(as_text=True)
+    assert "王𪚥𠀀" in docx_text(client, ok.get_json()["id"])
+    data["party"]["name"] = "王𓀀"
+    assert_problem(post(client, {"type": "rectification_order", "data": data}), 422, "data/party/name")
