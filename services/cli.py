@@ -150,6 +150,11 @@ def cmd_check_templates(args) -> int:
     return 1 if problems else 0
 
 
+def cmd_search(args) -> int:
+    from services.search.reindex import cli
+    return cli(args.action)
+
+
 def _demo_api_keys(settings) -> str:
     """A token per role for the embedded setup, kept 0600 under the data dir."""
     from shared.files import write_file
@@ -223,6 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_check_templates)
     p = sub.add_parser("fonts", help="install CJK font aliases for LibreOffice")
     p.set_defaults(func=cmd_fonts)
+    p = sub.add_parser("search", help="search service upkeep: rebuild the index, or take down expired decisions now")
+    p.add_argument("action", choices=["reindex", "sweep"])
+    p.set_defaults(func=cmd_search)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

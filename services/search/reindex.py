@@ -20,3 +20,26 @@ def public_count(rt) -> int:
     with reading(rt.sessions) as session:
         return session.scalar(select(func.count()).select_from(Decision).where(
             Decision.status == PUBLISHED, Decision.publish_until >= rt.decisions.today())) or 0
+
+
+def cli(action: str) -> int:
+    """`zhifa search reindex|sweep`: rebuild the index with a progress bar, or run the expiry sweep now."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from services.search import runtime
+    from shared import config
+    rt = runtime.build(config.load())
+    try:
+        if action == "sweep":
+            taken = rt.decisions.sweep_expired()
+            print(f"{len(taken)} decision(s) past their publication period taken down")
+            return 0
+        total = public_count(rt)
+        columns = (TextColumn("reindex"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns) as bar:
+            task = bar.add_task("reindex", total=total)
+            count = rebuild(rt, lambda n: bar.advance(task, n))
+        print(f"{count} decision(s) indexed into {rt.index.name}")
+        return 0
+    finally:
+        rt.close()

@@ -230,3 +230,15 @@ def test_stats_count_by_month_and_kind(sqlite_search):
     assert stats["monthly"]["license"][str(month)] == 1
     csv_text = client.get("/v1/stats", query_string={"year": year, "format": "csv"}).get_data(as_text=True)
     assert "全年合计,1,1,0,2" in csv_text
+
+
+def test_reindex_command_rebuilds_the_index_from_the_database(sqlite_search, capsys):
+    from services.cli import main
+    app, client = sqlite_search
+    publish(client, PENALTY)
+    publish(client, LICENSE)
+    app.extensions["zhifa.runtime"].index.rebuild(iter([]))          # an index lost or stale
+    assert search(client)["total"] == 0
+    assert main(["search", "reindex"]) == 0
+    assert "2 decision(s) indexed" in capsys.readouterr().out
+    assert search(client, q="许可")["total"] == 1 and search(client)["total"] == 2
