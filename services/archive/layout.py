@@ -17,7 +17,7 @@ from fpdf.fonts import FontFace
 
 from shared.fonts import FACES, install_fonts
 
-SERIF, SANS = "serif", "sans"
+SERIF = "serif"
 A4 = (210.0, 297.0)
 MARGINS = {"left": 28.0, "top": 37.0, "right": 26.0}
 NUMBER_SIZE_PT = 14          # 4号
@@ -62,7 +62,6 @@ class PageMaker:
         install_fonts(fonts_dir)
         self.regular = Path(fonts_dir) / FACES[0].filename
         self.bold = Path(fonts_dir) / FACES[1].filename
-        self.sans = Path(fonts_dir) / FACES[2].filename
 
     def document(self) -> FPDF:
         """One document for all the pages a case file needs: the faces are
@@ -71,7 +70,6 @@ class PageMaker:
         pdf.set_auto_page_break(True, margin=35)
         pdf.add_font(SERIF, "", str(self.regular))
         pdf.add_font(SERIF, "B", str(self.bold))
-        pdf.add_font(SANS, "", str(self.sans))
         pdf.set_lang("zh-CN")
         pdf.set_creator("zhifa archive")
         return pdf

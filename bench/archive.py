@@ -1,0 +1,158 @@
+"""Archive figures: a realistic case file of about 300 pages.
+
+20 documents (1–4 pages of Chinese text each, drawn with fpdf2 and added as
+uploaded PDFs: the generator's own cost is bench/generator.py's business),
+250 scanned A4 pages as 300-dpi JPEGs, 2 audio files. Measures the time to
+add everything, to assemble and seal (the job), and to verify the sealed
+file, and the peak memory of the process doing it; baseline in the same
+run: the same pages merged with plain pikepdf and signed with a bare
+pyHanko signature.
+
+    .venv/bin/python bench/archive.py [--scans 250] [--documents 20]
+
+Targets (issue 5): assemble + seal within 2x the baseline, peak memory
+under 500 MB, verify under 1 s.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import multiprocessing
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+TOKEN = "bench-archivist"
+
+
+def make_samples(directory: Path, documents: int, scans: int) -> list[tuple[Path, dict]]:
+    from fpdf import FPDF
+    from PIL import Image, ImageDraw
+    from tests.archive.samples import wav
+    font = ROOT / "build" / "fonts" / "NotoSerifCJKsc-Regular.otf"
+    files = []
+    rng = random.Random(7)
+    for n in range(documents):
+        pdf = FPDF(format="A4")
+        pdf.add_font("serif", "", str(font))
+        pdf.set_font("serif", size=16)
+        for _ in range(1 + n % 4):
+            pdf.add_page()
+            pdf.multi_cell(0, 10, "鞍山市行政审批局行政处罚决定书。" * 40)
+        path = directory / f"doc{n:02d}.pdf"
+        pdf.output(str(path))
+        files.append((path, {"title": f"文书{n + 1}", "kind": "document", "date": "2026-03-01",
+                             "author": "鞍山市行政审批局", "number": f"鞍审批罚字〔2026〕第{n + 1}号"}))
+    base = Image.new("L", (2480, 3508), 250)
+    draw = ImageDraw.Draw(base)
+    for y in range(300, 3300, 60):          # lines of "text": a scan compresses like a page of writing
+        draw.rectangle([250, y, 250 + rng.randint(1200, 2000), y + 22], fill=40)
+    for n in range(scans):
+        img = base.copy()
+        ImageDraw.Draw(img).text((300, 150), f"page {n + 1}", fill=0)
+        out = io.BytesIO()
+        img.save(out, "JPEG", quality=85, dpi=(300, 300))
+        path = directory / f"scan{n:03d}.jpg"
+        path.write_bytes(out.getvalue())
+        files.append((path, {"title": f"现场照片{n + 1}", "kind": "evidence", "date": "2026-03-02",
+                             "author": "执法监督科"}))
+    for n in range(2):
+        path = directory / f"audio{n}.wav"
+        path.write_bytes(wav(120, 16000))
+        files.append((path, {"title": f"询问录音{n + 1}", "kind": "evidence", "date": "2026-03-03",
+                             "author": "执法监督科"}))
+    return files
+
+
+def run(directory: str, files: list, queue) -> None:
+    """In a fresh process: the archive's work, then the baseline; reports timings and peak RSS."""
+    os.environ.update(ZHIFA_DATA_DIR=str(Path(directory) / "var"), ZHIFA_API_KEYS=f"{TOKEN}=archivist",
+                      ZHIFA_GENERATOR_URL="http://127.0.0.1:9", ZHIFA_GENERATOR_TOKEN="unused")
+    from shared import config
+    from services.archive.app import create_app
+    app = create_app(config.load())
+    client = app.test_client()
+    rt = app.extensions["zhifa.runtime"]
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    case = client.post("/v1/case-files", headers=auth, json={
+        "archive_number": "A012-2026-30-9001", "fonds": "A012", "fonds_name": "鞍山市行政审批局",
+        "title": "基准测试案卷", "case_type": "penalty", "party": "某公司", "decision_number": "鞍审批罚字〔2026〕第1号",
+        "handling_unit": "执法监督科", "opened_on": "2026-01-05", "closed_on": "2026-03-20", "retention": "30年"}).get_json()
+    started = time.perf_counter()
+    for path, meta in files:
+        with open(path, "rb") as fh:
+            resp = client.post(f"/v1/case-files/{case['id']}/items", headers=auth, content_type="multipart/form-data",
+                               data={"file": (fh, Path(path).name), "meta": json.dumps(meta, ensure_ascii=False)})
+        assert resp.status_code == 201, resp.get_json()
+    add_seconds = time.perf_counter() - started
+    cf = rt.case_files.get(case["id"])
+    started = time.perf_counter()
+    rt.seals.request(case["id"], {"override_reason": "基准测试"}, "bench")
+    rt.jobs.shutdown(wait=True)            # the inline job runs to its end
+    seal_seconds = time.perf_counter() - started
+    cf = rt.case_files.get(case["id"])
+    assert cf.status == "sealed", cf.seal_error
+    sealed = rt.blobs.path(cf.sealed_sha256)
+    started = time.perf_counter()
+    result = rt.verifier.verify(sealed)
+    verify_seconds = time.perf_counter() - started
+    assert result["valid"] and result["ledger"]["found"]
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    # Baseline: the same page PDFs merged with plain pikepdf, signed with a bare pyHanko signature.
+    import pikepdf
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+    renditions = [rt.blobs.path(i.pdf_sha256) for item_set in [rt.case_files.bound_items(cf)] for i, _, _ in item_set
+                  if i.pdf_sha256]
+    started = time.perf_counter()
+    merged = pikepdf.new()
+    sources = [pikepdf.open(p) for p in renditions]
+    for src in sources:
+        merged.pages.extend(src.pages)
+    base_path = Path(directory) / "baseline.pdf"
+    merged.save(base_path)
+    for src in sources:
+        src.close()
+    with open(base_path, "rb") as inf, open(Path(directory) / "baseline-signed.pdf", "wb") as outf:
+        signers.sign_pdf(IncrementalPdfFileWriter(inf), signers.PdfSignatureMetadata(field_name="Sig"),
+                         signer=rt.key.signer(), output=outf)
+    baseline_seconds = time.perf_counter() - started
+    queue.put({"items": len(files), "pages": cf.pages, "sealed_mb": round(cf.sealed_bytes / 2**20, 1),
+               "add_s": round(add_seconds, 2), "assemble_seal_s": round(seal_seconds, 2),
+               "baseline_merge_sign_s": round(baseline_seconds, 2),
+               "ratio": round(seal_seconds / baseline_seconds, 2), "verify_s": round(verify_seconds, 3),
+               "peak_rss_mb": round(peak_mb)})
+    rt.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--documents", type=int, default=20)
+    parser.add_argument("--scans", type=int, default=250)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="zhifa-bench-archive-") as tmp:
+        started = time.perf_counter()
+        files = make_samples(Path(tmp), args.documents, args.scans)
+        print(f"samples made in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        ctx = multiprocessing.get_context("spawn")     # a fresh process: its peak RSS is the archive's own
+        queue = ctx.Queue()
+        proc = ctx.Process(target=run, args=(tmp, [(str(p), m) for p, m in files], queue))
+        proc.start()
+        figures = queue.get()
+        proc.join()
+    print(json.dumps(figures, ensure_ascii=False, indent=2))
+    print(f"targets: assemble+seal <= 2x baseline: {'ok' if figures['ratio'] <= 2 else 'MISSED'}; "
+          f"peak < 500 MB: {'ok' if figures['peak_rss_mb'] < 500 else 'MISSED'}; "
+          f"verify < 1 s: {'ok' if figures['verify_s'] < 1 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
