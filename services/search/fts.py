@@ -204,17 +204,20 @@ class FtsIndex:
         if query.positive and not match:      # only punctuation: nothing can match
             return SearchResult(0, [], {"kind": {}, "agency": {}, "year": {}})
         if match:
+            # Counting needs no score: BM25 is computed only for the page's ordering.
+            count_source = (f"(SELECT rowid AS id FROM docs_g{gen} WHERE docs_g{gen} MATCH ?) AS h "
+                            f"JOIN meta_g{gen} AS m ON m.id = h.id")
             source = (f"(SELECT rowid AS id, bm25(docs_g{gen}, {', '.join(map(str, BM25_WEIGHTS))}) AS score "
                       f"FROM docs_g{gen} WHERE docs_g{gen} MATCH ?) AS h JOIN meta_g{gen} AS m ON m.id = h.id")
             params = [match, *params]
         else:
-            source = f"meta_g{gen} AS m"
+            source = count_source = f"meta_g{gen} AS m"
         filters = (" WHERE " + " AND ".join(where)) if where else ""
 
         facets: dict[str, dict] = {"kind": defaultdict(int), "agency": defaultdict(int), "year": defaultdict(int)}
         total = 0
         for kind, agency, year, n in conn.execute(
-                f"SELECT m.kind, m.agency, m.year, count(*) FROM {source}{filters} GROUP BY 1, 2, 3", params):
+                f"SELECT m.kind, m.agency, m.year, count(*) FROM {count_source}{filters} GROUP BY 1, 2, 3", params):
             total += n
             facets["kind"][kind] += n
             facets["agency"][agency] += n
