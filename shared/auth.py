@@ -52,7 +52,8 @@ class ApiKeys:
         """How many tokens are configured: none means every write is refused."""
         return len(self._keys)
 
-    def authenticate(self, authorization: str | None, allowed_roles: tuple[str, ...]) -> Principal:
+    def role(self, authorization: str | None) -> str | None:
+        """The role of a valid bearer token in an Authorization header, else None."""
         scheme, _, token = (authorization or "").partition(" ")
         token = token.strip()
         role = None
@@ -60,6 +61,11 @@ class ApiKeys:
             for known, known_role in self._keys.items():
                 if hmac.compare_digest(known.encode(), token.encode()):
                     role = known_role
+        return role
+
+    def authenticate(self, authorization: str | None, allowed_roles: tuple[str, ...]) -> Principal:
+        role = self.role(authorization)
+        token = (authorization or "").partition(" ")[2].strip()
         if role is None:
             raise Problem(401, "unauthorized", "未认证", "需要有效的访问令牌（Authorization: Bearer <token>）。")
         if role not in allowed_roles and role != "admin":

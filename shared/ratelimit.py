@@ -11,7 +11,7 @@ the public.
 """
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -36,6 +36,15 @@ def install(app: Flask, settings: Settings) -> Limiter:
 
 def limit(app: Flask, endpoint: str, rate: str) -> None:
     """Limit one registered endpoint per client, e.g. rate="30 per minute"
-    (the `limits` notation). Call after registering the blueprint."""
+    (the `limits` notation). Call after registering the blueprint.
+
+    A caller with a valid API token is not limited: it is one of our services
+    or a case system, accountable by its token, and the search service's
+    public /verify page would otherwise spend one address's allowance for
+    every citizen behind it."""
     limiter: Limiter = app.extensions["zhifa.limiter"]
-    app.view_functions[endpoint] = limiter.limit(rate)(app.view_functions[endpoint])
+    keys = app.extensions["zhifa.api_keys"]
+
+    def has_token() -> bool:
+        return keys.role(request.headers.get("Authorization")) is not None
+    app.view_functions[endpoint] = limiter.limit(rate, exempt_when=has_token)(app.view_functions[endpoint])

@@ -36,7 +36,7 @@ def document_json(doc: Document) -> dict:
     return {"id": doc.id, "type": doc.type, "title": doc.title, "number": doc.number,
             "issued_on": doc.issued_on.isoformat(), "issued_at": utc_iso(doc.issued_at),
             "template_version": doc.template_version, "agency": doc.agency_name,
-            "deadlines": doc.deadlines, "warnings": doc.warnings or [],
+            "data": doc.data, "deadlines": doc.deadlines, "warnings": doc.warnings or [],
             "verification_code": doc.verification_code, "files": files}
 
 

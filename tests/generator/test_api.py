@@ -91,6 +91,7 @@ def test_penalty_decision_is_numbered_in_sequence_and_printed(generator):
 
     got = client.get(f"/v1/documents/{one['id']}", headers=auth("archivist")).get_json()
     assert got["number"] == one["number"] and got["verification_code"] == one["verification_code"]
+    assert got["data"]["party"]["name"] == body["data"]["party"]["name"]   # the case data, as checked
 
 
 @pytest.mark.parametrize("doc_type", [t.type for t in CATALOGUE])
@@ -331,6 +332,9 @@ def test_public_verification_is_rate_limited_per_client(zhifa_env, tmp_path):
         assert_problem(answers[-1], 429)
         other = client.get("/v1/verify", query_string=query, environ_base={"REMOTE_ADDR": "10.1.2.3"})
         assert other.status_code == 200          # another client has its own allowance
+        # the search service's /verify page calls with its token for every citizen: not limited
+        assert all(client.get("/v1/verify", query_string=query, headers=auth("publisher")).status_code == 200
+                   for _ in range(5))
     finally:
         app.extensions["zhifa.runtime"].close()
 
