@@ -22,7 +22,7 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name, String
 from PIL import ImageCms
 
-from services.archive.layout import BackNote, ContentsRow, Cover, MediaListing, PageMaker
+from services.archive.layout import BOLD_TEXT, BackNote, ContentsRow, Cover, MediaListing, PageMaker
 from shared.blobstore import BlobStore
 from shared.dates import chinese_date
 
@@ -58,14 +58,15 @@ def compact_date(value) -> str:
     return value.strftime("%Y%m%d") if value else ""
 
 
+COVER_LABELS = ("全宗名称", "全宗号", "档号", "案卷题名", "当事人", "决定文书号", "承办单位", "立案（受理）日期",
+                "结案日期", "保管期限", "卷内件数", "卷内页数")
+
+
 def cover_for(case_file, heading: str, items: int, pages: int) -> Cover:
-    return Cover(heading, [
-        ("全宗名称", case_file.fonds_name), ("全宗号", case_file.fonds), ("档号", case_file.archive_number),
-        ("案卷题名", case_file.title), ("当事人", case_file.party), ("决定文书号", case_file.decision_number),
-        ("承办单位", case_file.handling_unit), ("立案（受理）日期", chinese_date(case_file.opened_on)),
-        ("结案日期", chinese_date(case_file.closed_on)), ("保管期限", case_file.retention),
-        ("卷内件数", f"{items} 件"), ("卷内页数", f"{pages} 页"),
-    ])
+    values = (case_file.fonds_name, case_file.fonds, case_file.archive_number, case_file.title, case_file.party,
+              case_file.decision_number, case_file.handling_unit, chinese_date(case_file.opened_on),
+              chinese_date(case_file.closed_on), case_file.retention, f"{items} 件", f"{pages} 页")
+    return Cover(heading, list(zip(COVER_LABELS, values)))
 
 
 def contents_rows(bound: list[Bound]) -> list[ContentsRow]:
@@ -127,8 +128,9 @@ class Assembler:
                     geometry.append((A4_PT[0], A4_PT[1], 0, [0, 0, *A4_PT]))
                     items.append(None)
             # Every page the archive draws, in one fpdf2 document (fonts subset once).
-            doc = self.pages.document()
-            cover = self.pages.cover(doc, cover_for(case_file, heading, len(bound), content_pages))
+            cover_page = cover_for(case_file, heading, len(bound), content_pages)
+            doc = self.pages.document(bold_text=BOLD_TEXT + cover_page.heading + "".join(l for l, _ in cover_page.fields))
+            cover = self.pages.cover(doc, cover_page)
             contents = self.pages.contents(doc, case_file.archive_number, contents_rows(bound))
             listings = {i: self.pages.media_listing(doc, media_listing(b.item))
                         for i, b in enumerate(bound) if items[i] is None}

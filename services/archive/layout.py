@@ -15,6 +15,7 @@ from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 from fpdf.fonts import FontFace
 
+from services.archive.faces import Faces
 from shared.fonts import FACES, install_fonts
 
 SERIF = "serif"
@@ -57,19 +58,38 @@ class MediaListing:
     rows: list[tuple[str, str]] = field(default_factory=list)   # (label, value)
 
 
+# Everything drawn in the bold face besides the cover's heading: headings and labels.
+BOLD_TEXT = "卷内文件目录备考表音视频文件说明本卷情况说明序号文号责任者题名日期页号备注"
+
+
 class PageMaker:
-    def __init__(self, fonts_dir: Path):
+    def __init__(self, fonts_dir: Path, faces: Faces | None = None, headings: str = ""):
+        """`headings`: the cover headings this service may print (the case
+        types' titles); with BOLD_TEXT they are all the bold face ever draws,
+        so the bold face is a small one cut once per process (`faces`)."""
         install_fonts(fonts_dir)
         self.regular = Path(fonts_dir) / FACES[0].filename
         self.bold = Path(fonts_dir) / FACES[1].filename
+        self.faces = faces
+        self.bold_fixed = BOLD_TEXT + headings
 
-    def document(self) -> FPDF:
+    def warm(self) -> None:
+        if self.faces:
+            self.faces.small(self.bold, self.bold_fixed)
+
+    def document(self, bold_text: str = "") -> FPDF:
         """One document for all the pages a case file needs: the faces are
-        parsed and subset once (about a second each time otherwise)."""
+        parsed and subset once per document. `bold_text`: what the bold face
+        will draw beyond the fixed headings (e.g. the cover's labels)."""
         pdf = FPDF(unit="mm", format="A4")
         pdf.set_auto_page_break(True, margin=35)
         pdf.add_font(SERIF, "", str(self.regular))
-        pdf.add_font(SERIF, "B", str(self.bold))
+        bold = self.faces.for_text(self.bold, self.bold_fixed, bold_text) if self.faces else self.bold
+        pdf.add_font(SERIF, "B", str(bold))
+        for font in pdf.fonts.values():
+            # Keep the face's own FontBBox (a valid bound for any subset): recomputing
+            # it from the outlines of every used glyph doubled the time of writing.
+            font.ttfont.recalcBBoxes = False
         pdf.set_lang("zh-CN")
         pdf.set_creator("zhifa archive")
         return pdf

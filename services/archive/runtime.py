@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from services.archive import seal_keys
-from services.archive.assembly import Assembler
+from services.archive.assembly import COVER_LABELS, Assembler
 from services.archive.binding import BindingRules
 from services.archive.case_files import CaseFileService
 from services.archive.checks import FourProperties
+from services.archive.faces import Faces
 from services.archive.layout import PageMaker
 from services.archive.ledger import LedgerBook
 from services.archive.malware import ClamdScanner
@@ -52,7 +53,14 @@ class Runtime:
     jobs: Jobs
 
     def warm(self, background: bool = True) -> None:
-        """Nothing to warm: fonts load on the first assembly."""
+        """Cut the small faces (bold headings, the seal's text) before the first seal."""
+        def cut() -> None:
+            self.seals.assembler.pages.warm()
+            self.seals.sealer.warm()
+        if background:
+            threading.Thread(target=cut, name="archive-warm", daemon=True).start()
+        else:
+            cut()
 
     def resume(self) -> None:
         if self.jobs.mode == "inline":
@@ -91,10 +99,12 @@ def build(settings: Settings) -> Runtime:
         return ServiceClient.for_service(settings, "generator")
 
     key = seal_keys.load(settings.seal_pkcs12, settings.seal_password, service_dir / "seal", settings.archive_name)
-    pages = PageMaker(settings.fonts_dir)
+    faces = Faces(work_dir / "faces")
+    pages = PageMaker(settings.fonts_dir, faces, "".join(rules.get(t).title for t in rules.case_types())
+                      + "".join(COVER_LABELS))
     case_files = CaseFileService(sessions, blobs, rules, generator, work_dir, settings.max_upload_bytes)
     checks = FourProperties(blobs, sessions, generator, ClamdScanner(settings.clamd) if settings.clamd else None)
-    sealer = Sealer(key, settings.fonts_dir / FACES[1].filename, settings.archive_name, settings.tsa_url)
+    sealer = Sealer(key, settings.fonts_dir / FACES[1].filename, settings.archive_name, settings.tsa_url, faces=faces)
     seals = SealService(sessions, blobs, case_files, checks, Assembler(blobs, pages, work_dir), sealer, jobs,
                         work_dir, settings.archive_name)
     ledger = LedgerBook(sessions)

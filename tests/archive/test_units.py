@@ -94,3 +94,16 @@ def test_first_run_makes_a_local_ca_and_seal_with_private_files(tmp_path):
     assert "测试档案室" in key.subject and key.trust_roots[0].subject != key.certificate.subject
     again = seal_keys.load(None, None, tmp_path / "seal", "测试档案室")
     assert again.certificate == key.certificate            # made once, then reused
+
+
+def test_small_faces_draw_their_text_and_give_way_to_the_full_face(tmp_path):
+    from fontTools.ttLib import TTFont
+    from services.archive.faces import Faces
+    full = Path("build/fonts/NotoSerifCJKsc-Bold.otf")
+    faces = Faces(tmp_path)
+    small = faces.for_text(full, "鞍山市行政审批局档号", "鞍山市行政审批局 档号 A012-2026-Y-0007")
+    assert small != full and small.stat().st_size < full.stat().st_size / 50
+    with TTFont(str(small)) as font:
+        assert {ord(c) for c in "鞍山市行政审批局档号A0-:"} <= set(font.getBestCmap())
+        assert "NotoSerifCJKsc" in font["name"].getDebugName(6)
+    assert faces.for_text(full, "鞍山市行政审批局档号", "档号 永久-0001") == full    # 永久 is not in the small face

@@ -86,9 +86,9 @@ def test_a_file_sealed_with_another_key_is_not_ours(overridden, tmp_path):
     _, client, _, _, _ = overridden
     seal_keys.make_local_seal(tmp_path / "other", "冒名档案室")
     other = seal_keys.load(tmp_path / "other" / seal_keys.SEAL_FILE, None, tmp_path, "冒名档案室")
-    source = tmp_path / "plain.pdf"
-    source.write_bytes(samples.simple_pdf(1))
-    Sealer(other, FONT, "冒名档案室").seal(source, tmp_path / "forged.pdf", "A0-0", 0)
+    forged = tmp_path / "forged.pdf"
+    forged.write_bytes(samples.simple_pdf(1))
+    Sealer(other, FONT, "冒名档案室").seal(forged, "A0-0", 0)       # signed in place
     result = verify(client, (tmp_path / "forged.pdf").read_bytes())
     assert result["intact"] and not result["ours"] and not result["valid"]
     assert "冒名" in result["signed_by"] and any("不是本档案馆" in f for f in result["findings"])
