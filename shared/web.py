@@ -334,7 +334,8 @@ class _Channel(HTTPChannel):
 
 
 def serve(app: Flask, host: str, port: int, threads: int = 8, stop_timeout: float = 10.0,
-          ready: Callable[[str, int], None] | None = None) -> None:
+          ready: Callable[[str, int], None] | None = None, signals: bool = True,
+          stop: threading.Event | None = None) -> None:
     """Serve `app` until SIGTERM or Ctrl-C, then stop accepting, let requests
     under way finish for at most `stop_timeout` seconds, and return.
 
@@ -344,6 +345,8 @@ def serve(app: Flask, host: str, port: int, threads: int = 8, stop_timeout: floa
     exceed settings.http_connection_limit. Proxy headers (X-Forwarded-*) are
     dropped: absolute URLs come from configuration (`external_url`).
     `ready(host, port)` is called once the socket listens.
+    `signals=False` installs no SIGTERM handler (only the main thread may),
+    so a test can serve from a thread and end serving by setting `stop`.
     """
     settings: Settings = app.extensions["zhifa.settings"]
     socket_map: dict = {}
@@ -361,15 +364,16 @@ def serve(app: Flask, host: str, port: int, threads: int = 8, stop_timeout: floa
     if ready:
         ready(listeners[0].effective_host, listeners[0].effective_port)
 
-    stopping = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    stopping = stop or threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stopping.set()) if signals else None
     try:
         while not stopping.is_set():
             wasyncore.loop(timeout=1.0, map=socket_map, use_poll=True, count=1)
     except KeyboardInterrupt:
         pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if signals:
+            signal.signal(signal.SIGTERM, previous)
     log.info("stopping: no new connections; finishing requests under way (at most %.0f s)", stop_timeout)
     for listener in listeners:
         listener.close()

@@ -3,32 +3,33 @@ Playwright): sign in, open a case file, upload a scan, read the checks,
 seal with a reason, download; plus the cookie, CSRF and CSP rules."""
 from __future__ import annotations
 
+import queue
 import threading
 from pathlib import Path
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 
 from tests.archive import samples
+from shared.web import serve
 from tests.conftest import TOKENS
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture
 def served(archive):
-    """The archive app on a local port (wsgiref in a thread: shared.web.serve wants the main thread)."""
+    """The archive app served by the real waitress server (shared.web.serve) from a thread."""
     app, _ = archive
-    server = make_server("127.0.0.1", 0, app, handler_class=_Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield app, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    bound, stop = queue.Queue(), threading.Event()
+    thread = threading.Thread(target=serve, args=(app, "127.0.0.1", 0),
+                              kwargs={"signals": False, "stop": stop, "threads": 4,
+                                      "ready": lambda host, port: bound.put(port)}, daemon=True)
+    thread.start()
+    yield app, f"http://127.0.0.1:{bound.get(timeout=10)}"
+    stop.set()
+    thread.join(timeout=15)
+    assert not thread.is_alive()
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (deploy/setup.sh installs it)")
