@@ -16,7 +16,6 @@ import statistics
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -77,36 +76,14 @@ def make_decision(rng: random.Random, n: int) -> IndexDoc:
                     agency, party, decided, decided + timedelta(days=5 * 365), "".join(sentences))
 
 
-_ANALYZER: Analyzer | None = None
-
-
-def _segment(docs: list[IndexDoc]) -> list[tuple]:
-    """Worker: the rows FtsIndex writes (jieba is the costly part)."""
-    global _ANALYZER
-    if _ANALYZER is None:
-        _ANALYZER = Analyzer()
-    index = FtsIndex.__new__(FtsIndex)
-    index.analyzer = _ANALYZER
-    return [index._rows(d) for d in docs]
-
-
 def build(path: Path, docs: list[IndexDoc], workers: int) -> float:
+    """Seconds `FtsIndex.rebuild` (what `zhifa search reindex` runs) takes for `docs`."""
     index = FtsIndex(path, Analyzer())
-    conn = index._conn()
-    gen = index._generation(conn)
-    chunks = [docs[i:i + 2000] for i in range(0, len(docs), 2000)]
     started = time.perf_counter()
-    with ProcessPoolExecutor(workers) as pool:
-        for rows in pool.map(_segment, chunks):
-            conn.execute("BEGIN IMMEDIATE")
-            for meta, fts in rows:
-                cur = conn.execute(f"INSERT INTO meta_g{gen} (number, kind, title, agency, party, decided_on, until, "
-                                   "year, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", meta)
-                conn.execute(f"INSERT INTO docs_g{gen} (rowid, title, words, chars) VALUES (?, ?, ?, ?)",
-                             (cur.lastrowid, *fts))
-            conn.execute("COMMIT")
-    conn.execute(f"INSERT INTO docs_g{gen}(docs_g{gen}) VALUES ('optimize')")
-    return time.perf_counter() - started
+    index.rebuild(iter(docs), workers=workers)
+    seconds = time.perf_counter() - started
+    index.close()
+    return seconds
 
 
 def percentiles(samples: list[float]) -> tuple[float, float, float]:

@@ -112,7 +112,9 @@ class ElasticIndex:
         except NotFoundError:
             pass
 
-    def rebuild(self, docs: Iterable[IndexDoc], progress: Callable[[int], None] | None = None) -> int:
+    def rebuild(self, docs: Iterable[IndexDoc], progress: Callable[[int], None] | None = None,
+                workers: int = 1) -> int:
+        """`workers` is for the embedded backend; the cluster analyses the text itself."""
         old = self._live_indices()
         new = self._create_version(aliased=False)
         count, _errors = helpers.bulk(self.client, self._actions(new, docs, progress), chunk_size=1000)

@@ -1,25 +1,39 @@
 """The embedded search backend: SQLite FTS5 over jieba-segmented text.
 
-One SQLite file (under the data dir) holds generations of two tables: `meta_gN`
-(the stored fields, filters and the body for snippets) and `docs_gN`, an FTS5
-table with three columns:
+One SQLite file (under the data dir) holds generations of three tables:
 
-- `title`: jieba words of the title and party (weighted highest),
-- `words`: jieba search-mode words of everything,
-- `chars`: every Han character alone (and Latin/digit runs).
+- `meta_gN`: the stored fields and filters, small rows (what facet counts,
+  filters and ordering read for every match);
+- `texts_gN`: the body for snippets and the jieba words the row was indexed
+  with (so that it can be taken out of the index again, below);
+- `docs_gN`: a contentless FTS5 table (`content=''`: the text is not stored
+  a second time) with four columns:
+  - `title`: jieba words of the title and party (weighted highest),
+  - `words`: jieba search-mode words of everything,
+  - `grams`: every pair of neighbouring characters (Han characters alone,
+    Latin/digit runs whole), in text order,
+  - `chars`: every Han character alone (and Latin/digit runs).
 
-A query word matches when its characters occur in a row as written (a
-phrase of `chars`: so 罚 and 许可 match, NOTES.md), or when the row has all
-its jieba words; BM25 over the three columns ranks the rows that use the
-words as words first. `rebuild` fills generation N+1 beside the live one and
-then switches the `current` pointer in one transaction: searches never see
-a half-built index.
+A query word matches when its characters occur in a row as written: one
+character is a `chars` token (罚), two are one `grams` token (许可, no
+position lists to merge), more are a phrase of `grams` tokens (住所变更 =
+"住所 所变 变更"); or when the row has all its jieba words. BM25 over the
+columns ranks the rows that use the words as words first. A contentless
+table forgets its text, so a row leaves the index through FTS5's 'delete'
+command given the very values it was indexed with: `texts_gN` keeps the
+jieba words, the character columns are recomputed from the stored fields.
+
+`rebuild` fills generation N+1 beside the live one (segmentation in worker
+processes when asked, SQLite writes in this one, `synchronous=OFF` only for
+the invisible new tables) and then switches the `current` pointer in one
+transaction: searches never see a half-built index.
 """
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections import defaultdict
+from collections import defaultdict, deque
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -27,12 +41,47 @@ from typing import Callable, Iterable, Iterator
 from services.search.analysis import Analyzer, char_tokens
 from services.search.index import Hit, IndexDoc, SearchQuery, SearchResult, Term, check_window, snippet
 
-BM25_WEIGHTS = (4.0, 1.0, 0.3)     # title, words, chars
-BATCH = 500
+BM25_WEIGHTS = (4.0, 1.0, 0.3, 0.3)     # title, words, grams, chars
+BATCH = 1000
+READ_PRAGMAS = ("PRAGMA cache_size=-65536",        # 64 MB of pages per connection
+                "PRAGMA mmap_size=1073741824",     # reads map the file instead of copying pages
+                "PRAGMA temp_store=MEMORY")        # GROUP BY / ORDER BY sorters stay in memory
 
 
 def _fts_string(token: str) -> str:
     return '"' + token.replace('"', '""') + '"'
+
+
+def _grams(tokens: list[str]) -> list[str]:
+    return [a + b for a, b in zip(tokens, tokens[1:])]
+
+
+def _fts_values(doc: IndexDoc, title_words: str, body_words: str) -> tuple[str, str, str, str]:
+    """The four FTS columns of a row: a pure function of the stored fields and words."""
+    chars = char_tokens(" ".join((doc.title, doc.party, doc.number, doc.agency, doc.body)))
+    return title_words, f"{title_words} {body_words}", " ".join(_grams(chars)), " ".join(chars)
+
+
+def segment(analyzer: Analyzer, doc: IndexDoc) -> tuple[tuple, tuple, tuple]:
+    """(meta, texts, fts) rows of a decision; jieba is the costly part.
+    jieba cuts at spaces, so the title's words plus the rest's are the words of everything."""
+    title_words = " ".join(analyzer.words(f"{doc.title} {doc.party}"))
+    body_words = " ".join(analyzer.words(f"{doc.number} {doc.agency} {doc.body}"))
+    meta = (doc.number, doc.kind, doc.title, doc.agency, doc.party, doc.decided_on.isoformat(),
+            doc.publish_until.isoformat(), doc.year)
+    return meta, (doc.body, title_words, body_words), _fts_values(doc, title_words, body_words)
+
+
+_WORKER: Analyzer | None = None
+
+
+def _init_worker(user_dict) -> None:
+    global _WORKER
+    _WORKER = Analyzer(user_dict)
+
+
+def _segment_batch(docs: list[IndexDoc]) -> list[tuple]:
+    return [segment(_WORKER, d) for d in docs]
 
 
 class FtsIndex:
@@ -59,6 +108,8 @@ class FtsIndex:
             conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            for pragma in READ_PRAGMAS:
+                conn.execute(pragma)
             self._local.conn = conn
         return conn
 
@@ -71,32 +122,49 @@ class FtsIndex:
         conn.execute(f"""CREATE TABLE IF NOT EXISTS meta_g{gen} (
             id INTEGER PRIMARY KEY, number TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, title TEXT NOT NULL,
             agency TEXT NOT NULL, party TEXT NOT NULL, decided_on TEXT NOT NULL, until TEXT NOT NULL,
-            year INTEGER NOT NULL, body TEXT NOT NULL)""")
+            year INTEGER NOT NULL)""")
         conn.execute(f"CREATE INDEX IF NOT EXISTS meta_g{gen}_date ON meta_g{gen} (decided_on, number)")
+        conn.execute(f"""CREATE TABLE IF NOT EXISTS texts_g{gen} (
+            id INTEGER PRIMARY KEY, body TEXT NOT NULL, title_words TEXT NOT NULL, body_words TEXT NOT NULL)""")
         conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS docs_g{gen} USING fts5("
-                     "title, words, chars, tokenize='unicode61 remove_diacritics 0')")
+                     "title, words, grams, chars, content='', tokenize='unicode61 remove_diacritics 0')")
+
+    @staticmethod
+    def _drop_generation(conn: sqlite3.Connection, gen: int) -> None:
+        for table in ("docs", "texts", "meta"):
+            conn.execute(f"DROP TABLE IF EXISTS {table}_g{gen}")
 
     # -- writing -----------------------------------------------------------------
 
-    def _rows(self, doc: IndexDoc) -> tuple[tuple, tuple]:
-        everything = " ".join((doc.title, doc.party, doc.number, doc.agency, doc.body))
-        meta = (doc.number, doc.kind, doc.title, doc.agency, doc.party, doc.decided_on.isoformat(),
-                doc.publish_until.isoformat(), doc.year, doc.body)
-        fts = (" ".join(self.analyzer.words(f"{doc.title} {doc.party}")),
-               " ".join(self.analyzer.words(everything)), " ".join(char_tokens(everything)))
-        return meta, fts
+    def _rows(self, doc: IndexDoc) -> tuple[tuple, tuple, tuple]:
+        return segment(self.analyzer, doc)
 
-    def _write(self, conn: sqlite3.Connection, gen: int, docs: Iterable[IndexDoc]) -> int:
+    @staticmethod
+    def _remove(conn: sqlite3.Connection, gen: int, number: str) -> None:
+        old = conn.execute(f"SELECT m.id, m.number, m.kind, m.title, m.agency, m.party, m.decided_on, m.until, "
+                           f"t.body, t.title_words, t.body_words FROM meta_g{gen} AS m "
+                           f"JOIN texts_g{gen} AS t ON t.id = m.id WHERE m.number = ?", (number,)).fetchone()
+        if not old:
+            return
+        rowid, number, kind, title, agency, party, decided, until, body, title_words, body_words = old
+        doc = IndexDoc(number, kind, title, agency, party, date.fromisoformat(decided), date.fromisoformat(until),
+                       body)
+        conn.execute(f"INSERT INTO docs_g{gen} (docs_g{gen}, rowid, title, words, grams, chars) "
+                     "VALUES ('delete', ?, ?, ?, ?, ?)", (rowid, *_fts_values(doc, title_words, body_words)))
+        conn.execute(f"DELETE FROM texts_g{gen} WHERE id = ?", (rowid,))
+        conn.execute(f"DELETE FROM meta_g{gen} WHERE id = ?", (rowid,))
+
+    @staticmethod
+    def _insert(conn: sqlite3.Connection, gen: int, rows: Iterable[tuple], replace: bool) -> int:
         count = 0
-        for doc in docs:
-            meta, fts = self._rows(doc)
-            old = conn.execute(f"SELECT id FROM meta_g{gen} WHERE number = ?", (doc.number,)).fetchone()
-            if old:
-                conn.execute(f"DELETE FROM docs_g{gen} WHERE rowid = ?", old)
-                conn.execute(f"DELETE FROM meta_g{gen} WHERE id = ?", old)
+        for meta, texts, fts in rows:
+            if replace:
+                FtsIndex._remove(conn, gen, meta[0])
             cur = conn.execute(f"INSERT INTO meta_g{gen} (number, kind, title, agency, party, decided_on, until, "
-                               "year, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", meta)
-            conn.execute(f"INSERT INTO docs_g{gen} (rowid, title, words, chars) VALUES (?, ?, ?, ?)",
+                               "year) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", meta)
+            conn.execute(f"INSERT INTO texts_g{gen} (id, body, title_words, body_words) VALUES (?, ?, ?, ?)",
+                         (cur.lastrowid, *texts))
+            conn.execute(f"INSERT INTO docs_g{gen} (rowid, title, words, grams, chars) VALUES (?, ?, ?, ?, ?)",
                          (cur.lastrowid, *fts))
             count += 1
         return count
@@ -106,9 +174,10 @@ class FtsIndex:
         with self._write_lock:
             conn = self._conn()
             for batch in _batches(docs, BATCH):
+                rows = [self._rows(d) for d in batch]        # segment before taking the write lock of the file
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    total += self._write(conn, self._generation(conn), batch)
+                    total += self._insert(conn, self._generation(conn), rows, replace=True)
                     conn.execute("COMMIT")
                 except BaseException:
                     conn.execute("ROLLBACK")
@@ -120,42 +189,60 @@ class FtsIndex:
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                gen = self._generation(conn)
-                old = conn.execute(f"SELECT id FROM meta_g{gen} WHERE number = ?", (number,)).fetchone()
-                if old:
-                    conn.execute(f"DELETE FROM docs_g{gen} WHERE rowid = ?", old)
-                    conn.execute(f"DELETE FROM meta_g{gen} WHERE id = ?", old)
+                self._remove(conn, self._generation(conn), number)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
 
-    def rebuild(self, docs: Iterable[IndexDoc], progress: Callable[[int], None] | None = None) -> int:
-        """Fill a new generation, then switch to it at once; the old one is dropped."""
+    def _segmented(self, docs: Iterable[IndexDoc], workers: int) -> Iterator[list[tuple]]:
+        """Batches of rows, segmented here or in `workers` processes (in order, a few batches ahead)."""
+        if workers <= 1:
+            for batch in _batches(docs, BATCH):
+                yield [self._rows(d) for d in batch]
+            return
+        with ProcessPoolExecutor(workers, initializer=_init_worker,
+                                 initargs=(self.analyzer.user_dict,)) as pool:
+            pending: deque = deque()
+            for batch in _batches(docs, BATCH):
+                pending.append(pool.submit(_segment_batch, batch))
+                if len(pending) > 2 * workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+
+    def rebuild(self, docs: Iterable[IndexDoc], progress: Callable[[int], None] | None = None,
+                workers: int = 1) -> int:
+        """Fill a new generation, then switch to it at once; the old one is dropped.
+        Numbers repeated in `docs` keep their last version."""
         with self._write_lock:
             conn = self._conn()
             old = self._generation(conn)
             new = old + 1
             with conn:
-                conn.execute(f"DROP TABLE IF EXISTS docs_g{new}")
-                conn.execute(f"DROP TABLE IF EXISTS meta_g{new}")
+                self._drop_generation(conn, new)
                 self._create_generation(conn, new)
+            # Nothing reads generation `new` before the switch below, and a crash
+            # leaves the old one live and this one to be dropped by the next rebuild.
+            conn.execute("PRAGMA synchronous=OFF")
             total = 0
-            for batch in _batches(docs, BATCH):
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    total += self._write(conn, new, batch)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                if progress:
-                    progress(len(batch))
-            conn.execute(f"INSERT INTO docs_g{new}(docs_g{new}) VALUES ('optimize')")
+            try:
+                for rows in self._segmented(docs, workers):
+                    conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        total += self._insert(conn, new, rows, replace=True)
+                        conn.execute("COMMIT")
+                    except BaseException:
+                        conn.execute("ROLLBACK")
+                        raise
+                    if progress:
+                        progress(len(rows))
+                conn.execute(f"INSERT INTO docs_g{new}(docs_g{new}) VALUES ('optimize')")
+            finally:
+                conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("UPDATE current SET gen = ? WHERE id = 1", (new,))
-            conn.execute(f"DROP TABLE docs_g{old}")
-            conn.execute(f"DROP TABLE meta_g{old}")
+            self._drop_generation(conn, old)
             conn.execute("COMMIT")
             return total
 
@@ -165,7 +252,10 @@ class FtsIndex:
         chars = char_tokens(term.text)
         if not chars:
             return None
-        expr = "chars : " + _fts_string(" ".join(chars))
+        if len(chars) == 1:
+            expr = "chars : " + _fts_string(chars[0])
+        else:
+            expr = "grams : " + _fts_string(" ".join(_grams(chars)))
         words = [] if term.phrase else self.analyzer.query_words(term.text)
         if words:
             expr = f"({expr}) OR ({{title words}} : ({' AND '.join(_fts_string(w) for w in words)}))"
@@ -204,39 +294,44 @@ class FtsIndex:
         if query.positive and not match:      # only punctuation: nothing can match
             return SearchResult(0, [], {"kind": {}, "agency": {}, "year": {}})
         if match:
-            # Counting needs no score: BM25 is computed only for the page's ordering.
-            count_source = (f"(SELECT rowid AS id FROM docs_g{gen} WHERE docs_g{gen} MATCH ?) AS h "
-                            f"JOIN meta_g{gen} AS m ON m.id = h.id")
-            source = (f"(SELECT rowid AS id, bm25(docs_g{gen}, {', '.join(map(str, BM25_WEIGHTS))}) AS score "
-                      f"FROM docs_g{gen} WHERE docs_g{gen} MATCH ?) AS h JOIN meta_g{gen} AS m ON m.id = h.id")
-            params = [match, *params]
+            # The FTS table drives the join (CROSS JOIN keeps that order): each match
+            # looks up its small meta row; filters apply before any score is computed.
+            source = f"docs_g{gen} CROSS JOIN meta_g{gen} AS m ON m.id = docs_g{gen}.rowid"
+            where.insert(0, f"docs_g{gen} MATCH ?")
+            params.insert(0, match)
         else:
-            source = count_source = f"meta_g{gen} AS m"
+            source = f"meta_g{gen} AS m"
         filters = (" WHERE " + " AND ".join(where)) if where else ""
 
         facets: dict[str, dict] = {"kind": defaultdict(int), "agency": defaultdict(int), "year": defaultdict(int)}
         total = 0
         for kind, agency, year, n in conn.execute(
-                f"SELECT m.kind, m.agency, m.year, count(*) FROM {count_source}{filters} GROUP BY 1, 2, 3", params):
+                f"SELECT m.kind, m.agency, m.year, count(*) FROM {source}{filters} GROUP BY 1, 2, 3", params):
             total += n
             facets["kind"][kind] += n
             facets["agency"][agency] += n
             facets["year"][str(year)] += n
 
-        page_where, page_params = list(where), list(params)
-        if query.effective_sort == "date":
-            order = "m.decided_on DESC, m.number DESC"
-            if query.after:
-                page_where.append("(m.decided_on, m.number) < (?, ?)")
-                page_params.extend(query.after)
-        else:
-            order = "h.score, m.decided_on DESC, m.number DESC"
-        page_filters = (" WHERE " + " AND ".join(page_where)) if page_where else ""
-        rows = conn.execute(
-            f"SELECT m.number, m.title, m.kind, m.agency, m.party, m.decided_on, m.body FROM {source}{page_filters} "
-            f"ORDER BY {order} LIMIT ? OFFSET ?", [*page_params, query.size, query.offset]).fetchall()
-        hits = [Hit(number, title, kind, agency, party, date.fromisoformat(decided), snippet(body, query.positive))
-                for number, title, kind, agency, party, decided, body in rows]
+        hits: list[Hit] = []
+        if total > query.offset:
+            page_where, page_params = list(where), list(params)
+            if query.effective_sort == "date":
+                order = "m.decided_on DESC, m.number DESC"
+                if query.after:
+                    page_where.append("(m.decided_on, m.number) < (?, ?)")
+                    page_params.extend(query.after)
+            else:
+                order = f"bm25(docs_g{gen}, {', '.join(map(str, BM25_WEIGHTS))}), m.decided_on DESC, m.number DESC"
+            page_filters = (" WHERE " + " AND ".join(page_where)) if page_where else ""
+            ids = [r[0] for r in conn.execute(f"SELECT m.id FROM {source}{page_filters} ORDER BY {order} "
+                                              "LIMIT ? OFFSET ?", [*page_params, query.size, query.offset])]
+            rows = {r[0]: r[1:] for r in conn.execute(
+                f"SELECT m.id, m.number, m.title, m.kind, m.agency, m.party, m.decided_on, t.body "
+                f"FROM meta_g{gen} AS m JOIN texts_g{gen} AS t ON t.id = m.id "
+                f"WHERE m.id IN ({', '.join('?' * len(ids))})", ids)}
+            for number, title, kind, agency, party, decided, body in (rows[i] for i in ids):
+                hits.append(Hit(number, title, kind, agency, party, date.fromisoformat(decided),
+                                snippet(body, query.positive)))
         return SearchResult(total, hits, {k: _sorted_counts(v) for k, v in facets.items()})
 
     def count(self) -> int:
