@@ -14,6 +14,10 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 request_id: ContextVar[str] = ContextVar("zhifa_request_id", default="-")
 
+# Libraries that narrate routine work at INFO (a line per font table subset,
+# a line per bridge set-up): only their warnings reach the log.
+CHATTY_LIBRARIES = ("fontTools", "pikepdf", "fpdf")
+
 
 class RequestIdFilter(logging.Filter):
     """Adds `request_id` to every record the handler writes."""
@@ -35,3 +39,5 @@ def setup(level: str = "INFO") -> None:
     handler._zhifa = True   # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level.upper() if isinstance(level, str) else level)
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
