@@ -12,12 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fpdf import FPDF
-from fpdf.enums import Align, XPos, YPos
+from fpdf.enums import Align, WrapMode, XPos, YPos
 from fpdf.fonts import FontFace
 
 from services.archive.faces import Faces
 from shared.fonts import FACES, install_fonts
 
+# Chinese has no spaces between words: wrap at any character, never at the
+# spaces around digits and Latin words ("共 5 件、7 页" must not break before 页).
+CHINESE_WRAP = WrapMode.CHAR
 SERIF = "serif"
 A4 = (210.0, 297.0)
 MARGINS = {"left": 28.0, "top": 37.0, "right": 26.0}
@@ -114,7 +117,7 @@ class PageMaker:
         pdf.set_y(60)
         self._heading(pdf, cover.heading, 26)
         pdf.ln(10)
-        with pdf.table(col_widths=(38, 118), first_row_as_headings=False, line_height=9,
+        with pdf.table(col_widths=(38, 118), first_row_as_headings=False, line_height=9, wrapmode=CHINESE_WRAP,
                        text_align=("CENTER", "LEFT"), padding=2) as table:
             pdf.set_font(SERIF, "", 14)
             for label, value in cover.fields:
@@ -143,7 +146,7 @@ class PageMaker:
         pdf.cell(0, 9, "本卷情况说明", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.set_font(SERIF, "", 12.5)
         for paragraph in note.paragraphs:
-            pdf.multi_cell(0, 7.5, paragraph, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.multi_cell(0, 7.5, paragraph, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT, wrapmode=CHINESE_WRAP)
             pdf.ln(1.5)
         # The signature block sits at a fixed height; the seal is stamped beside it (sealing.py).
         pdf.set_y(max(pdf.get_y() + 8, 205))
@@ -157,10 +160,10 @@ class PageMaker:
         start = self._a4(pdf)
         self._heading(pdf, "音视频文件说明", 18)
         pdf.set_font(SERIF, "", 12)
-        pdf.multi_cell(0, 7, listing.title, align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, 7, listing.title, align=Align.C, new_x=XPos.LMARGIN, new_y=YPos.NEXT, wrapmode=CHINESE_WRAP)
         pdf.ln(4)
         pdf.set_font(SERIF, "", 11)
-        with pdf.table(col_widths=(34, 122), first_row_as_headings=False, line_height=7, padding=1.5,
+        with pdf.table(col_widths=(34, 122), first_row_as_headings=False, line_height=7, padding=1.5, wrapmode=CHINESE_WRAP,
                        text_align=("CENTER", "LEFT")) as table:
             for label, value in listing.rows:
                 row = table.row()
@@ -168,7 +171,7 @@ class PageMaker:
                 row.cell(value)
         pdf.ln(6)
         pdf.multi_cell(0, 7, "原始音视频文件作为关联文件（附件）嵌入本 PDF，可在阅读器的附件面板中打开；"
-                             "其 SHA-256 摘要值见上表。", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+                             "其 SHA-256 摘要值见上表。", new_x=XPos.LMARGIN, new_y=YPos.NEXT, wrapmode=CHINESE_WRAP)
         return range(start, pdf.page)
 
     def page_numbers(self, pdf: FPDF, numbers: list[tuple[int, float, float]]) -> range:
