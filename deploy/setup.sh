@@ -4,8 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# chromium: the pages' browser tests; clamav-daemon: the archive's malware check
+# (its tests start their own clamd with a one-signature database).
 DEBIAN_PACKAGES=(libreoffice-writer-nogui python3-uno python3-venv fonts-noto-cjk
-                 fonts-arphic-ukai fonts-arphic-uming fonts-babelstone-han poppler-utils fontconfig chromium)
+                 fonts-arphic-ukai fonts-arphic-uming fonts-babelstone-han poppler-utils fontconfig chromium
+                 clamav-daemon)
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
