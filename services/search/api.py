@@ -150,8 +150,10 @@ def get_decision(number: str):
 def search_decisions():
     query = search_query()
     result = run_search(query)
-    return jsonify({"total": result.total, "page": query.page, "size": query.size,
+    return jsonify({"total": result.total, "total_approximate": result.total_approximate,
+                    "page": query.page, "size": query.size,
                     "hits": [h.as_dict() for h in result.hits], "facets": result.facets,
+                    "facets_approximate": result.facets_approximate, "ranked_within": result.ranked_within,
                     "next": next_cursor(query, result)})
 
 

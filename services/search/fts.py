@@ -43,6 +43,15 @@ from services.search.index import Hit, IndexDoc, SearchQuery, SearchResult, Term
 
 BM25_WEIGHTS = (4.0, 1.0, 0.3, 0.3)     # title, words, grams, chars
 BATCH = 1000
+# Above these many matches (a word like 罚款 is in most decisions), facet counts
+# are estimated from a sample and relevance ranks the newest matches only:
+EXACT_FACETS = 20_000
+EXACT_BELOW = 1_000         # an estimate this small is recounted: every hit is on a reachable page
+FACET_SAMPLE = 10_000
+RANK_WITHIN = 2_000
+# Total of a bare word from the FTS index, corrected for at most this many
+# decisions past their period that the sweep has not removed yet.
+STALE_DIRECT = 200
 READ_PRAGMAS = ("PRAGMA cache_size=-65536",        # 64 MB of pages per connection
                 "PRAGMA mmap_size=1073741824",     # reads map the file instead of copying pages
                 "PRAGMA temp_store=MEMORY")        # GROUP BY / ORDER BY sorters stay in memory
@@ -98,7 +107,12 @@ class FtsIndex:
             with conn:
                 conn.execute("CREATE TABLE IF NOT EXISTS current (id INTEGER PRIMARY KEY CHECK (id = 1), gen INTEGER)")
                 conn.execute("INSERT OR IGNORE INTO current (id, gen) VALUES (1, 1)")
-                self._create_generation(conn, self._generation(conn))
+            earlier = self._earlier_layout(conn, self._generation(conn))
+            if earlier is None:
+                with conn:
+                    self._create_generation(conn, self._generation(conn))
+        if earlier is not None:           # an index file of an earlier version: its rows, indexed anew
+            self.rebuild(earlier)
 
     # -- connections and generations --------------------------------------------
 
@@ -118,12 +132,31 @@ class FtsIndex:
         return conn.execute("SELECT gen FROM current WHERE id = 1").fetchone()[0]
 
     @staticmethod
+    def _earlier_layout(conn: sqlite3.Connection, gen: int) -> list[IndexDoc] | None:
+        """The decisions of a generation written by an earlier version of this
+        module (text in `meta` or no facet codes), or None."""
+        columns = {r[1] for r in conn.execute(f"PRAGMA table_info(meta_g{gen})")}
+        if not columns or "facet" in columns:
+            return None
+        source = (f"meta_g{gen} AS m" if "body" in columns
+                  else f"meta_g{gen} AS m JOIN texts_g{gen} AS t ON t.id = m.id")
+        return [IndexDoc(number, kind, title, agency, party, date.fromisoformat(decided), date.fromisoformat(until),
+                         body)
+                for number, kind, title, agency, party, decided, until, body in conn.execute(
+                    f"SELECT m.number, m.kind, m.title, m.agency, m.party, m.decided_on, m.until, body FROM {source}")]
+
+    @staticmethod
     def _create_generation(conn: sqlite3.Connection, gen: int) -> None:
         conn.execute(f"""CREATE TABLE IF NOT EXISTS meta_g{gen} (
             id INTEGER PRIMARY KEY, number TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, title TEXT NOT NULL,
             agency TEXT NOT NULL, party TEXT NOT NULL, decided_on TEXT NOT NULL, until TEXT NOT NULL,
-            year INTEGER NOT NULL)""")
+            year INTEGER NOT NULL, facet INTEGER NOT NULL)""")
+        # One small integer per (kind, agency, year): facet counts group on it.
+        conn.execute(f"""CREATE TABLE IF NOT EXISTS facets_g{gen} (
+            code INTEGER PRIMARY KEY, kind TEXT NOT NULL, agency TEXT NOT NULL, year INTEGER NOT NULL,
+            UNIQUE (kind, agency, year))""")
         conn.execute(f"CREATE INDEX IF NOT EXISTS meta_g{gen}_date ON meta_g{gen} (decided_on, number)")
+        conn.execute(f"CREATE INDEX IF NOT EXISTS meta_g{gen}_until ON meta_g{gen} (until)")
         conn.execute(f"""CREATE TABLE IF NOT EXISTS texts_g{gen} (
             id INTEGER PRIMARY KEY, body TEXT NOT NULL, title_words TEXT NOT NULL, body_words TEXT NOT NULL)""")
         conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS docs_g{gen} USING fts5("
@@ -131,7 +164,7 @@ class FtsIndex:
 
     @staticmethod
     def _drop_generation(conn: sqlite3.Connection, gen: int) -> None:
-        for table in ("docs", "texts", "meta"):
+        for table in ("docs", "texts", "meta", "facets"):
             conn.execute(f"DROP TABLE IF EXISTS {table}_g{gen}")
 
     # -- writing -----------------------------------------------------------------
@@ -160,8 +193,12 @@ class FtsIndex:
         for meta, texts, fts in rows:
             if replace:
                 FtsIndex._remove(conn, gen, meta[0])
+            key = (meta[1], meta[3], meta[7])
+            conn.execute(f"INSERT OR IGNORE INTO facets_g{gen} (kind, agency, year) VALUES (?, ?, ?)", key)
+            code = conn.execute(f"SELECT code FROM facets_g{gen} WHERE kind = ? AND agency = ? AND year = ?",
+                                key).fetchone()[0]
             cur = conn.execute(f"INSERT INTO meta_g{gen} (number, kind, title, agency, party, decided_on, until, "
-                               "year) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", meta)
+                               "year, facet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (*meta, code))
             conn.execute(f"INSERT INTO texts_g{gen} (id, body, title_words, body_words) VALUES (?, ?, ?, ?)",
                          (cur.lastrowid, *texts))
             conn.execute(f"INSERT INTO docs_g{gen} (rowid, title, words, grams, chars) VALUES (?, ?, ?, ?, ?)",
@@ -248,21 +285,31 @@ class FtsIndex:
 
     # -- reading -----------------------------------------------------------------
 
-    def _term_expr(self, term: Term) -> str | None:
+    def _term_expr(self, term: Term, ranking: bool) -> str | None:
         chars = char_tokens(term.text)
         if not chars:
             return None
-        if len(chars) == 1:
-            expr = "chars : " + _fts_string(chars[0])
+        words = [] if term.phrase else self.analyzer.query_words(term.text)
+        whole = len(words) == 1 and char_tokens(words[0]) == chars       # the term is one word
+        if len(chars) <= 2:
+            # One token (罚 or 许可): a character column holds it wherever the text
+            # does, title and words only where it is a word; so in any column it
+            # matches the same rows, and BM25 weighs where it was found.
+            expr = _fts_string("".join(chars))
+            branch = bool(words) and not whole
         else:
             expr = "grams : " + _fts_string(" ".join(_grams(chars)))
-        words = [] if term.phrase else self.analyzer.query_words(term.text)
-        if words:
+            branch = bool(words) and (ranking or not whole)
+        # A row with all the query's words matches even when they are apart; a
+        # single word that is the whole term adds no row (a row's words are its
+        # text), so then only ranking needs that branch.
+        if branch:
             expr = f"({expr}) OR ({{title words}} : ({' AND '.join(_fts_string(w) for w in words)}))"
         return f"({expr})"
 
-    def match_expression(self, terms: Iterable[Term]) -> str | None:
-        parts = [e for e in (self._term_expr(t) for t in terms) if e]
+    def match_expression(self, terms: Iterable[Term], ranking: bool = False) -> str | None:
+        """The FTS5 query: `ranking` gives the form BM25 scores (same rows, more phrases)."""
+        parts = [e for e in (self._term_expr(t, ranking) for t in terms) if e]
         return " AND ".join(parts) if parts else None
 
     def search(self, query: SearchQuery) -> SearchResult:
@@ -284,47 +331,82 @@ class FtsIndex:
             where.append("m.decided_on >= ?"), params.append(query.date_from.isoformat())
         if query.date_to:
             where.append("m.decided_on <= ?"), params.append(query.date_to.isoformat())
-        if query.today:
-            where.append("m.until >= ?"), params.append(query.today.isoformat())
+        narrowed = bool(where)
         exclude = self.match_expression(Term(t.text, True) for t in query.negative)
         if exclude:
             where.append(f"m.id NOT IN (SELECT rowid FROM docs_g{gen} WHERE docs_g{gen} MATCH ?)")
             params.append(exclude)
+        if query.today:
+            where.append("m.until >= ?"), params.append(query.today.isoformat())
         match = self.match_expression(query.positive)
         if query.positive and not match:      # only punctuation: nothing can match
             return SearchResult(0, [], {"kind": {}, "agency": {}, "year": {}})
         if match:
             # The FTS table drives the join (CROSS JOIN keeps that order): each match
-            # looks up its small meta row; filters apply before any score is computed.
+            # looks up its small meta row; conditions on the rowid alone (the facet
+            # sample, the ranking window) are checked before that lookup.
             source = f"docs_g{gen} CROSS JOIN meta_g{gen} AS m ON m.id = docs_g{gen}.rowid"
+            rowid = f"docs_g{gen}.rowid"
             where.insert(0, f"docs_g{gen} MATCH ?")
             params.insert(0, match)
         else:
-            source = f"meta_g{gen} AS m"
-        filters = (" WHERE " + " AND ".join(where)) if where else ""
+            source, rowid = f"meta_g{gen} AS m", "m.id"
 
-        facets: dict[str, dict] = {"kind": defaultdict(int), "agency": defaultdict(int), "year": defaultdict(int)}
-        total = 0
-        for kind, agency, year, n in conn.execute(
-                f"SELECT m.kind, m.agency, m.year, count(*) FROM {source}{filters} GROUP BY 1, 2, 3", params):
-            total += n
-            facets["kind"][kind] += n
-            facets["agency"][agency] += n
-            facets["year"][str(year)] += n
+        def sql(extra: list[str] = ()) -> str:
+            conds = [*where, *extra]
+            return f"{source}{' WHERE ' + ' AND '.join(conds) if conds else ''}"
 
+        if match:
+            upper = conn.execute(f"SELECT count(*) FROM docs_g{gen} WHERE docs_g{gen} MATCH ?", (match,)).fetchone()[0]
+        else:
+            upper = conn.execute(f"SELECT count(*) FROM meta_g{gen}").fetchone()[0]
+        approximate = estimated = False
+        if upper <= EXACT_FACETS:
+            facets, total = self._facets(conn, gen, rowid, sql, params, 1)
+        else:
+            # Very many candidates: every match costs a row lookup (about half a
+            # microsecond), so facets come from every step-th candidate, and so
+            # does the total unless the FTS count alone is exact.
+            step = -(-upper // FACET_SAMPLE)
+            total = self._exact_total(conn, gen, query, match, upper, narrowed or bool(exclude))
+            facets, seen = self._facets(conn, gen, rowid, sql, params, step, total)
+            if total is None:
+                sampled = conn.execute(f"SELECT count(*) FROM {'docs_g%d' % gen if match else 'meta_g%d' % gen}"
+                                       f"{' WHERE docs_g%d MATCH ? AND' % gen if match else ' WHERE'} "
+                                       f"{_sample('rowid' if match else 'id', step)}",
+                                       (match,) if match else ()).fetchone()[0]
+                total = round(upper * seen / sampled) if sampled else 0
+                approximate = True
+            if total <= EXACT_BELOW:           # the filters left few: count those exactly
+                facets, total = self._facets(conn, gen, rowid, sql, params, 1)
+                approximate = False
+            else:
+                facets, estimated = self._scaled(facets, total, seen), True
+        ranked_within = None
         hits: list[Hit] = []
         if total > query.offset:
-            page_where, page_params = list(where), list(params)
+            extra, extra_params = [], []
             if query.effective_sort == "date":
                 order = "m.decided_on DESC, m.number DESC"
                 if query.after:
-                    page_where.append("(m.decided_on, m.number) < (?, ?)")
-                    page_params.extend(query.after)
+                    extra.append("(m.decided_on, m.number) < (?, ?)")
+                    extra_params.extend(query.after)
             else:
                 order = f"bm25(docs_g{gen}, {', '.join(map(str, BM25_WEIGHTS))}), m.decided_on DESC, m.number DESC"
-            page_filters = (" WHERE " + " AND ".join(page_where)) if page_where else ""
-            ids = [r[0] for r in conn.execute(f"SELECT m.id FROM {source}{page_filters} ORDER BY {order} "
-                                              "LIMIT ? OFFSET ?", [*page_params, query.size, query.offset])]
+                if total > RANK_WITHIN:
+                    # A very common word: BM25 for every match costs more than the
+                    # page is worth; rank the newest RANK_WITHIN matches (rowids grow
+                    # as decisions are indexed), which hold every reachable page.
+                    bound = conn.execute(f"SELECT {rowid} FROM {sql()} ORDER BY {rowid} DESC LIMIT 1 OFFSET ?",
+                                         [*params, RANK_WITHIN - 1]).fetchone()
+                    if bound:
+                        extra.append(f"{rowid} >= ?"), extra_params.append(bound[0])
+                        ranked_within = RANK_WITHIN
+            page_params = list(params)
+            if match and query.effective_sort != "date":
+                page_params[0] = self.match_expression(query.positive, ranking=True)
+            ids = [r[0] for r in conn.execute(f"SELECT m.id FROM {sql(extra)} ORDER BY {order} LIMIT ? OFFSET ?",
+                                              [*page_params, *extra_params, query.size, query.offset])]
             rows = {r[0]: r[1:] for r in conn.execute(
                 f"SELECT m.id, m.number, m.title, m.kind, m.agency, m.party, m.decided_on, t.body "
                 f"FROM meta_g{gen} AS m JOIN texts_g{gen} AS t ON t.id = m.id "
@@ -332,7 +414,48 @@ class FtsIndex:
             for number, title, kind, agency, party, decided, body in (rows[i] for i in ids):
                 hits.append(Hit(number, title, kind, agency, party, date.fromisoformat(decided),
                                 snippet(body, query.positive)))
-        return SearchResult(total, hits, {k: _sorted_counts(v) for k, v in facets.items()})
+        return SearchResult(total, hits, facets, total_approximate=approximate,
+                            facets_approximate=estimated,
+                            ranked_within=ranked_within)
+
+    @staticmethod
+    def _exact_total(conn, gen: int, query: SearchQuery, match: str | None, upper: int, narrowed: bool) -> int | None:
+        """The number of matches when the FTS count `upper` gives it without a
+        row lookup: a bare query, less the matches past their publication period
+        that the daily sweep has not taken out yet, when those are few."""
+        if not match or narrowed:
+            return None
+        if not query.today:
+            return upper
+        today = query.today.isoformat()
+        stale = conn.execute(f"SELECT count(*) FROM meta_g{gen} WHERE until < ?", (today,)).fetchone()[0]
+        if not stale:
+            return upper
+        if stale > STALE_DIRECT:
+            return None
+        return upper - conn.execute(
+            f"SELECT count(*) FROM meta_g{gen} AS m CROSS JOIN docs_g{gen} ON docs_g{gen}.rowid = m.id "
+            f"WHERE m.until < ? AND docs_g{gen} MATCH ?", (today, match)).fetchone()[0]
+
+    @staticmethod
+    def _facets(conn, gen: int, rowid: str, sql, params, step: int, total: int | None = None) -> tuple[dict, int]:
+        """Counts by kind, agency and year of every `step`-th row, and their sum."""
+        extra = [_sample(rowid, step)] if step > 1 else []
+        groups = conn.execute(f"SELECT m.facet, count(*) FROM {sql(extra)} GROUP BY 1", params).fetchall()
+        names = {code: (kind, agency, year) for code, kind, agency, year in
+                 conn.execute(f"SELECT code, kind, agency, year FROM facets_g{gen}")}
+        facets: dict[str, dict] = {"kind": defaultdict(int), "agency": defaultdict(int), "year": defaultdict(int)}
+        for code, n in groups:
+            kind, agency, year = names[code]
+            facets["kind"][kind] += n
+            facets["agency"][agency] += n
+            facets["year"][str(year)] += n
+        return {k: _sorted_counts(v) for k, v in facets.items()}, sum(n for _, n in groups)
+
+    @staticmethod
+    def _scaled(facets: dict, total: int, seen: int) -> dict:
+        scale = total / seen if seen else 0
+        return {k: _sorted_counts({value: round(n * scale) for value, n in v.items()}) for k, v in facets.items()}
 
     def count(self) -> int:
         conn = self._conn()
@@ -346,6 +469,12 @@ class FtsIndex:
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+
+def _sample(rowid: str, step: int) -> str:
+    """About one row in `step`, chosen by a multiplicative hash of the rowid so
+    that no period in the data (alternate years, batches) lines up with it."""
+    return f"({rowid} * 2654435761) % 4294967291 % {step} = 0"
 
 
 def _sorted_counts(counts: dict) -> dict:

@@ -104,6 +104,11 @@ class SearchResult:
     total: int
     hits: list[Hit]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)   # kind, agency, year → value → count
+    # Above a threshold of matches (fts.EXACT_FACETS) the embedded backend estimates
+    # facet counts, and the total when filters apply, from a sample; pages say "约".
+    total_approximate: bool = False
+    facets_approximate: bool = False
+    ranked_within: int | None = None    # relevance ranked only the newest this many matches
 
 
 class SearchIndex(Protocol):

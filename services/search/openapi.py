@@ -24,13 +24,18 @@ SPEC["components"]["schemas"].update({
         "legal_basis": {"type": "array", "items": {"type": "string"}}, "content": {"type": "string"},
         "text": {"type": "string"}, "disclosure": {"type": "object"}, "public_url": {"type": "string"}}},
     "SearchResult": {"type": "object", "properties": {
-        "total": {"type": "integer"}, "page": {"type": "integer"}, "size": {"type": "integer"},
+        "total": {"type": "integer"},
+        "total_approximate": {"type": "boolean", "description": "true：匹配极多且有筛选条件，total 为抽样估计数"},
+        "page": {"type": "integer"}, "size": {"type": "integer"},
         "hits": {"type": "array", "items": {"type": "object", "properties": {
             "number": {"type": "string"}, "title": {"type": "string"}, "kind": {"type": "string"},
             "agency": {"type": "string"}, "party": {"type": "string"}, "decided_on": _DATE,
             "snippet": {"type": "string", "description": "HTML：已转义的文本，命中处以 <mark> 标出"}}}},
         "facets": {"type": "object", "properties": {k: {"type": "object", "additionalProperties": {"type": "integer"}}
                                                     for k in ("kind", "agency", "year")}},
+        "facets_approximate": {"type": "boolean", "description": "true：匹配极多，分面计数为抽样估计数"},
+        "ranked_within": {"type": ["integer", "null"],
+                          "description": "按相关度排序时只在最新的这么多件匹配结果中排序（匹配极多时）"},
         "next": {"type": ["string", "null"], "description": "sort=date 时下一页的翻页标记（after）"}}},
 })
 SPEC["paths"] = {
