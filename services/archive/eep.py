@@ -2,20 +2,53 @@
 DA/T 48-2009 (基于XML的电子文件封装规范), metadata named after DA/T 46-2009
 (文书类电子文件元数据方案).
 
-The element names follow DOMAIN.md's recollection of the standards (not
-checked against their texts: see STATUS.md). Written as a stream: the
-sealed PDF is embedded as base64 in chunks, hashed as written, never held
-in memory whole. The signature block signs the exact UTF-8 bytes of the
-被签名对象 element (from "<被签名对象" to "</被签名对象>" inclusive) with
-the seal key, RSA PKCS#1 v1.5 over SHA-256, as its 签名规则 element states:
-any software can check it.
+Sources followed (checked 2026, see the commit message):
+- DA/T 48-2009 appendix A, the EEP XML Schema: element names, order, nesting,
+  required/optional, fixed and enumerated values. The standard's own text
+  (rmc-2018.com/dag/info/1020/1415.html, wanfa688.com/html/Products/367862.html)
+  could only be read as far as its clauses 1-2 (scope, references; it confirms
+  "文件级封装" and the 2009 title); the schema itself was read from two
+  independent third-party transcriptions of appendix A that agree with each
+  other: one with the Chinese element names, one JAXB binding of the same
+  schema with English names. So: namespace
+  http://www.saac.gov.cn/standards/ERM/encapsulation; root 电子文件封装包 =
+  封装包格式描述, 版本 (gYear, fixed 2009), 被签名对象 (attribute eep版本
+  2009), then optionally 电子签名块 *and* 锁定签名 together (there is no
+  "锚点" element: that was a misremembering). 被签名对象 = 封装包类型
+  (原始型|修改型), 封装包类型描述 (an enumeration: the 原始型 text below),
+  封装包创建时间 (dateTime), 封装包创建单位, 封装内容 (文件实体块, 业务实体块,
+  机构人员实体块). 文件实体块 holds exactly one 文件实体 (聚合层次 is fixed to
+  "文件": file-level packages), so the case file is encapsulated as one record
+  whose 文件数据 carries the sealed PDF; the bound items are listed in 附注.
+- DA/T 46-2009 clause 5 (table of contents of the element descriptions, read
+  at zhiaodata.com/news/20231024/41.html): 来源 holds 档案馆名称, 档案馆代码,
+  全宗名称, 立档单位名称; 档号 holds 全宗号, 目录号, 年度, 保管期限, 机构或问题,
+  类别号, 室编案卷号, 馆编案卷号, 室编件号, 馆编件号, 文档序号, 页号; 内容描述
+  holds 题名 ... 人名 ... 文件编号, 责任者, 日期 ...
+Could not be verified (standard text past clause 2 not reachable here):
+- the standard's 5.x prose on 签名规则 / 签名算法标识 content: the rule text
+  below is ours and says exactly what is signed and how, so any software can
+  check it; the 锁定签名 (a signature over one 电子签名) is implemented the
+  same way over the exact bytes of the 电子签名 element;
+- there is no 数字摘要 element in the DA/T 48-2009 schema (nor in the DA/T 46
+  table of contents as far as it could be read), so the SHA-256 digests are
+  stated in 附注; 件数 is not in the EEP schema's 形式特征 either (附注 too);
+- 密级 is required by the schema; its value domain (GB/T 7156) was not
+  checked: the caller passes the value.
+
+Written as a stream: the sealed PDF is embedded as base64 in chunks, hashed
+as written, never held in memory whole. The signature signs the exact UTF-8
+bytes of the 被签名对象 element (from "<被签名对象" to "</被签名对象>"
+inclusive) with the seal key, RSA PKCS#1 v1.5 over SHA-256, as its 签名规则
+element states.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
 import mmap
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Iterable
@@ -25,36 +58,70 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, utils
 
+NAMESPACE = "http://www.saac.gov.cn/standards/ERM/encapsulation"
+FORMAT_DESCRIPTION = "本EEP根据中华人民共和国档案行业标准DA/T 48-2009《基于XML的电子文件封装规范》生成"
+PACKAGE_TYPE_DESCRIPTION = "本封装包包含电子文件数据及其元数据，原始封装，未经修改"     # the schema's enumeration
+ENCODING_DESCRIPTION = ("本封装包中“编码数据”元素存储的是计算机文件二进制流的Base64编码，有关Base64编码规则参见"
+                        "IETF RFC 2045多用途邮件扩展（MIME）第一部分：互联网信息体格式。当提取和显现封装在编码数据元素中的"
+                        "计算机文件时，应对Base64编码进行反编码，并依据封装包中“反编码关键字”元素中记录的值还原计算机文件的扩展名")
+SIGNATURE_ID = "修改0-签名1"          # 修改R-签名S: original package (R=0), first signature
 SIGNED_START = "<被签名对象".encode()
 SIGNED_END = "</被签名对象>".encode()
+SIGNATURE_START = "<电子签名>".encode()
+SIGNATURE_END = "</电子签名>".encode()
 SIGNATURE_RULE = ("对本封装包中“被签名对象”元素的完整字节序列（UTF-8 编码，自“<被签名对象”起至“</被签名对象>”止，"
                   "含起止标记）计算 SHA-256 摘要，以签名人证书对应的私钥按 RSA PKCS#1 v1.5 签名；签名结果为 Base64 编码。")
+LOCK_RULE = ("对本封装包中签名标识符为“修改0-签名1”的“电子签名”元素的完整字节序列（UTF-8 编码，自“<电子签名>”起至"
+             "“</电子签名>”止，含起止标记）计算 SHA-256 摘要，以签名人证书对应的私钥按 RSA PKCS#1 v1.5 签名；签名结果为 Base64 编码。")
+SIGNATURE_ALGORITHM = "sha256WithRSAEncryption"
 B64_CHUNK = 3 * 256 * 1024      # a multiple of 3: chunks encode independently
 
 
 @dataclass
 class Document:
-    """One computer file of the record: metadata, and content when embedded."""
+    """One computer file (文档 with one 文档数据 and one 编码): metadata and its content."""
     seq: int
     name: str
     size: int
     sha256: str
     format: str
-    content: Iterable[bytes] | None = None
+    content: Iterable[bytes]
+    title: str | None = None
+    main: bool = True                 # 文档主从声明: 主文档 / 附属文档
 
 
 @dataclass
-class Entity:
-    """A record (文件实体): the case file (案卷) or one item in it (文件)."""
-    level: str
-    title: str
-    number: str | None
-    author: str | None
-    date: str | None
-    pages: int | None
-    page_range: str | None
+class Record:
+    """The one 文件实体 of the package (聚合层次 is fixed to 文件 by the schema)."""
+    electronic_id: str                # 电子文件号
+    archive_number: str               # 档号 (its text; the parts follow as its child elements)
+    year: int                         # 年度
+    retention: str                    # 保管期限
+    unit: str                         # 立档单位名称
+    title: str                        # 题名
+    author: str                       # 责任者
+    date: str                         # 日期
+    secrecy: str                      # 密级
     documents: list[Document]
-    extra: list[tuple[str, str]]      # further DA/T 46 elements: (name, value)
+    fonds: str | None = None          # 全宗号
+    fonds_name: str | None = None     # 全宗名称
+    item_number: int | None = None    # 室编件号
+    number: str | None = None         # 文件编号
+    persons: str | None = None        # 人名
+    combination: str = "组合文件"      # 文件组合类型: 单件 / 组合文件
+    pages: int | None = None          # 页数
+    location: str | None = None       # 当前位置
+    system: str | None = None         # 信息系统描述
+    notes: list[str] = field(default_factory=list)      # 附注, one element each
+
+
+@dataclass
+class Act:
+    """One 业务实体 (业务状态 历史行为: a thing that was done)."""
+    action: str                       # 业务行为
+    at: str                           # 行为时间
+    basis: str | None = None          # 行为依据
+    description: str | None = None    # 行为描述
 
 
 def _el(name: str, value) -> str:
@@ -74,56 +141,72 @@ class _SignedWriter:
             self.digest.update(data)
 
 
-def write_eep(out: BinaryIO, *, created_at: datetime, creator: str, entities: list[Entity],
-              business: list[tuple[str, str]], private_key, certificate: x509.Certificate, signer: str) -> None:
+def _sign(private_key, digest: bytes) -> str:
+    return base64.b64encode(private_key.sign(digest, padding.PKCS1v15(), utils.Prehashed(hashes.SHA256()))).decode()
+
+
+def write_eep(out: BinaryIO, *, created_at: datetime, creator: str, record: Record, acts: list[Act],
+              private_key, certificate: x509.Certificate, signer: str) -> None:
     w = _SignedWriter(out)
-    w.write('<?xml version="1.0" encoding="UTF-8"?>\n<电子文件封装包>\n')
-    w.write(_el("封装包格式描述", "本EEP根据中华人民共和国档案行业标准DA/T 48-2009《基于XML的电子文件封装规范》生成") + "\n")
-    w.write(_el("版本", "2009") + "\n")
+    w.write(f'<?xml version="1.0" encoding="UTF-8"?>\n<电子文件封装包 xmlns="{NAMESPACE}">\n')
+    w.write(_el("封装包格式描述", FORMAT_DESCRIPTION) + "\n" + _el("版本", "2009") + "\n")
     w.signing = True
     w.write('<被签名对象 eep版本="2009">')
-    w.write(_el("封装包类型", "原始型") + _el("封装包类型描述", "本封装包包含电子文件数据及其元数据，系原始封装，未经修改")
+    w.write(_el("封装包类型", "原始型") + _el("封装包类型描述", PACKAGE_TYPE_DESCRIPTION)
             + _el("封装包创建时间", created_at.isoformat()) + _el("封装包创建单位", creator))
     w.write("<封装内容><文件实体块>")
-    for entity in entities:
-        _write_entity(w, entity)
-    w.write("</文件实体块><业务实体块><业务实体>")
-    w.write("".join(_el(name, value) for name, value in business))
-    w.write("</业务实体></业务实体块><机构人员实体块><机构人员实体>")
-    w.write(_el("机构人员类型", "单位") + _el("机构人员名称", creator))
+    _write_record(w, record)
+    w.write("</文件实体块><业务实体块>")
+    for n, act in enumerate(acts, 1):
+        w.write("<业务实体>" + _el("业务标识符", f"业务{n}") + _el("机构人员标识符", "机构人员1")
+                + _el("文件标识符", record.electronic_id) + _el("业务状态", "历史行为") + _el("业务行为", act.action)
+                + _el("行为时间", act.at) + _el("行为依据", act.basis) + _el("行为描述", act.description) + "</业务实体>")
+    w.write("</业务实体块><机构人员实体块><机构人员实体>")
+    w.write(_el("机构人员标识符", "机构人员1") + _el("机构人员类型", "单位") + _el("机构人员名称", creator))
     w.write("</机构人员实体></机构人员实体块></封装内容></被签名对象>")
     w.signing = False
-    signature = private_key.sign(w.digest.digest(), padding.PKCS1v15(), utils.Prehashed(hashes.SHA256()))
     cert = base64.b64encode(certificate.public_bytes(serialization.Encoding.DER)).decode()
-    w.write("\n<电子签名块><电子签名>")
-    w.write(_el("签名标识符", "修改0签名1") + _el("签名规则", SIGNATURE_RULE) + _el("签名时间", created_at.isoformat())
-            + _el("签名人", signer) + _el("签名结果", base64.b64encode(signature).decode())
-            + f"<证书块>{_el('证书', cert)}</证书块>" + _el("签名算法标识", "sha256WithRSAEncryption"))
-    w.write("</电子签名></电子签名块>\n</电子文件封装包>\n")
+    cert_block = f"<证书块>{_el('证书', cert)}</证书块>"
+    signature = ("<电子签名>" + _el("签名标识符", SIGNATURE_ID) + _el("签名规则", SIGNATURE_RULE)
+                 + _el("签名时间", created_at.isoformat()) + _el("签名人", signer)
+                 + _el("签名结果", _sign(private_key, w.digest.digest())) + cert_block
+                 + _el("签名算法标识", SIGNATURE_ALGORITHM) + "</电子签名>")
+    lock = ("<锁定签名>" + _el("被锁定签名标识符", SIGNATURE_ID) + _el("签名规则", LOCK_RULE)
+            + _el("签名时间", created_at.isoformat()) + _el("签名人", signer)
+            + _el("签名结果", _sign(private_key, hashlib.sha256(signature.encode()).digest())) + cert_block
+            + _el("签名算法标识", SIGNATURE_ALGORITHM) + "</锁定签名>")
+    w.write(f"\n<电子签名块>{signature}</电子签名块>\n{lock}\n</电子文件封装包>\n")
 
 
-def _write_entity(w: _SignedWriter, e: Entity) -> None:
-    w.write("<文件实体>" + _el("聚合层次", e.level))
-    w.write("<内容描述>" + _el("题名", e.title) + _el("文件编号", e.number) + _el("责任者", e.author)
-            + _el("日期", e.date) + "</内容描述>")
-    w.write("<形式特征>" + _el("页数", e.pages) + _el("页号", e.page_range) + _el("语种", "汉语") + "</形式特征>")
-    w.write("".join(_el(name, value) for name, value in e.extra))
-    if e.documents:
-        w.write("<文件数据>")
-        for doc in e.documents:
-            w.write("<文档>" + _el("文档标识符", f"文档{doc.seq}") + _el("文档序号", doc.seq) + "<文档数据><编码>")
-            w.write("<电子属性>" + _el("格式信息", doc.format) + _el("计算机文件名", doc.name)
-                    + _el("计算机文件大小", doc.size) + _el("文档创建程序", "zhifa archive") + "</电子属性>")
-            w.write(f'<数字摘要 算法="SHA-256">{doc.sha256}</数字摘要>')
-            if doc.content is not None:
-                w.write(_el("编码描述", "“编码数据”元素存储计算机文件二进制流的Base64编码") + _el("反编码关键字", "base64"))
-                w.write("<编码数据>")
-                for chunk in _rechunk(doc.content):
-                    w.write(base64.b64encode(chunk))
-                w.write("</编码数据>")
-            w.write("</编码></文档数据></文档>")
-        w.write("</文件数据>")
-    w.write("</文件实体>")
+def _write_record(w: _SignedWriter, r: Record) -> None:
+    w.write("<文件实体>" + _el("聚合层次", "文件"))
+    w.write("<来源>" + _el("全宗名称", r.fonds_name) + _el("立档单位名称", r.unit) + "</来源>")
+    w.write(_el("电子文件号", r.electronic_id))
+    # 档号 is mixed content in the schema: the number as text, then its parts
+    w.write("<档号>" + escape(r.archive_number) + _el("全宗号", r.fonds) + _el("年度", r.year)
+            + _el("保管期限", r.retention) + _el("室编件号", r.item_number) + "</档号>")
+    w.write("<内容描述>" + _el("题名", r.title) + _el("人名", r.persons) + _el("文件编号", r.number)
+            + _el("责任者", r.author) + _el("日期", r.date) + _el("密级", r.secrecy) + "</内容描述>")
+    w.write("<形式特征>" + _el("文件组合类型", r.combination) + (_el("页数", r.pages) if r.pages else "")
+            + _el("语种", "汉语") + "</形式特征>")
+    # 存储位置 requires 脱机载体编号 (at least one); the record has no offline carrier: left empty
+    w.write("<存储位置>" + _el("当前位置", r.location) + "<脱机载体编号></脱机载体编号></存储位置>")
+    w.write("<权限管理></权限管理>" + _el("信息系统描述", r.system) + "".join(_el("附注", note) for note in r.notes))
+    w.write("<文件数据>")
+    for doc in r.documents:
+        doc_id = f"修改0-文档{doc.seq}"
+        extension = doc.name.rsplit(".", 1)[-1].lower() if "." in doc.name else ""
+        w.write("<文档>" + _el("文档标识符", doc_id) + _el("文档序号", doc.seq)
+                + _el("文档主从声明", "主文档" if doc.main else "附属文档") + _el("题名", doc.title))
+        w.write(f'<文档数据 文档数据ID="{doc_id}-文档数据1"><编码 编码ID="{doc_id}-文档数据1-编码1">')
+        w.write("<电子属性>" + _el("格式信息", doc.format) + _el("计算机文件名", doc.name)
+                + _el("计算机文件大小", doc.size) + _el("文档创建程序", "zhifa archive") + "</电子属性>")
+        w.write(_el("编码描述", ENCODING_DESCRIPTION) + _el("反编码关键字", extension))
+        w.write(f'<编码数据 编码数据ID="{doc_id}-文档数据1-编码1-编码数据">')
+        for chunk in _rechunk(doc.content):
+            w.write(base64.b64encode(chunk))
+        w.write("</编码数据></编码></文档数据></文档>")
+    w.write("</文件数据></文件实体>")
 
 
 def _rechunk(chunks: Iterable[bytes]) -> Iterable[bytes]:
@@ -139,9 +222,18 @@ def _rechunk(chunks: Iterable[bytes]) -> Iterable[bytes]:
         yield buffer
 
 
+def _verify(cert: x509.Certificate, signature_b64: str, digest: bytes) -> bool:
+    try:
+        cert.public_key().verify(base64.b64decode(signature_b64), digest, padding.PKCS1v15(),
+                                 utils.Prehashed(hashes.SHA256()))
+        return True
+    except Exception:
+        return False
+
+
 def verify_eep(path: Path, trusted: x509.Certificate | None = None) -> dict:
-    """Check an EEP's signature by its rule: {valid, signer, certificate_matches}."""
-    import re
+    """Check an EEP's signature and its lock signature by their rules:
+    {valid, signature_valid, lock_valid, signer, certificate_matches}."""
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
         start = data.find(SIGNED_START)
         end = data.find(SIGNED_END)
@@ -150,13 +242,22 @@ def verify_eep(path: Path, trusted: x509.Certificate | None = None) -> dict:
         digest = hashlib.sha256()
         for offset in range(start, end + len(SIGNED_END), 1 << 20):
             digest.update(data[offset:min(offset + (1 << 20), end + len(SIGNED_END))])
-        tail = data[end:].decode("utf-8")
-    signature = base64.b64decode(re.search(r"<签名结果>([^<]+)</签名结果>", tail).group(1))
-    cert = x509.load_der_x509_certificate(base64.b64decode(re.search(r"<证书>([^<]+)</证书>", tail).group(1)))
-    try:
-        cert.public_key().verify(signature, digest.digest(), padding.PKCS1v15(), utils.Prehashed(hashes.SHA256()))
-        valid = True
-    except Exception:
-        valid = False
-    return {"valid": valid, "certificate_matches": trusted is None or cert == trusted,
-            "signer": re.search(r"<签名人>([^<]*)</签名人>", tail).group(1)}
+        tail = data[end + len(SIGNED_END):].decode("utf-8")
+    signed = re.search("<电子签名>.*?</电子签名>", tail, re.S)
+    lock = re.search("<锁定签名>.*?</锁定签名>", tail, re.S)
+    if not signed or not lock:
+        return {"valid": False, "reason": "缺少电子签名或锁定签名"}
+    signature, lock_text = signed.group(0), lock.group(0)
+
+    def field_of(text: str, name: str) -> str:
+        found = re.search(f"<{name}>([^<]*)</{name}>", text)
+        return found.group(1) if found else ""
+
+    cert = x509.load_der_x509_certificate(base64.b64decode(field_of(signature, "证书")))
+    lock_cert = x509.load_der_x509_certificate(base64.b64decode(field_of(lock_text, "证书")))
+    signature_valid = _verify(cert, field_of(signature, "签名结果"), digest.digest())
+    lock_valid = (field_of(lock_text, "被锁定签名标识符") == field_of(signature, "签名标识符")
+                  and _verify(lock_cert, field_of(lock_text, "签名结果"), hashlib.sha256(signature.encode()).digest()))
+    return {"valid": signature_valid and lock_valid, "signature_valid": signature_valid, "lock_valid": lock_valid,
+            "certificate_matches": trusted is None or (cert == trusted and lock_cert == trusted),
+            "signer": field_of(signature, "签名人")}

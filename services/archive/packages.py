@@ -10,6 +10,7 @@ request, and kept under the sealed file's sha256.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tarfile
 import tempfile
@@ -20,7 +21,7 @@ import bagit
 
 from services.archive.assembly import attachment_name, compact_date
 from services.archive.case_files import CaseFileService
-from services.archive.eep import Document, Entity, write_eep
+from services.archive.eep import Act, Document, Record, write_eep
 from services.archive.seal_keys import SealKey
 from shared.blobstore import BlobStore
 from shared.dates import CHINA
@@ -78,27 +79,29 @@ class PackageBuilder:
             shutil.copyfile(self.blobs.path(sha), path)
 
     def _eep(self, case_file, bound, name: str, out) -> None:
+        """One DA/T 48 record: the sealed case file, its PDF embedded; the bound items in 附注."""
         sealed = Document(1, f"{name}.pdf", case_file.sealed_bytes, case_file.sealed_sha256, "PDF/A-3b",
-                          content=self.blobs.iter_chunks(case_file.sealed_sha256))
-        record = Entity("案卷", case_file.title, case_file.decision_number, case_file.fonds_name,
-                        compact_date(case_file.closed_on), case_file.pages, None, [sealed], [
-                            ("档号", case_file.archive_number), ("全宗号", case_file.fonds),
-                            ("全宗名称", case_file.fonds_name), ("年度", case_file.closed_on.year),
-                            ("保管期限", case_file.retention), ("件数", len(bound)), ("立档单位名称", case_file.handling_unit),
-                            ("人名", case_file.party)])
-        items = [Entity("文件", item.title, item.number, item.author, compact_date(item.date), item.pages,
-                        f"{first}-{last}" if first != last else str(first),
-                        [Document(seq, attachment_name(seq, item), item.original_bytes, item.original_sha256,
-                                  item.media_type)],
-                        [("件号", seq)])
-                 for seq, (item, first, last) in enumerate(bound, 1)]
+                          content=self.blobs.iter_chunks(case_file.sealed_sha256), title=case_file.title)
+        sequence = re.search(r"(\d+)$", case_file.archive_number)
+        notes = [f"封存的案卷 PDF {name}.pdf，SHA-256 {case_file.sealed_sha256}", f"件数 {len(bound)}"]
+        notes += [f"第{seq}件：{item.number or '无文号'}，{item.title}，{item.author or ''}，{compact_date(item.date)}，"
+                  f"第{first}-{last}页，原件 data/originals/{attachment_name(seq, item)}"
+                  f"（{item.media_type}，{item.original_bytes} 字节，SHA-256 {item.original_sha256}）"
+                  for seq, (item, first, last) in enumerate(bound, 1)]
+        record = Record(electronic_id=case_file.id, archive_number=case_file.archive_number,
+                        year=case_file.closed_on.year, retention=case_file.retention, unit=case_file.handling_unit,
+                        title=case_file.title, author=case_file.fonds_name, date=compact_date(case_file.closed_on),
+                        secrecy="非密", documents=[sealed], fonds=case_file.fonds, fonds_name=case_file.fonds_name,
+                        item_number=int(sequence.group(1)) or None if sequence else None,
+                        number=case_file.decision_number, persons=case_file.party, pages=case_file.pages,
+                        location=f"BagIt 包 data/{name}.pdf", system="zhifa archive", notes=notes)
         created = datetime.now(CHINA).replace(microsecond=0)
-        write_eep(out, created_at=created, creator=self.archive_name, entities=[record, *items],
-                  business=[("业务状态", "归档"), ("业务行为", "封存"),
-                            ("行为时间", as_utc(case_file.sealed_at).astimezone(CHINA).isoformat() if case_file.sealed_at else ""),
-                            ("行为依据", "DA/T 70 四性检测"), ("行为描述", f"案卷组卷、四性检测并以电子印章封存，档号 {case_file.archive_number}")],
+        sealed_at = as_utc(case_file.sealed_at).astimezone(CHINA).isoformat() if case_file.sealed_at else created.isoformat()
+        write_eep(out, created_at=created, creator=self.archive_name, record=record,
+                  acts=[Act("封存", sealed_at, "DA/T 70 四性检测",
+                            f"案卷组卷、四性检测并以电子印章封存，档号 {case_file.archive_number}"),
+                        Act("归档", created.isoformat(), None, "生成移交包（BagIt）与本电子文件封装包")],
                   private_key=self.key.private_key, certificate=self.key.certificate, signer=self.key.subject)
-
 
 def safe_name(archive_number: str) -> str:
     """A file name from an archive number (validated on entry: letters, digits, Han, ·, -)."""

@@ -144,4 +144,24 @@ def test_package_is_a_valid_bag_with_a_signed_eep(sealed_case, tmp_path, seal_p1
     checked = verify_eep(bag.path + "/" + eep, cert)
     assert checked["valid"] and checked["certificate_matches"]
     text = open(bag.path + "/" + eep, encoding="utf-8").read()
-    assert "<电子文件封装包>" in text and "<档号>A012-2026-Y-0007</档号>" in text and "<编码数据>" in text
+    # DA/T 48-2009 appendix A: element order and nesting, fixed values, one file-level record
+    import xml.etree.ElementTree as ET
+    ns = "{http://www.saac.gov.cn/standards/ERM/encapsulation}"
+    root = ET.fromstring(text.encode("utf-8"))
+    assert root.tag == ns + "电子文件封装包"
+    assert [c.tag[len(ns):] for c in root] == ["封装包格式描述", "版本", "被签名对象", "电子签名块", "锁定签名"]
+    assert root.find(ns + "版本").text == "2009" and root.find(ns + "被签名对象").get("eep版本") == "2009"
+    signed = root.find(ns + "被签名对象")
+    assert [c.tag[len(ns):] for c in signed] == ["封装包类型", "封装包类型描述", "封装包创建时间", "封装包创建单位", "封装内容"]
+    assert signed.find(ns + "封装包类型").text == "原始型"
+    entities = signed.findall(f"{ns}封装内容/{ns}文件实体块/{ns}文件实体")
+    assert len(entities) == 1 and entities[0].find(ns + "聚合层次").text == "文件"
+    number = entities[0].find(ns + "档号")
+    assert number.text == "A012-2026-Y-0007" and number.find(ns + "年度").text == "2026"
+    assert number.find(ns + "室编件号").text == "7"
+    assert entities[0].find(f"{ns}文件数据/{ns}文档/{ns}文档数据/{ns}编码/{ns}编码数据").text
+    assert signed.find(f"{ns}封装内容/{ns}业务实体块/{ns}业务实体/{ns}业务状态").text == "历史行为"
+    signature = root.find(f"{ns}电子签名块/{ns}电子签名")
+    assert signature.find(ns + "签名标识符").text == "修改0-签名1"
+    assert root.find(f"{ns}锁定签名/{ns}被锁定签名标识符").text == "修改0-签名1"
+    assert checked["signature_valid"] and checked["lock_valid"]
