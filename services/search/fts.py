@@ -62,7 +62,7 @@ def _fts_string(token: str) -> str:
 
 
 def _grams(tokens: list[str]) -> list[str]:
-    return [a + b for a, b in zip(tokens, tokens[1:])]
+    return list(map(str.__add__, tokens, tokens[1:]))
 
 
 def _fts_values(doc: IndexDoc, title_words: str, body_words: str) -> tuple[str, str, str, str]:
@@ -188,23 +188,38 @@ class FtsIndex:
         conn.execute(f"DELETE FROM meta_g{gen} WHERE id = ?", (rowid,))
 
     @staticmethod
-    def _insert(conn: sqlite3.Connection, gen: int, rows: Iterable[tuple], replace: bool) -> int:
-        count = 0
-        for meta, texts, fts in rows:
-            if replace:
-                FtsIndex._remove(conn, gen, meta[0])
+    def _insert(conn: sqlite3.Connection, gen: int, rows: list[tuple], replace: bool = True) -> int:
+        """Write segmented rows in the open transaction; a number already indexed
+        (or repeated in `rows`: the last one stays) replaces the earlier row."""
+        latest = {meta[0]: (meta, texts, fts) for meta, texts, fts in rows}
+        if not latest:
+            return 0
+        if replace:
+            numbers = list(latest)
+            for at in range(0, len(numbers), 500):
+                chunk = numbers[at:at + 500]
+                for (number,) in conn.execute(f"SELECT number FROM meta_g{gen} WHERE number IN "
+                                              f"({', '.join('?' * len(chunk))})", chunk).fetchall():
+                    FtsIndex._remove(conn, gen, number)
+        codes = {(kind, agency, year): code for code, kind, agency, year in
+                 conn.execute(f"SELECT code, kind, agency, year FROM facets_g{gen}")}
+        for meta, _, _ in latest.values():
             key = (meta[1], meta[3], meta[7])
-            conn.execute(f"INSERT OR IGNORE INTO facets_g{gen} (kind, agency, year) VALUES (?, ?, ?)", key)
-            code = conn.execute(f"SELECT code FROM facets_g{gen} WHERE kind = ? AND agency = ? AND year = ?",
-                                key).fetchone()[0]
-            cur = conn.execute(f"INSERT INTO meta_g{gen} (number, kind, title, agency, party, decided_on, until, "
-                               "year, facet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (*meta, code))
-            conn.execute(f"INSERT INTO texts_g{gen} (id, body, title_words, body_words) VALUES (?, ?, ?, ?)",
-                         (cur.lastrowid, *texts))
-            conn.execute(f"INSERT INTO docs_g{gen} (rowid, title, words, grams, chars) VALUES (?, ?, ?, ?, ?)",
-                         (cur.lastrowid, *fts))
-            count += 1
-        return count
+            if key not in codes:
+                codes[key] = conn.execute(f"INSERT INTO facets_g{gen} (kind, agency, year) VALUES (?, ?, ?)",
+                                          key).lastrowid
+        # Rowids grow with indexing order (relevance for very common words ranks the newest).
+        first = conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM meta_g{gen}").fetchone()[0]
+        ids = range(first, first + len(latest))
+        values = list(latest.values())
+        conn.executemany(f"INSERT INTO meta_g{gen} (id, number, kind, title, agency, party, decided_on, until, "
+                         "year, facet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         ((i, *meta, codes[(meta[1], meta[3], meta[7])]) for i, (meta, _, _) in zip(ids, values)))
+        conn.executemany(f"INSERT INTO texts_g{gen} (id, body, title_words, body_words) VALUES (?, ?, ?, ?)",
+                         ((i, *texts) for i, (_, texts, _) in zip(ids, values)))
+        conn.executemany(f"INSERT INTO docs_g{gen} (rowid, title, words, grams, chars) VALUES (?, ?, ?, ?, ?)",
+                         ((i, *fts) for i, (_, _, fts) in zip(ids, values)))
+        return len(rows)
 
     def upsert(self, docs: Iterable[IndexDoc]) -> int:
         total = 0
@@ -214,7 +229,7 @@ class FtsIndex:
                 rows = [self._rows(d) for d in batch]        # segment before taking the write lock of the file
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    total += self._insert(conn, self._generation(conn), rows, replace=True)
+                    total += self._insert(conn, self._generation(conn), rows)
                     conn.execute("COMMIT")
                 except BaseException:
                     conn.execute("ROLLBACK")
@@ -267,7 +282,7 @@ class FtsIndex:
                 for rows in self._segmented(docs, workers):
                     conn.execute("BEGIN IMMEDIATE")
                     try:
-                        total += self._insert(conn, new, rows, replace=True)
+                        total += self._insert(conn, new, rows)
                         conn.execute("COMMIT")
                     except BaseException:
                         conn.execute("ROLLBACK")
@@ -368,7 +383,8 @@ class FtsIndex:
             # microsecond), so facets come from every step-th candidate, and so
             # does the total unless the FTS count alone is exact.
             step = -(-upper // FACET_SAMPLE)
-            total = self._exact_total(conn, gen, query, match, upper, narrowed or bool(exclude))
+            total = (self._exact_total(conn, gen, query, match, upper, narrowed or bool(exclude)) if match
+                     else conn.execute(f"SELECT count(*) FROM {sql()}", params).fetchone()[0])   # no lookups
             facets, seen = self._facets(conn, gen, rowid, sql, params, step, total)
             if total is None:
                 sampled = conn.execute(f"SELECT count(*) FROM {'docs_g%d' % gen if match else 'meta_g%d' % gen}"
@@ -423,7 +439,7 @@ class FtsIndex:
         """The number of matches when the FTS count `upper` gives it without a
         row lookup: a bare query, less the matches past their publication period
         that the daily sweep has not taken out yet, when those are few."""
-        if not match or narrowed:
+        if narrowed:
             return None
         if not query.today:
             return upper
