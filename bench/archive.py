@@ -71,7 +71,7 @@ def make_samples(directory: Path, documents: int, scans: int) -> list[tuple[Path
     return files
 
 
-def run(directory: str, files: list, queue) -> None:
+def run(directory: str, files: list, queue, profile: str | None = None, keep: str | None = None) -> None:
     """In a fresh process: the archive's work, then the baseline; reports timings and peak RSS."""
     os.environ.update(ZHIFA_DATA_DIR=str(Path(directory) / "var"), ZHIFA_API_KEYS=f"{TOKEN}=archivist",
                       ZHIFA_GENERATOR_URL="http://127.0.0.1:9", ZHIFA_GENERATOR_TOKEN="unused")
@@ -96,13 +96,24 @@ def run(directory: str, files: list, queue) -> None:
         assert resp.status_code == 201, resp.get_json()
     add_seconds = time.perf_counter() - started
     cf = rt.case_files.get(case["id"])
+    profiler = None
+    if profile:                            # the job runs in the jobs' thread: profile it there
+        import cProfile
+        profiler = cProfile.Profile()
+        job = rt.seals.run
+        rt.seals.run = lambda *a: profiler.runcall(job, *a)
     started = time.perf_counter()
     rt.seals.request(case["id"], {"override_reason": "基准测试"}, "bench")
     rt.jobs.shutdown(wait=True)            # the inline job runs to its end
     seal_seconds = time.perf_counter() - started
+    if profiler:
+        profiler.dump_stats(profile)
     cf = rt.case_files.get(case["id"])
     assert cf.status == "sealed", cf.seal_error
     sealed = rt.blobs.path(cf.sealed_sha256)
+    if keep:
+        import shutil
+        shutil.copyfile(sealed, keep)
     started = time.perf_counter()
     result = rt.verifier.verify(sealed)
     verify_seconds = time.perf_counter() - started
@@ -140,6 +151,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--documents", type=int, default=20)
     parser.add_argument("--scans", type=int, default=250)
+    parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the assemble + seal step to FILE")
+    parser.add_argument("--keep", metavar="FILE", help="copy the sealed PDF to FILE (to look at its pages)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="zhifa-bench-archive-") as tmp:
         started = time.perf_counter()
@@ -147,7 +160,7 @@ def main() -> None:
         print(f"samples made in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         ctx = multiprocessing.get_context("spawn")     # a fresh process: its peak RSS is the archive's own
         queue = ctx.Queue()
-        proc = ctx.Process(target=run, args=(tmp, [(str(p), m) for p, m in files], queue))
+        proc = ctx.Process(target=run, args=(tmp, [(str(p), m) for p, m in files], queue, args.profile, args.keep))
         proc.start()
         figures = queue.get()
         proc.join()

@@ -22,7 +22,8 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name, String
 from PIL import ImageCms
 
-from services.archive.layout import BOLD_TEXT, BackNote, ContentsRow, Cover, MediaListing, PageMaker
+from services.archive.layout import (BOLD_TEXT, REGULAR_TEXT, BackNote, ContentsRow, Cover, MediaListing, PageMaker,
+                                    PageNumbers, drawn_text)
 from shared.blobstore import BlobStore
 from shared.dates import chinese_date
 
@@ -129,11 +130,15 @@ class Assembler:
                     items.append(None)
             # Every page the archive draws, in one fpdf2 document (fonts subset once).
             cover_page = cover_for(case_file, heading, len(bound), content_pages)
-            doc = self.pages.document(bold_text=BOLD_TEXT + cover_page.heading + "".join(l for l, _ in cover_page.fields))
+            rows = contents_rows(bound)
+            media = {i: media_listing(b.item) for i, b in enumerate(bound) if items[i] is None}
+            doc = self.pages.document(
+                bold_text=BOLD_TEXT + cover_page.heading + "".join(l for l, _ in cover_page.fields),
+                regular_text=drawn_text(REGULAR_TEXT, [v for _, v in cover_page.fields], case_file.archive_number, rows,
+                                        list(media.values()), note, "0123456789"))
             cover = self.pages.cover(doc, cover_page)
-            contents = self.pages.contents(doc, case_file.archive_number, contents_rows(bound))
-            listings = {i: self.pages.media_listing(doc, media_listing(b.item))
-                        for i, b in enumerate(bound) if items[i] is None}
+            contents = self.pages.contents(doc, case_file.archive_number, rows)
+            listings = {i: self.pages.media_listing(doc, listing) for i, listing in media.items()}
             back = self.pages.back_note(doc, note)
             numbers = self.pages.page_numbers(doc, [(n, w, h) for n, (w, h, _, _) in enumerate(geometry, 1)])
             own = pikepdf.open(io.BytesIO(self.pages.render(doc)))
@@ -151,7 +156,7 @@ class Assembler:
                       for i, pdf in enumerate(items)]
             back_at = append(own, back)
             first_content = contents_at[1]
-            self._number_pages(out, own, numbers, first_content, geometry)
+            self._number_pages(out, numbers, first_content, geometry, [range(*cover_at), range(*contents_at), range(*back_at)])
             self._outline(out, bound, starts, cover_at, contents_at, back_at)
             self._page_labels(out, contents_at, first_content, back_at)
             self._metadata(out, case_file)
@@ -168,17 +173,30 @@ class Assembler:
 
     # -- page numbers ------------------------------------------------------------
 
-    def _number_pages(self, out: pikepdf.Pdf, own: pikepdf.Pdf, numbers: range, first: int,
-                      geometry: list[tuple[float, float, int, list[float]]]) -> None:
-        for offset, (index, (_w, _h, rotate, box)) in enumerate(zip(numbers, geometry)):
+    def _number_pages(self, out: pikepdf.Pdf, numbers: PageNumbers, first: int,
+                      geometry: list[tuple[float, float, int, list[float]]], own_pages: list[range]) -> None:
+        """Draw each number into its page's own content: one short content
+        stream per page and the regular face's subset (already in `out` with
+        the archive's own pages) as a shared font resource."""
+        if not numbers.texts:
+            return
+        font = None
+        for index in (i for pages in own_pages for i in pages):
+            fonts = out.pages[index].obj.get("/Resources", {}).get("/Font", {})
+            if numbers.font in fonts:
+                font = fonts[numbers.font]
+                break
+        if font is None:
+            raise ValueError("the regular face is not on the archive's own pages")
+        for offset, (text, (_w, _h, rotate, box)) in enumerate(zip(numbers.texts, geometry)):
             page = out.pages[first + offset]
-            form = out.copy_foreign(own.pages[index].as_form_xobject())
-            name = page.add_resource(form, Name.XObject, prefix="ZhifaPageNumber")
+            name = page.add_resource(font, Name.Font, prefix="ZhifaPageNumber")
             matrix = visual_to_user(rotate, box)
             # Wrap the page's own content so a state it leaves behind cannot move the number.
             page.contents_add(b"q\n", prepend=True)
-            page.contents_add(b"Q\nq %s cm %s Do Q\n" % (" ".join(f"{v:g}" for v in matrix).encode(),
-                                                        str(name).encode()))
+            page.contents_add(b"Q\nq %s cm 0 g %s Q\n" % (
+                " ".join(f"{v:g}" for v in matrix).encode(),
+                text.replace(b"BT ", b"BT %s %g Tf " % (str(name).encode(), numbers.size), 1)))
 
     # -- navigation --------------------------------------------------------------
 

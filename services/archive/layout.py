@@ -8,14 +8,14 @@ pdffonts, never the JP forms of the collections). A4, margins of GB/T 9704.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field, is_dataclass
 from pathlib import Path
 
 from fpdf import FPDF
 from fpdf.enums import Align, WrapMode, XPos, YPos
 from fpdf.fonts import FontFace
 
-from services.archive.faces import Faces
+from services.archive.faces import Faces, gb2312_common
 from shared.fonts import FACES, install_fonts
 
 # Chinese has no spaces between words: wrap at any character, never at the
@@ -63,30 +63,74 @@ class MediaListing:
 
 # Everything drawn in the bold face besides the cover's heading: headings and labels.
 BOLD_TEXT = "卷内文件目录备考表音视频文件说明本卷情况说明序号文号责任者题名日期页号备注"
+MEDIA_NOTE = "原始音视频文件作为关联文件（附件）嵌入本 PDF，可在阅读器的附件面板中打开；其 SHA-256 摘要值见上表。"
+# What the regular face always draws besides the case file's own text.
+REGULAR_TEXT = "档号：立卷人检查人立卷日期" + MEDIA_NOTE
+# The regular face cut once per installation: the common characters (the
+# case file's text varies, so the cut cannot be to exactly what it draws).
+COMMON_TEXT = gb2312_common() + REGULAR_TEXT
+
+
+def drawn_text(*parts) -> str:
+    """Every string in `parts` (strings, numbers, dataclasses, lists, tuples),
+    joined: the text a face will have to draw."""
+    out: list[str] = []
+
+    def walk(value) -> None:
+        if isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, (int, float)):
+            out.append(str(value))
+        elif is_dataclass(value):
+            walk(astuple(value))
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                walk(v)
+    walk(parts)
+    return "".join(out)
+
+
+@dataclass
+class PageNumbers:
+    """The page numbers, to be drawn into the content pages themselves: the
+    regular face's resource name in the rendered document and, per content
+    page, the text object (in points, as the page is shown)."""
+    font: str
+    size: float
+    texts: list[bytes]
 
 
 class PageMaker:
-    def __init__(self, fonts_dir: Path, faces: Faces | None = None, headings: str = ""):
+    def __init__(self, fonts_dir: Path, faces: Faces | None = None, headings: str = "", common: str = COMMON_TEXT):
         """`headings`: the cover headings this service may print (the case
         types' titles); with BOLD_TEXT they are all the bold face ever draws,
-        so the bold face is a small one cut once per process (`faces`)."""
+        so the bold face is a small one cut once per process (`faces`).
+        `common`: the characters of the regular face cut once per installation."""
         install_fonts(fonts_dir)
         self.regular = Path(fonts_dir) / FACES[0].filename
         self.bold = Path(fonts_dir) / FACES[1].filename
         self.faces = faces
         self.bold_fixed = BOLD_TEXT + headings
+        self.common = common
 
     def warm(self) -> None:
         if self.faces:
             self.faces.small(self.bold, self.bold_fixed)
+            self.faces.small(self.regular, self.common)
 
-    def document(self, bold_text: str = "") -> FPDF:
+    def document(self, bold_text: str = "", regular_text: str | None = None) -> FPDF:
         """One document for all the pages a case file needs: the faces are
         parsed and subset once per document. `bold_text`: what the bold face
-        will draw beyond the fixed headings (e.g. the cover's labels)."""
+        will draw beyond the fixed headings (e.g. the cover's labels);
+        `regular_text`: everything the regular face will draw (None: unknown,
+        the full face). The regular face is the common one when it is cut
+        (`warm`) and has every character, else the full face: never waits."""
         pdf = FPDF(unit="mm", format="A4")
         pdf.set_auto_page_break(True, margin=35)
-        pdf.add_font(SERIF, "", str(self.regular))
+        regular = self.regular
+        if self.faces and regular_text is not None:
+            regular = self.faces.for_text(self.regular, self.common, regular_text, wait=False)
+        pdf.add_font(SERIF, "", str(regular))
         bold = self.faces.for_text(self.bold, self.bold_fixed, bold_text) if self.faces else self.bold
         pdf.add_font(SERIF, "B", str(bold))
         for font in pdf.fonts.values():
@@ -170,25 +214,25 @@ class PageMaker:
                 row.cell(label)
                 row.cell(value)
         pdf.ln(6)
-        pdf.multi_cell(0, 7, "原始音视频文件作为关联文件（附件）嵌入本 PDF，可在阅读器的附件面板中打开；"
-                             "其 SHA-256 摘要值见上表。", new_x=XPos.LMARGIN, new_y=YPos.NEXT, wrapmode=CHINESE_WRAP)
+        pdf.multi_cell(0, 7, MEDIA_NOTE, new_x=XPos.LMARGIN, new_y=YPos.NEXT, wrapmode=CHINESE_WRAP)
         return range(start, pdf.page)
 
-    def page_numbers(self, pdf: FPDF, numbers: list[tuple[int, float, float]]) -> range:
-        """One page per content page: (number, visual width, visual height in
-        points), to be laid over it: the number top right on rectos (odd), top
-        left on versos (even)."""
-        start = pdf.page
-        pdf.set_auto_page_break(False)
+    def page_numbers(self, pdf: FPDF, numbers: list[tuple[int, float, float]]) -> PageNumbers:
+        """The numbers of the content pages: (number, visual width, visual
+        height in points) each, the number top right on rectos (odd), top
+        left on versos (even), in the regular face at 4号. They are drawn into
+        the pages themselves (`Assembler._number_pages`) with the regular
+        face's subset of this document: call before `render`, so the digits
+        are in that subset."""
+        pdf.set_font(SERIF, "", NUMBER_SIZE_PT)
+        font = pdf.current_font
+        edge, top = NUMBER_EDGE_MM
+        texts = []
         for number, width, height in numbers:
-            pdf.add_page(format=(width * MM_PER_PT, height * MM_PER_PT))
-            pdf.set_font(SERIF, "", NUMBER_SIZE_PT)
             text = str(number)
-            edge, top = NUMBER_EDGE_MM
-            x = width * MM_PER_PT - edge - pdf.get_string_width(text) if number % 2 == 1 else edge
-            pdf.text(x, top, text)
-        pdf.set_auto_page_break(True, margin=35)
-        return range(start, pdf.page)
+            x = width - (edge + pdf.get_string_width(text)) / MM_PER_PT if number % 2 == 1 else edge / MM_PER_PT
+            texts.append(b"BT %.2f %.2f Td %s ET" % (x, height - top / MM_PER_PT, font.encode_text(text).encode("latin-1")))
+        return PageNumbers(f"/F{font.i}", NUMBER_SIZE_PT, texts)
 
 
 def grid(pdf: FPDF, widths: tuple[float, ...], aligns: str, headings: tuple[str, ...], rows: list[tuple[str, ...]],

@@ -107,3 +107,16 @@ def test_small_faces_draw_their_text_and_give_way_to_the_full_face(tmp_path):
         assert {ord(c) for c in "鞍山市行政审批局档号A0-:"} <= set(font.getBestCmap())
         assert "NotoSerifCJKsc" in font["name"].getDebugName(6)
     assert faces.for_text(full, "鞍山市行政审批局档号", "档号 永久-0001") == full    # 永久 is not in the small face
+
+
+def test_regular_face_is_the_common_cut_once_warm_and_the_full_face_for_rarer_text(tmp_path):
+    from services.archive.faces import Faces
+    from services.archive.layout import PageMaker
+    common = "鞍山市行政审批局档号现场照片"
+    pages = PageMaker(Path("build/fonts"), Faces(tmp_path), common=common)
+    regular = lambda doc: Path(doc.fonts["serif"].ttffile).resolve()      # noqa: E731
+    assert regular(pages.document(regular_text="现场照片 12")) == pages.regular.resolve()   # not cut yet: no wait
+    pages.warm()
+    assert regular(pages.document(regular_text="现场照片 12")).parent == tmp_path
+    assert regular(pages.document(regular_text="现场照片 龘")) == pages.regular.resolve()
+    assert regular(pages.document()) == pages.regular.resolve()             # text unknown: the full face
