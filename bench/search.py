@@ -12,7 +12,9 @@ scans a plain table of the same rows (count + newest 20) in the same run.
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import resource
 import sqlite3
 import statistics
 import sys
@@ -78,14 +80,20 @@ def make_decision(rng: random.Random, n: int) -> IndexDoc:
                     agency, party, decided, decided + timedelta(days=5 * 365), "".join(sentences))
 
 
-def build(path: Path, docs: list[IndexDoc], workers: int) -> float:
-    """Seconds `FtsIndex.rebuild` (what `zhifa search reindex` runs) takes for `docs`."""
+def _cpu() -> float:
+    """CPU seconds of this process and of its reaped children (the segmentation workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def build(path: Path, docs: list[IndexDoc], workers: int) -> tuple[float, float]:
+    """Wall and CPU seconds `FtsIndex.rebuild` (what `zhifa search reindex` runs) takes for `docs`."""
     index = FtsIndex(path, Analyzer())
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu()
     index.rebuild(iter(docs), workers=workers)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, _cpu() - cpu
     index.close()
-    return seconds
+    return seconds, cpu
 
 
 def percentiles(samples: list[float]) -> tuple[float, float, float]:
@@ -108,8 +116,11 @@ def main() -> None:
     path = work / "index.sqlite3"
     path.unlink(missing_ok=True)
     print(f"{args.count} decisions, {chars:.0f} characters of text on average; index at {path}")
-    seconds = build(path, docs, args.workers)
-    print(f"indexing: {seconds:.1f} s, {args.count / seconds:,.0f} decisions/s ({args.workers} segmentation processes)")
+    load = os.getloadavg()[0]
+    seconds, cpu = build(path, docs, args.workers)
+    print(f"indexing: {seconds:.1f} s, {args.count / seconds:,.0f} decisions/s ({args.workers} segmentation processes); "
+          f"{cpu:.1f} CPU s, {cpu / args.count * 1e6:.0f} CPU µs per decision ({os.cpu_count()} cores, "
+          f"load average {load:.1f} before, {os.getloadavg()[0]:.1f} after)")
     print(f"index size: {path.stat().st_size / 2**20:.0f} MB")
 
     index = FtsIndex(path, Analyzer())

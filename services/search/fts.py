@@ -30,6 +30,7 @@ transaction: searches never see a half-built index.
 """
 from __future__ import annotations
 
+import multiprocessing
 import sqlite3
 import threading
 from collections import defaultdict, deque
@@ -253,8 +254,10 @@ class FtsIndex:
             for batch in _batches(docs, BATCH):
                 yield [self._rows(d) for d in batch]
             return
-        with ProcessPoolExecutor(workers, initializer=_init_worker,
-                                 initargs=(self.analyzer.user_dict,)) as pool:
+        # Spawned, not forked: the caller may have threads (a web process, a
+        # timer) holding locks that a forked child would inherit held.
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_init_worker, initargs=(self.analyzer.user_dict,)) as pool:
             pending: deque = deque()
             for batch in _batches(docs, BATCH):
                 pending.append(pool.submit(_segment_batch, batch))

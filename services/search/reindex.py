@@ -2,14 +2,16 @@
 the new index is filled beside the live one and replaces it at once."""
 from __future__ import annotations
 
+import os
 from typing import Callable
 
 from services.search.decisions import index_doc
 
 
-def rebuild(rt, progress: Callable[[int], None] | None = None) -> int:
+def rebuild(rt, progress: Callable[[int], None] | None = None, workers: int = 1) -> int:
+    """`workers` processes segment the text for the embedded index (jieba is its cost)."""
     docs = (index_doc(d) for d in rt.decisions.public_decisions())
-    return rt.index.rebuild(docs, progress)
+    return rt.index.rebuild(docs, progress, workers=workers)
 
 
 def public_count(rt) -> int:
@@ -38,7 +40,7 @@ def cli(action: str) -> int:
         columns = (TextColumn("reindex"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns) as bar:
             task = bar.add_task("reindex", total=total)
-            count = rebuild(rt, lambda n: bar.advance(task, n))
+            count = rebuild(rt, lambda n: bar.advance(task, n), workers=os.cpu_count() or 1)
         print(f"{count} decision(s) indexed into {rt.index.name}")
         return 0
     finally:
