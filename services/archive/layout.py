@@ -241,15 +241,31 @@ def grid(pdf: FPDF, widths: tuple[float, ...], aligns: str, headings: tuple[str,
     within its cell at any character (Chinese has no spaces). Drawn with
     cells and text runs: fpdf2's table() lays out every cell twice and took
     about 0.45 s for a 270-item contents list."""
-    def lines(text: str, width: float) -> list[str]:
-        if pdf.get_string_width(text) <= width:
-            return [text]
-        out, current = [], ""
+    cache: dict[tuple[str, float, str], float] = {}
+
+    def text_width(text: str) -> float:
+        """fpdf2's width of `text` (a sum of its characters' advances: no
+        shaping), each character measured once per style and size."""
+        total = 0.0
         for ch in text:
-            if current and pdf.get_string_width(current + ch) > width:
+            key = (pdf.font_style, pdf.font_size_pt, ch)
+            w = cache.get(key)
+            if w is None:
+                w = cache[key] = pdf.get_string_width(ch)
+            total += w
+        return total
+
+    def lines(text: str, width: float) -> list[str]:
+        if text_width(text) <= width:
+            return [text]
+        out, current, used = [], "", 0.0
+        for ch in text:
+            advance = text_width(ch)
+            if current and used + advance > width:
                 out.append(current)
-                current = ""
+                current, used = "", 0.0
             current += ch
+            used += advance
         return out + [current]
 
     def row(cells: tuple[str, ...], style: str) -> None:
@@ -265,7 +281,7 @@ def grid(pdf: FPDF, widths: tuple[float, ...], aligns: str, headings: tuple[str,
         for text_lines, width, align in zip(wrapped, widths, aligns):
             pdf.rect(x, y, width, height)
             for n, text in enumerate(text_lines):
-                offset = {"L": pad, "C": (width - pdf.get_string_width(text)) / 2}[align]
+                offset = pad if align == "L" else (width - text_width(text)) / 2
                 pdf.text(x + offset, y + pad + n * line + line * 0.72, text)
             x += width
         pdf.set_xy(pdf.l_margin, y + height)

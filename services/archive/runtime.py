@@ -53,10 +53,11 @@ class Runtime:
     jobs: Jobs
 
     def warm(self, background: bool = True) -> None:
-        """Cut the small faces (bold headings, the seal's text) before the first seal."""
+        """Cut the small faces (bold headings, the seal's text, the regular face's
+        common characters) and seal a scratch file once, before the first seal."""
         def cut() -> None:
-            self.seals.assembler.pages.warm()
-            self.seals.sealer.warm()
+            self.seals.sealer.warm(self.seals.work_dir)    # seconds
+            self.seals.assembler.pages.warm()               # the common regular face: 12-25 s once per installation
         if background:
             threading.Thread(target=cut, name="archive-warm", daemon=True).start()
         else:

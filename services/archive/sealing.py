@@ -8,9 +8,14 @@ keeps signing and validation apart).
 """
 from __future__ import annotations
 
+import hashlib
 import math
+import re
+import threading
 from datetime import datetime
 from pathlib import Path
+
+from pyhanko.pdf_utils import misc
 
 from pyhanko.pdf_utils.content import RawContent
 from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
@@ -24,6 +29,60 @@ from pyhanko.stamp import TextStampStyle
 from services.archive.faces import Faces
 from services.archive.seal_keys import SealKey
 from shared.dates import CHINA
+
+# -- one hash pass for the signature's digest and the sealed file's sha256 -----------
+#
+# pyHanko digests the byte ranges of the file (all of it but the signature's
+# /Contents) by reading it in chunks through `misc.chunked_digest`: the first
+# call reads [0, start of /Contents), which is nearly all of a 160 MB file.
+# While a seal asks for it (`_shared`, per thread), those chunks also feed a
+# SHA-256 of the whole file, and only the signature and the short update
+# after it are read again afterwards. Without the hook (another pyHanko) the
+# file is hashed on its own as before.
+_shared = threading.local()
+_chunked_digest = misc.chunked_digest
+
+
+def _digest_and_share(temp_buffer, stream, md, max_read=None):
+    prefix = getattr(_shared, "prefix", None)
+    if prefix is None or _shared.length is not None or stream.tell() != 0 or max_read is None:
+        return _chunked_digest(temp_buffer, stream, md, max_read=max_read)
+    for chunk in misc.chunk_stream(temp_buffer, stream, max_read=max_read):
+        md.update(chunk)
+        prefix.update(chunk)
+    _shared.length = max_read
+
+
+misc.chunked_digest = _digest_and_share
+
+
+BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*0\s+(\d+)\s+(\d+)\s+(\d+)\s*\]")
+
+
+def file_sha256(path: Path, prefix=None, prefix_length: int = 0) -> tuple[str, int, int | None]:
+    """(sha256, size, bytes reserved for the signature or None) of a sealed
+    file. `prefix`: a hash of its first `prefix_length` bytes, continued when
+    that is where the signature's byte range leaves off; else (or without
+    it) the whole file is hashed."""
+    with open(path, "rb") as fh:
+        if prefix is not None:
+            skip = min(4096, prefix_length)          # the signature dictionary starts before /Contents
+            fh.seek(prefix_length - skip)
+            tail = fh.read()
+            size = prefix_length - skip + len(tail)
+            for match in BYTE_RANGE.finditer(tail):
+                start, end, rest = (int(v) for v in match.groups())
+                if start == prefix_length and end + rest == size:
+                    digest = prefix.copy()
+                    digest.update(tail[skip:])
+                    return digest.hexdigest(), size, end - start - 2     # hex digits, as pyHanko counts
+            fh.seek(0)
+        digest, size = hashlib.sha256(), 0
+        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size, None
+
 
 FIELD_NAME = "ArchiveSeal"
 SEAL_RED = (0.82, 0.08, 0.08)
@@ -63,14 +122,28 @@ class Sealer:
         self._fonts: dict[Path, GlyphAccumulatorFactory] = {}
         self.archive_name = archive_name
         self.timestamper = timestamper or (timestamps.HTTPTimeStamper(tsa_url) if tsa_url else None)
+        # Room for the signature, as pyHanko estimated it (with its margin) on
+        # the first seal: later seals reuse it instead of signing a dummy first.
+        self._reserved: int | None = None
 
     @property
     def _fixed_text(self) -> str:
         return self.archive_name + "档号"
 
-    def warm(self) -> None:
+    def warm(self, work_dir: Path | None = None) -> None:
+        """Cut the stamp's face and, given a scratch directory, seal a
+        one-page file once, so the first real seal needs no size estimate."""
         if self.faces:
             self.faces.small(self.stamp_font, self._fixed_text)
+        if work_dir is not None and self._reserved is None:
+            import tempfile
+            import pikepdf
+            Path(work_dir).mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=work_dir, prefix=".warm-") as tmp:
+                with pikepdf.new() as pdf:
+                    pdf.add_blank_page(page_size=(595, 842))
+                    pdf.save(Path(tmp) / "warm.pdf")
+                self.seal(Path(tmp) / "warm.pdf", "0", 0)
 
     def _font(self, text: str) -> GlyphAccumulatorFactory:
         """The stamp's face: a small one cut once per process for the archive's
@@ -86,6 +159,11 @@ class Sealer:
         """Certify the file at `path` in place (one incremental update appended:
         the file is neither copied nor held in memory); the stamp sits on
         page `page_index` (the back note)."""
+        return self.seal_and_hash(path, archive_number, page_index)[0]
+
+    def seal_and_hash(self, path: Path, archive_number: str, page_index: int) -> tuple[datetime, str, int]:
+        """`seal`, and the sealed file's (sha256, size), mostly hashed in the
+        same pass as the signature's digest."""
         sealed_at = datetime.now(CHINA).replace(microsecond=0)
         params = {"archive": self.archive_name, "number": archive_number,
                   "when": sealed_at.strftime("%Y-%m-%d %H:%M:%S")}
@@ -101,7 +179,15 @@ class Sealer:
             location=self.archive_name, name=self.key.subject)
         signer = signers.PdfSigner(meta, signer=self._signer, stamp_style=style, timestamper=self.timestamper,
                                    new_field_spec=SigFieldSpec(FIELD_NAME, on_page=page_index, box=SEAL_BOX))
-        with open(path, "r+b") as fh:
-            writer = IncrementalPdfFileWriter(fh, strict=False)
-            signer.sign_pdf(writer, in_place=True, appearance_text_params=params)
-        return sealed_at
+        _shared.prefix, _shared.length = hashlib.sha256(), None
+        try:
+            with open(path, "r+b") as fh:
+                writer = IncrementalPdfFileWriter(fh, strict=False)
+                signer.sign_pdf(writer, in_place=True, appearance_text_params=params, bytes_reserved=self._reserved)
+            prefix, length = _shared.prefix, _shared.length
+        finally:
+            _shared.prefix = _shared.length = None
+        sha, size, reserved = file_sha256(path, prefix, length) if length is not None else file_sha256(path)
+        if reserved and self._reserved is None:
+            self._reserved = reserved
+        return sealed_at, sha, size

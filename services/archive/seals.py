@@ -134,8 +134,9 @@ class SealService:
         with tempfile.TemporaryDirectory(dir=self.blobs.root, prefix=".seal-") as tmp:
             assembled = self.assembler.assemble(case_file, rules.title, bound, self.back_note(case_file, bound),
                                                 Path(tmp) / "sealed.pdf")
-            sealed_at = self.sealer.seal(assembled.path, case_file.archive_number, assembled.back_note_page)
-            sha, size = adopt(self.blobs, assembled.path)
+            sealed_at, sha, size = self.sealer.seal_and_hash(assembled.path, case_file.archive_number,
+                                                             assembled.back_note_page)
+            adopt(self.blobs, assembled.path, sha)
         return sha, size, assembled.pages, sealed_at
 
     def back_note(self, case_file: CaseFile, bound: list[Bound]) -> BackNote:
@@ -158,17 +159,21 @@ class SealService:
                         chinese_date(today_in_china()))
 
 
-def adopt(blobs: BlobStore, path: Path) -> tuple[str, int]:
-    """Move a finished file into the blob store under its sha256 (hashed in
-    one streaming pass, fsynced, renamed: no second copy of a 160 MB file),
-    read-only like every blob; (sha256, size)."""
+def adopt(blobs: BlobStore, path: Path, sha: str | None = None) -> tuple[str, int]:
+    """Move a finished file into the blob store under its sha256 (given, e.g.
+    hashed while it was signed, or hashed here in one streaming pass;
+    fsynced, renamed: no second copy of a 160 MB file), read-only like every
+    blob; (sha256, size)."""
     digest, size = hashlib.sha256(), 0
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
-            digest.update(chunk)
-            size += len(chunk)
+        if sha is None:
+            for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+                digest.update(chunk)
+                size += len(chunk)
+            sha = digest.hexdigest()
+        else:
+            size = os.fstat(fh.fileno()).st_size
         os.fsync(fh.fileno())
-    sha = digest.hexdigest()
     target = blobs.path(sha)
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
