@@ -48,8 +48,8 @@ BATCH = 1000
 # are estimated from a sample and relevance ranks the newest matches only:
 EXACT_FACETS = 20_000
 EXACT_BELOW = 1_000         # an estimate this small is recounted: every hit is on a reachable page
-FACET_SAMPLE = 10_000
-RANK_WITHIN = 2_000
+FACET_SAMPLE = 4_000
+RANK_WITHIN = 1_000      # = index.MAX_WINDOW: every reachable page is ranked
 # Total of a bare word from the FTS index, corrected for at most this many
 # decisions past their period that the sweep has not removed yet.
 STALE_DIRECT = 200
@@ -388,12 +388,8 @@ class FtsIndex:
             step = -(-upper // FACET_SAMPLE)
             total = (self._exact_total(conn, gen, query, match, upper, narrowed or bool(exclude)) if match
                      else conn.execute(f"SELECT count(*) FROM {sql()}", params).fetchone()[0])   # no lookups
-            facets, seen = self._facets(conn, gen, rowid, sql, params, step, total)
+            facets, seen, sampled = self._sampled_facets(conn, gen, source, where, params, rowid, step)
             if total is None:
-                sampled = conn.execute(f"SELECT count(*) FROM {'docs_g%d' % gen if match else 'meta_g%d' % gen}"
-                                       f"{' WHERE docs_g%d MATCH ? AND' % gen if match else ' WHERE'} "
-                                       f"{_sample('rowid' if match else 'id', step)}",
-                                       (match,) if match else ()).fetchone()[0]
                 total = round(upper * seen / sampled) if sampled else 0
                 approximate = True
             if total <= EXACT_BELOW:           # the filters left few: count those exactly
@@ -447,7 +443,8 @@ class FtsIndex:
         if not query.today:
             return upper
         today = query.today.isoformat()
-        stale = conn.execute(f"SELECT count(*) FROM meta_g{gen} WHERE until < ?", (today,)).fetchone()[0]
+        stale = conn.execute(f"SELECT count(*) FROM (SELECT 1 FROM meta_g{gen} WHERE until < ? LIMIT ?)",
+                             (today, STALE_DIRECT + 1)).fetchone()[0]
         if not stale:
             return upper
         if stale > STALE_DIRECT:
@@ -470,6 +467,37 @@ class FtsIndex:
             facets["agency"][agency] += n
             facets["year"][str(year)] += n
         return {k: _sorted_counts(v) for k, v in facets.items()}, sum(n for _, n in groups)
+
+    @staticmethod
+    def _sampled_facets(conn, gen: int, source: str, where: list[str], params: list, rowid: str,
+                        step: int) -> tuple[dict, int, int]:
+        """Counts by kind, agency and year among about one candidate in `step`,
+        how many of those sampled pass the filters, and how many were sampled:
+        one pass, the filters in a LEFT JOIN's ON so that failing rows count too."""
+        if " CROSS JOIN " in source:
+            fts_table, on = source.split(" CROSS JOIN ")
+            joined, on = on.split(" ON ")
+            first, rest = where[0], where[1:]
+            sql = (f"SELECT m.facet, count(*) FROM {fts_table} LEFT JOIN {joined} ON {' AND '.join([on, *rest])} "
+                   f"WHERE {first} AND {_sample(rowid, step)} GROUP BY 1")
+            params = [*params[1:], params[0]]          # the ON clause's come first in the text
+        else:      # no words: the meta table alone, the filters in a CASE
+            cond = " AND ".join(where) or "1"
+            sql = (f"SELECT CASE WHEN {cond} THEN m.facet END, count(*) FROM {source} "
+                   f"WHERE {_sample(rowid, step)} GROUP BY 1")
+        groups = conn.execute(sql, params).fetchall()
+        names = {code: (kind, agency, year) for code, kind, agency, year in
+                 conn.execute(f"SELECT code, kind, agency, year FROM facets_g{gen}")}
+        facets: dict[str, dict] = {"kind": defaultdict(int), "agency": defaultdict(int), "year": defaultdict(int)}
+        for code, n in groups:
+            if code is None:
+                continue
+            kind, agency, year = names[code]
+            facets["kind"][kind] += n
+            facets["agency"][agency] += n
+            facets["year"][str(year)] += n
+        return ({k: _sorted_counts(v) for k, v in facets.items()}, sum(n for c, n in groups if c is not None),
+                sum(n for _, n in groups))
 
     @staticmethod
     def _scaled(facets: dict, total: int, seen: int) -> dict:
