@@ -162,6 +162,7 @@ class Assembler:
             self._metadata(out, case_file)
             self._output_intent(out)
             placeholders = self._attachments(out, bound)
+            balance_page_tree(out)
             target.parent.mkdir(parents=True, exist_ok=True)
             out.save(target, object_stream_mode=pikepdf.ObjectStreamMode.disable, fix_metadata_version=False)
         finally:
@@ -258,6 +259,32 @@ class Assembler:
             out.Root.AF = Array(specs)
             out.Root.Names = Dictionary(EmbeddedFiles=Dictionary(Names=Array(names)))
         return placeholders
+
+
+def balance_page_tree(pdf: pikepdf.Pdf, fanout: int = 16) -> None:
+    """Group the pages under intermediate /Pages nodes of at most `fanout`
+    kids (pikepdf leaves one flat list). A reader finds a page by its
+    index through the nodes' /Count, reading a few dozen objects instead of
+    every page before it: pyHanko looks up the back note (the last page)
+    twice per seal. Call after the last change to the pages: the tree is no
+    longer what pikepdf's page list expects."""
+    root = pdf.Root.Pages
+    level = list(root.Kids)
+    if len(level) <= fanout:
+        return
+    while len(level) > fanout:
+        nodes = []
+        for i in range(0, len(level), fanout):
+            group = level[i:i + fanout]
+            count = sum(int(kid.Count) if kid.get("/Type") == Name.Pages else 1 for kid in group)
+            node = pdf.make_indirect(Dictionary(Type=Name.Pages, Kids=Array(group), Count=count))
+            for kid in group:
+                kid.Parent = node
+            nodes.append(node)
+        level = nodes
+    for node in level:
+        node.Parent = root
+    root.Kids = Array(level)
 
 
 def page_geometry(page: pikepdf.Page) -> tuple[float, float, int, list[float]]:

@@ -40,6 +40,7 @@ from shared.dates import CHINA
 # after it are read again afterwards. Without the hook (another pyHanko) the
 # file is hashed on its own as before.
 _shared = threading.local()
+CHUNK = 1024 * 1024        # pyHanko's default is 4 KB: 40,000 reads and updates for 160 MB
 _chunked_digest = misc.chunked_digest
 
 
@@ -47,7 +48,7 @@ def _digest_and_share(temp_buffer, stream, md, max_read=None):
     prefix = getattr(_shared, "prefix", None)
     if prefix is None or _shared.length is not None or stream.tell() != 0 or max_read is None:
         return _chunked_digest(temp_buffer, stream, md, max_read=max_read)
-    for chunk in misc.chunk_stream(temp_buffer, stream, max_read=max_read):
+    for chunk in misc.chunk_stream(bytearray(CHUNK), stream, max_read=max_read):
         md.update(chunk)
         prefix.update(chunk)
     _shared.length = max_read
@@ -183,7 +184,8 @@ class Sealer:
         try:
             with open(path, "r+b") as fh:
                 writer = IncrementalPdfFileWriter(fh, strict=False)
-                signer.sign_pdf(writer, in_place=True, appearance_text_params=params, bytes_reserved=self._reserved)
+                signer.sign_pdf(writer, in_place=True, appearance_text_params=params, bytes_reserved=self._reserved,
+                                chunk_size=CHUNK)
             prefix, length = _shared.prefix, _shared.length
         finally:
             _shared.prefix = _shared.length = None
