@@ -120,3 +120,37 @@ def test_regular_face_is_the_common_cut_once_warm_and_the_full_face_for_rarer_te
     assert regular(pages.document(regular_text="现场照片 12")).parent == tmp_path
     assert regular(pages.document(regular_text="现场照片 龘")) == pages.regular.resolve()
     assert regular(pages.document()) == pages.regular.resolve()             # text unknown: the full face
+
+
+@pytest.mark.parametrize("rotate", [0, 90, 180, 270])
+def test_numbers_drawn_into_rotated_pages_land_recto_top_right_verso_top_left(rotate, tmp_path):
+    """The real path: numbers laid out by PageMaker, drawn into the pages'
+    own content by the assembler; poppler shows where the ink is."""
+    import io
+    from services.archive.assembly import Assembler, page_geometry
+    from services.archive.layout import Cover, PageMaker
+    pages = PageMaker(Path("build/fonts"))
+    doc = pages.document(regular_text="A-1")
+    cover = pages.cover(doc, Cover("封面", [("档号", "A-1")]))
+    content = pikepdf.new()
+    for _ in range(2):
+        content.add_blank_page(page_size=(400, 600)).obj.Rotate = rotate
+    geometry = [page_geometry(p) for p in content.pages]
+    numbers = pages.page_numbers(doc, [(n, w, h) for n, (w, h, _, _) in enumerate(geometry, 1)])
+    own = pikepdf.open(io.BytesIO(pages.render(doc)))
+    out = pikepdf.new()
+    out.pages.extend([own.pages[i] for i in cover])
+    out.pages.extend(content.pages)
+    Assembler(None, pages, tmp_path)._number_pages(out, numbers, len(cover), geometry, [range(len(cover))])
+    out.save(tmp_path / "n.pdf")
+    for number in (1, 2):
+        page = len(cover) + number
+        subprocess.run(["pdftoppm", "-png", "-r", "50", "-singlefile", "-f", str(page), "-l", str(page),
+                        str(tmp_path / "n.pdf"), str(tmp_path / f"n{number}")], check=True)
+        img = Image.open(tmp_path / f"n{number}.png").convert("L")
+        dark = [(x, y) for x in range(img.width) for y in range(img.height) if img.getpixel((x, y)) < 200]
+        right = number % 2 == 1
+        assert dark and all((x > img.width / 2) == right and y < img.height / 4 for x, y in dark), (number, dark[:5])
+    text = subprocess.run(["pdftotext", "-f", str(len(cover) + 2), "-l", str(len(cover) + 2), str(tmp_path / "n.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    assert text.strip() == "2"
