@@ -8,7 +8,10 @@ file, and the peak memory of the process doing it; baseline in the same
 run: the same pages merged with plain pikepdf and signed with a bare
 pyHanko signature.
 
-    .venv/bin/python bench/archive.py [--scans 250] [--documents 20]
+    .venv/bin/python bench/archive.py [--scans 250] [--documents 20] [--profile FILE] [--keep FILE]
+
+--profile writes a cProfile of the seal job (run in the jobs' thread) to FILE;
+--keep copies the sealed PDF to FILE, to look at its pages (pdftoppm).
 
 Targets (issue 5): assemble + seal within 2x the baseline, peak memory
 under 500 MB, verify under 1 s.
