@@ -47,6 +47,7 @@ BATCH = 1000
 # Above these many matches (a word like 罚款 is in most decisions), facet counts
 # are estimated from a sample and relevance ranks the newest matches only:
 EXACT_FACETS = 20_000
+EXACT_TERMS = 3             # queries with this many words count exactly (see _search)
 EXACT_BELOW = 1_000         # an estimate this small is recounted: every hit is on a reachable page
 FACET_SAMPLE = 4_000
 RANK_WITHIN = 1_000      # = index.MAX_WINDOW: every reachable page is ranked
@@ -374,11 +375,16 @@ class FtsIndex:
             conds = [*where, *extra]
             return f"{source}{' WHERE ' + ' AND '.join(conds) if conds else ''}"
 
-        if match:
+        approximate = estimated = False
+        if match and len(query.positive) >= EXACT_TERMS:
+            # Several words: counting the candidates first would cost another
+            # evaluation of every phrase, and what they have in common is rarely
+            # very many rows: count the facets of every match at once.
+            upper = 0
+        elif match:
             upper = conn.execute(f"SELECT count(*) FROM docs_g{gen} WHERE docs_g{gen} MATCH ?", (match,)).fetchone()[0]
         else:
             upper = conn.execute(f"SELECT count(*) FROM meta_g{gen}").fetchone()[0]
-        approximate = estimated = False
         if upper <= EXACT_FACETS:
             facets, total = self._facets(conn, gen, rowid, sql, params, 1)
         else:
