@@ -57,7 +57,7 @@ class Runtime:
         common characters) and seal a scratch file once, before the first seal."""
         def cut() -> None:
             self.seals.sealer.warm(self.seals.work_dir)    # seconds
-            self.seals.assembler.pages.warm()               # the common regular face: 12-25 s once per installation
+            self.seals.assembler.pages.warm()               # the common regular face: 12-25 s, once per installation
         if background:
             threading.Thread(target=cut, name="archive-warm", daemon=True).start()
         else:
@@ -100,7 +100,9 @@ def build(settings: Settings) -> Runtime:
         return ServiceClient.for_service(settings, "generator")
 
     key = seal_keys.load(settings.seal_pkcs12, settings.seal_password, service_dir / "seal", settings.archive_name)
-    faces = Faces(work_dir / "faces")
+    # Cut faces are named by their source and characters and written atomically:
+    # kept beside the extracted fonts, they are cut once per installation.
+    faces = Faces(settings.fonts_dir / "cut")
     pages = PageMaker(settings.fonts_dir, faces, "".join(rules.get(t).title for t in rules.case_types())
                       + "".join(COVER_LABELS))
     case_files = CaseFileService(sessions, blobs, rules, generator, work_dir, settings.max_upload_bytes)
