@@ -7,9 +7,7 @@ worker builds its own from the environment on first use.
 """
 from __future__ import annotations
 
-import contextvars
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
@@ -28,13 +26,13 @@ from services.archive.packages import PackageBuilder
 from services.archive.sealing import Sealer
 from services.archive.seals import SealService
 from services.archive.verification import Verifier
-from shared import config
 from shared.blobstore import BlobStore
 from shared.config import Settings
 from shared.db import create_schema, make_engine, session_factory
 from shared.fonts import FACES
 from shared.http import ServiceClient
 from shared.jobs import Jobs
+from shared.runtimes import RuntimeContext
 
 SERVICE = "archive"
 
@@ -72,19 +70,6 @@ class Runtime:
         self.engine.dispose()
 
 
-_active: contextvars.ContextVar[Runtime | None] = contextvars.ContextVar("zhifa_archive_runtime", default=None)
-
-
-@contextmanager
-def active(runtime: Runtime):
-    """Job functions called inside this block use `runtime`."""
-    token = _active.set(runtime)
-    try:
-        yield runtime
-    finally:
-        _active.reset(token)
-
-
 def build(settings: Settings) -> Runtime:
     service_dir = settings.service_dir(SERVICE)
     engine = make_engine(settings.database_url(SERVICE))
@@ -118,18 +103,8 @@ def build(settings: Settings) -> Runtime:
     return runtime
 
 
-_worker_runtime: Runtime | None = None
-_worker_lock = threading.Lock()
-
-
-def current() -> Runtime:
-    """The runtime a job function works with: the enqueuing app's (inline
-    jobs), else this worker process's own, built from the environment once."""
-    runtime = _active.get()
-    if runtime is not None:
-        return runtime
-    global _worker_runtime
-    with _worker_lock:
-        if _worker_runtime is None:
-            _worker_runtime = build(config.load())
-        return _worker_runtime
+# Job functions find their runtime here (shared.runtimes): the enqueuing
+# app's for inline jobs, the worker process's own otherwise.
+_context: RuntimeContext[Runtime] = RuntimeContext(SERVICE, build)
+active = _context.active
+current = _context.current

@@ -8,13 +8,11 @@ it, an RQ worker builds its own from the environment on first use.
 """
 from __future__ import annotations
 
-import contextvars
 import logging
 import os
 import secrets
 import shutil
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,11 +28,11 @@ from services.generator.models import Base
 from services.generator.renditions import PdfRenditions
 from services.generator.template_lint import lint_catalogue
 from services.generator.workdays import WorkdayCalendar
-from shared import config
 from shared.blobstore import BlobStore
 from shared.config import Settings
 from shared.db import create_schema, make_engine, session_factory
 from shared.jobs import Jobs
+from shared.runtimes import RuntimeContext
 
 SERVICE = "generator"
 log = logging.getLogger("zhifa.generator")
@@ -177,19 +175,6 @@ def load_catalogue(settings: Settings) -> Catalogue:
     return catalogue
 
 
-_active: contextvars.ContextVar[Runtime | None] = contextvars.ContextVar("zhifa_generator_runtime", default=None)
-
-
-@contextmanager
-def active(runtime: Runtime):
-    """Job functions called inside this block use `runtime`."""
-    token = _active.set(runtime)
-    try:
-        yield runtime
-    finally:
-        _active.reset(token)
-
-
 def build(settings: Settings) -> Runtime:
     catalogue = load_catalogue(settings)
     engine = make_engine(settings.database_url(SERVICE))
@@ -210,18 +195,8 @@ def build(settings: Settings) -> Runtime:
     return runtime
 
 
-_worker_runtime: Runtime | None = None
-_worker_lock = threading.Lock()
-
-
-def current() -> Runtime:
-    """The runtime a job function works with: the enqueuing app's (inline
-    jobs), else this worker process's own, built from the environment once."""
-    runtime = _active.get()
-    if runtime is not None:
-        return runtime
-    global _worker_runtime
-    with _worker_lock:
-        if _worker_runtime is None:
-            _worker_runtime = build(config.load())
-        return _worker_runtime
+# Job functions find their runtime here (shared.runtimes): the enqueuing
+# app's for inline jobs, the worker process's own otherwise.
+_context: RuntimeContext[Runtime] = RuntimeContext(SERVICE, build)
+active = _context.active
+current = _context.current

@@ -6,10 +6,8 @@ inside `active(runtime)`; an RQ worker builds its own with `current()`.
 """
 from __future__ import annotations
 
-import contextvars
 import logging
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -23,11 +21,11 @@ from services.search.models import Base, SweepRun
 from services.search.redaction import Redactor
 from services.search.sources import GeneratorSource, make_source
 from services.search.stats import Statistics
-from shared import config
 from shared.config import Settings
 from shared.db import create_schema, make_engine, session_factory, transaction
 from shared.http import ServiceClient
 from shared.jobs import Jobs
+from shared.runtimes import RuntimeContext
 
 SERVICE = "search"
 SWEEP_CHECK_SECONDS = 3600
@@ -123,19 +121,6 @@ class Runtime:
         self.engine.dispose()
 
 
-_active: contextvars.ContextVar[Runtime | None] = contextvars.ContextVar("zhifa_search_runtime", default=None)
-
-
-@contextmanager
-def active(runtime: Runtime):
-    """Job functions called inside this block use `runtime`."""
-    token = _active.set(runtime)
-    try:
-        yield runtime
-    finally:
-        _active.reset(token)
-
-
 def build(settings: Settings) -> Runtime:
     engine = make_engine(settings.database_url(SERVICE))
     create_schema(engine, Base.metadata)
@@ -152,18 +137,8 @@ def build(settings: Settings) -> Runtime:
     return runtime
 
 
-_worker_runtime: Runtime | None = None
-_worker_lock = threading.Lock()
-
-
-def current() -> Runtime:
-    """The runtime a job function works with: the enqueuing app's (inline
-    jobs), else this worker process's own, built from the environment once."""
-    runtime = _active.get()
-    if runtime is not None:
-        return runtime
-    global _worker_runtime
-    with _worker_lock:
-        if _worker_runtime is None:
-            _worker_runtime = build(config.load())
-        return _worker_runtime
+# Job functions find their runtime here (shared.runtimes): the enqueuing
+# app's for inline jobs, the worker process's own otherwise.
+_context: RuntimeContext[Runtime] = RuntimeContext(SERVICE, build)
+active = _context.active
+current = _context.current
