@@ -8,7 +8,11 @@ Redis: ZHIFA_TEST_REDIS_URL (default db 15 on 127.0.0.1:6379), flushed per test.
 """
 from __future__ import annotations
 
+import json
 import os
+import socket
+import urllib.error
+import urllib.request
 import uuid
 
 import pytest
@@ -25,6 +29,28 @@ TOKENS = {"case-system": "test-case-token", "archivist": "test-archivist-token",
 
 def auth(role: str = "case-system") -> dict:
     return {"Authorization": f"Bearer {TOKENS[role]}"}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on now (for a served process under test)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_call(base: str, method: str, path: str, body=None, token: str | None = TOKENS["case-system"]):
+    """One request to a served process: (status, headers, raw body); a JSON `body` is sent as JSON."""
+    req = urllib.request.Request(base + path, method=method,
+                                 data=json.dumps(body, ensure_ascii=False).encode() if body is not None else None)
+    if body is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=180) as resp:
+            return resp.status, resp.headers, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers, err.read()
 
 
 @pytest.fixture

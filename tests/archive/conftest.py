@@ -5,42 +5,25 @@ from __future__ import annotations
 import copy
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from services.archive import seal_keys
 from services.generator.catalogue import Catalogue
-from tests.conftest import TOKENS, auth
+from tests.conftest import TOKENS, auth, free_port, http_call
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = Catalogue()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def call(base: str, method: str, path: str, body=None, token: str | None = TOKENS["case-system"]):
-    req = urllib.request.Request(base + path, method=method,
-                                 data=json.dumps(body, ensure_ascii=False).encode() if body is not None else None)
-    if body is not None:
-        req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=180) as resp:
-            return resp.status, json.loads(resp.read() or b"null")
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"null")
+    status, _, raw = http_call(base, method, path, body, token)
+    return status, json.loads(raw or b"null")
 
 
 class Generator:

@@ -7,7 +7,6 @@ import copy
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -20,30 +19,14 @@ import pikepdf
 import pytest
 
 from services.generator.catalogue import Catalogue
-from tests.conftest import TOKENS
+from tests.conftest import TOKENS, free_port, http_call
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = Catalogue()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
-
-def call(base: str, method: str, path: str, body=None, token: str | None = TOKENS["case-system"]):
-    req = urllib.request.Request(base + path, method=method,
-                                 data=json.dumps(body, ensure_ascii=False).encode() if body is not None else None)
-    if body is not None:
-        req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=180) as resp:
-            return resp.status, resp.headers, resp.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.headers, err.read()
+call = http_call
 
 
 @pytest.fixture

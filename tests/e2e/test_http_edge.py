@@ -21,14 +21,11 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 PUBLIC_URL = "https://zhifa.example.gov.cn/generator"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --- the served app ------------------------------------------------------------

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.conftest import auth
+from tests.conftest import auth, free_port
 
 TODAY = date.today()
 DECIDED = (TODAY - timedelta(days=10)).isoformat()
@@ -104,12 +104,6 @@ class LiveServer:
         self.app.extensions["zhifa.runtime"].close()
 
 
-def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture
 def live(zhifa_env, tmp_path):
@@ -119,7 +113,7 @@ def live(zhifa_env, tmp_path):
     from services.generator.app import create_app as create_generator
     from services.search.app import create_app as create_search
     from tests.conftest import TOKENS
-    search_port = _free_port()
+    search_port = free_port()
     search_url = f"http://127.0.0.1:{search_port}"
     generator = LiveServer(create_generator(zhifa_env(
         ZHIFA_GENERATOR_DATABASE_URL=f"sqlite:///{tmp_path / 'g.sqlite3'}", ZHIFA_SEARCH_URL=search_url,
