@@ -26,8 +26,13 @@ SPEC["components"]["schemas"].update({
         "deadlines": {"type": "array", "items": {"type": "object", "properties": {
             "key": {"type": "string"}, "name": {"type": "string"},
             "due_on": {"type": "string", "format": "date"}, "basis": {"type": "string"}}}},
+        "agency": {"type": "string"}, "data": {"type": "object"},
+        "warnings": {"type": "array", "items": {"type": "object", "properties": {
+            "code": {"type": "string"}, "path": {"type": "string"}, "message": {"type": "string"}}}},
         "verification_code": {"type": "string"},
         "files": {"type": "object", "additionalProperties": {"type": "object", "properties": {
+            # The PDF is made from the stored DOCX after the number: pending, done or failed.
+            "status": {"enum": ["pending", "done", "failed"]},
             "url": {"type": "string"}, "sha256": {"type": "string"}, "bytes": {"type": "integer"}}}}}},
     "Batch": {"type": "object", "properties": {
         "id": {"type": "string"}, "status": {"enum": ["queued", "running", "done", "partial", "failed"]},
@@ -44,7 +49,9 @@ SPEC["paths"] = {
         {"200": response("类型、标题、schema、示例"), "404": PROBLEM}, parameters=[path_param("type")])},
     "/v1/documents": {"post": operation(
         "createDocument", "生成一份文书", auth=True, body_schema_ref="DocumentRequest",
-        parameters=[{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}],
+        parameters=[{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}},
+                    {"name": "Prefer", "in": "header", "schema": {"enum": ["respond-async"]},
+                     "description": "respond-async：不等待 PDF 生成即返回（files.pdf.status 为 pending）"}],
         responses={"201": {**response("已生成", "Document"), "links": {
                        op: {"operationId": op, "parameters": {"id": "$response.body#/id"}}
                        for op in ("getDocument", "getDocumentDocx", "getDocumentPdf")}},
@@ -55,9 +62,16 @@ SPEC["paths"] = {
     "/v1/documents/{id}/docx": {"get": operation(
         "getDocumentDocx", "下载 DOCX", {"200": {"description": "DOCX 文件"}, "404": PROBLEM},
         auth=True, parameters=_ID)},
-    "/v1/documents/{id}/pdf": {"get": operation(
-        "getDocumentPdf", "下载 PDF/A-2b", {"200": {"description": "PDF 文件"}, "404": PROBLEM},
-        auth=True, parameters=_ID)},
+    "/v1/documents/{id}/pdf": {
+        "get": operation(
+            "getDocumentPdf", "下载 PDF/A-2b",
+            {"200": {"description": "PDF 文件"}, "404": PROBLEM, "422": PROBLEM,
+             "503": {**PROBLEM, "description": "PDF 尚在生成或生成失败（Retry-After）"}},
+            auth=True, parameters=_ID + [query_param("wait", {"type": "integer", "minimum": 0, "maximum": 30})]),
+        "post": operation(
+            "retryDocumentPdf", "重新生成失败的 PDF（文号不变）",
+            {"202": response("已重新排队", "Document"), "200": response("PDF 已存在", "Document"), "404": PROBLEM},
+            auth=True, parameters=_ID)},
     "/v1/batches": {"post": operation(
         "createBatch", "批量生成", {"202": response("已受理，轮询 status_url")}, auth=True,
         body_schema={"type": "object", "required": ["documents"], "properties": {
