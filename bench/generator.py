@@ -29,7 +29,6 @@ import json
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -217,7 +216,7 @@ def served(args) -> None:
             except OSError:
                 time.sleep(0.5)
         time.sleep(15)   # the server's and workers' LibreOffice warm up in the background
-        print(f"served on PostgreSQL + Redis: zhifa serve (pool 2) and two `zhifa worker` (pool 1 each)")
+        print("served on PostgreSQL + Redis: zhifa serve (pool 2) and two `zhifa worker` (pool 1 each)")
 
         def batch(kinds: list[str]) -> float:
             entries = [{"type": kinds[i % len(kinds)], "data": example(catalogue, kinds[i % len(kinds)])}

@@ -296,6 +296,10 @@ class PdfConverter:
             raise errors[0]
 
     @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    @property
     def restarts(self) -> int:
         return sum(max(0, m.starts - 1) for m in self.members)
 

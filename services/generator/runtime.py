@@ -92,10 +92,11 @@ class LazyPdfConverter:
     def warm_in_background(self) -> None:
         """For long-running processes: start LibreOffice while the first request is awaited."""
         def warm():
+            pool = self.pool()
             try:
-                self.pool().warm()
-            except Exception as exc:
-                if "closed" in str(exc):      # the process stopped while LibreOffice started
+                pool.warm()
+            except Exception:
+                if pool.closed:      # the process stopped while LibreOffice started
                     log.info("LibreOffice warm-up stopped: the PDF converter was closed")
                 else:
                     log.exception("could not warm the LibreOffice pool; the first PDF will try again")

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.search import publication
-from services.search.index import IndexDoc, SearchIndex
+from services.search.index import IndexDoc, SearchIndex, SearchResult
 from services.search.models import EXPIRED, PUBLISHED, WITHDRAWN, AuditLog, Decision
 from services.search.redaction import Context, Redacted, Redactor
 from shared import audit, text
@@ -312,7 +312,7 @@ def public_json(values: dict | Decision) -> dict:
             "text": get("text"), "disclosure": get("disclosure")}
 
 
-def search(decisions: DecisionService, query) -> "SearchResult":
+def search(decisions: DecisionService, query) -> SearchResult:
     """The index's answer without any hit the database no longer shows
     (withdrawn a moment ago, or expired before the sweep)."""
     from dataclasses import replace

@@ -55,6 +55,16 @@ def clamd(tmp_path_factory):
     proc.wait(10)
 
 
+def license_case(client, license_documents) -> dict:
+    """An open license case file holding its three generated documents."""
+    accepted, granted, receipt = license_documents
+    case = open_case(client, decision_number=granted["number"])
+    for doc in (accepted, granted, receipt):
+        assert client.post(f"/v1/case-files/{case['id']}/items", json={"document_id": doc["id"]},
+                           headers=ARCHIVIST).status_code == 201
+    return case
+
+
 def jpeg_carrying(payload: bytes) -> bytes:
     """A valid scan whose JPEG comment segment carries `payload`."""
     image = Image.open(io.BytesIO(samples.scan_jpeg()))
@@ -78,11 +88,7 @@ def test_an_infected_original_fails_the_security_check_and_blocks_the_seal(
                                  ZHIFA_ARCHIVE_DATABASE_URL=f"sqlite:///{tmp_path / 'a.sqlite3'}"))
     client = app.test_client()
     try:
-        accepted, granted, receipt = license_documents
-        case = open_case(client, decision_number=granted["number"])
-        for doc in (accepted, granted, receipt):
-            assert client.post(f"/v1/case-files/{case['id']}/items", json={"document_id": doc["id"]},
-                               headers=ARCHIVIST).status_code == 201
+        case = license_case(client, license_documents)
         meta = {"title": "现场照片", "kind": "evidence", "category": "photo", "date": "2026-03-10",
                 "author": "社会事务审批科"}
         added = upload(client, case["id"], "photo.jpg", jpeg_carrying(EICAR), meta)
@@ -147,11 +153,7 @@ def test_the_seal_carries_a_timestamp_from_the_configured_authority(
                                  ZHIFA_ARCHIVE_DATABASE_URL=f"sqlite:///{tmp_path / 'a.sqlite3'}"))
     client = app.test_client()
     try:
-        accepted, granted, receipt = license_documents
-        case = open_case(client, decision_number=granted["number"])
-        for doc in (accepted, granted, receipt):
-            assert client.post(f"/v1/case-files/{case['id']}/items", json={"document_id": doc["id"]},
-                               headers=ARCHIVIST).status_code == 201
+        case = license_case(client, license_documents)
         assert client.post(f"/v1/case-files/{case['id']}/seal", headers=ARCHIVIST).status_code == 202
         assert wait_sealed(client, case["id"])["status"] == "sealed"
         assert requests                                  # pyHanko asked the TSA (it also sizes the token first)

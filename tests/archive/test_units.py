@@ -126,7 +126,6 @@ def test_regular_face_is_the_common_cut_once_warm_and_the_full_face_for_rarer_te
 def test_numbers_drawn_into_rotated_pages_land_recto_top_right_verso_top_left(rotate, tmp_path):
     """The real path: numbers laid out by PageMaker, drawn into the pages'
     own content by the assembler; poppler shows where the ink is."""
-    import io
     from services.archive.assembly import Assembler, page_geometry
     from services.archive.layout import Cover, PageMaker
     pages = PageMaker(Path("build/fonts"))

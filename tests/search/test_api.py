@@ -3,7 +3,6 @@ publish, replace, refuse, withdraw, search, read; what a citizen sees never
 holds what the redaction rules hide."""
 from __future__ import annotations
 
-import json
 from urllib.parse import unquote
 
 import pytest
