@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
-import io
 import json
 from datetime import date
 
@@ -15,6 +13,7 @@ from services.search.decisions import public_json
 from services.search.index import KINDS, SORTS, SearchQuery, SearchResult, parse_terms
 from services.search.publication import EXPORT_FIELDS
 from services.search.runtime import Runtime
+from services.search.spreadsheets import csv_text
 from services.search.stats import monthly_csv
 from shared.dates import parse_iso_date, today_in_china
 from shared.paging import int_arg, page_args
@@ -176,15 +175,12 @@ def export():
         raise invalid_field("format", "取值应为以下之一：json、csv。")
     if fmt == "csv" and not kind:
         raise invalid_field("kind", "导出 CSV 须指定决定类别（各类别的公示字段不同）。")
-    rows = (d.disclosure for d in _rt().decisions.public_decisions(kind))
+    decisions = _rt().decisions.public_decisions(kind)
     if fmt == "json":
-        return jsonify([{"kind": d.kind, "fields": d.disclosure}
-                        for d in _rt().decisions.public_decisions(kind)])
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS[kind], extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    return _csv_response("\ufeff" + out.getvalue(), f"{kind}-decisions.csv")
+        return jsonify([{"kind": d.kind, "fields": d.disclosure} for d in decisions])
+    fields = EXPORT_FIELDS[kind]
+    rows = ([d.disclosure.get(f, "") for f in fields] for d in decisions)
+    return _csv_response(csv_text(fields, rows), f"{kind}-decisions.csv")
 
 
 def _csv_response(text: str, filename: str) -> Response:

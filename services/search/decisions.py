@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Callable, Iterator
@@ -24,7 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.search import publication
 from services.search.index import IndexDoc, SearchIndex, SearchResult
 from services.search.models import EXPIRED, PUBLISHED, WITHDRAWN, AuditLog, Decision
-from services.search.redaction import Context, Redacted, Redactor
+from services.search.public_texts import ADJUSTMENTS_SCHEMA, Outcome, redact_decision, redact_note
+from services.search.redaction import Redactor
 from shared import audit, text
 from shared.db import reading, transaction
 from shared.problems import FieldError, Problem, invalid, invalid_field, not_found
@@ -70,11 +70,11 @@ DECISION_SCHEMA = {
         "sector": {"enum": ["general", "special_equipment", "work_safety", "fire"]},
         "publish_until": _DATE,
         "document_id": {"type": "string", "minLength": 1, "maxLength": 36, "pattern": "^[A-Za-z0-9-]+$"},
+        "redaction": ADJUSTMENTS_SCHEMA,
     },
 }
 REQUIRED = ("number", "kind", "title", "agency", "party", "decided_on")
 _VALIDATOR = Draft202012Validator(DECISION_SCHEMA, format_checker=FormatChecker())
-REDACTED_FIELDS = ("title", "summary", "content", "text")
 
 
 @dataclass
@@ -82,18 +82,7 @@ class Prepared:
     """A decision that may be published, already redacted."""
     body: dict                      # the request as validated (personal data included; never stored)
     values: dict                    # the Decision row's columns, redacted
-    redacted: dict[str, Redacted]   # field → redaction result (for the preview)
-    originals: dict[str, str]
-
-
-def context_of(body: dict) -> Context:
-    party = body.get("party") or {}
-    person = party.get("kind") == "person"
-    return Context(
-        party_name=party.get("name", ""), party_is_person=person,
-        visible_names=() if person else tuple(n for n in [party.get("legal_representative")] if n),
-        hidden_names=tuple(body.get("persons") or ()),
-        hidden_addresses=tuple(a for a in [party.get("address")] if a and person))
+    outcome: Outcome                # how each public text was redacted (for the preview and the audit)
 
 
 def utcnow() -> datetime:
@@ -146,41 +135,42 @@ class DecisionService:
         return {**fetched, **{k: v for k, v in body.items() if v not in (None, "", [], {})}}
 
     def _redact(self, body: dict, until: date) -> Prepared:
-        context = context_of(body)
-        originals = {name: body.get(name) or "" for name in REDACTED_FIELDS}
-        redacted = {name: self.redactor.redact(value, context) for name, value in originals.items()}
-        basis = [self.redactor.redact(b, context) for b in body.get("legal_basis") or []]
-        fields = {k: v for k, v in body.items() if k not in REDACTED_FIELDS}
-        fields.update({k: r.text for k, r in redacted.items()}, legal_basis=[b.text for b in basis])
-        raw_disclosure = publication.disclosure(fields, until)
-        disclosure = {k: self.redactor.redact(v, context).text if isinstance(v, str) else v
-                      for k, v in raw_disclosure.items()}
-        counts = Counter(s.rule for r in [*redacted.values(), *basis] for s in r.spans)
-        party = body["party"]
+        """The one redaction pass; every public column derives from its result."""
+        outcome = redact_decision(self.redactor, {k: v for k, v in body.items() if k != "redaction"},
+                                  body.get("redaction"))
+        public = outcome.body
+        party = public["party"]
         values = dict(
-            number=body["number"], kind=body["kind"], title=redacted["title"].text, agency=body["agency"],
-            party=party["name"], party_kind=party["kind"], decided_on=date.fromisoformat(body["decided_on"]),
-            publish_until=until, summary=redacted["summary"].text, legal_basis=fields["legal_basis"],
-            content=redacted["content"].text, text=redacted["text"].text, disclosure=disclosure,
-            redactions=dict(counts), document_id=body.get("document_id"))
-        return Prepared(body, values, redacted, originals)
+            number=public["number"], kind=public["kind"], title=public["title"], agency=public["agency"],
+            party=party["name"], party_kind=party["kind"], decided_on=date.fromisoformat(public["decided_on"]),
+            publish_until=until, summary=public.get("summary") or "", legal_basis=public.get("legal_basis") or [],
+            content=public.get("content") or "", text=public.get("text") or "",
+            disclosure=publication.disclosure(public, until), redactions=outcome.counts(),
+            document_id=public.get("document_id"))
+        return Prepared(body, values, outcome)
 
     def preview(self, raw: dict) -> dict:
-        """What would be shown, each hidden span marked with its rule."""
+        """What would be shown, each hidden span marked with its rule, and the digest that
+        publishing with the same adjustments must match."""
         try:
             prepared = self.prepare(raw)
         except Problem as problem:
             if problem.type != "not-publishable":
                 raise
             return {"publishable": False, "problem": problem.as_dict()}
+        outcome = prepared.outcome
+        by_publisher = {(a["field"], a["start"], a["end"]) for a in outcome.adjusted if a["action"] == "hide"}
         fields = {}
-        for name, result in prepared.redacted.items():
-            original = prepared.originals[name]
-            fields[name] = {"text": result.text, "marked": result.marked_html(original),
+        for path, result in outcome.results.items():
+            original = outcome.originals[path]
+            fields[path] = {"text": result.text, "marked": result.marked_html(original),
                             "spans": [{"start": s.start, "end": s.end, "rule": s.rule, "label": s.label,
-                                       "replacement": s.replacement} for s in result.spans]}
+                                       "replacement": s.replacement,
+                                       "source": "publisher" if (path, s.start, s.end) in by_publisher else "rule"}
+                                      for s in result.spans]}
         return {"publishable": True, "decision": public_json(prepared.values), "fields": fields,
-                "redactions": prepared.values["redactions"]}
+                "redactions": prepared.values["redactions"], "adjustments": outcome.adjusted,
+                "digest": outcome.digest}
 
     # -- state changes ----------------------------------------------------------------
 
@@ -201,7 +191,9 @@ class DecisionService:
             decision.updated_at, decision.published_by = now, actor
             audit.append(session, AuditLog, actor, "publish" if created else "replace", values["number"],
                          {"kind": values["kind"], "publish_until": values["publish_until"].isoformat(),
-                          "redactions": values["redactions"], "document_id": values["document_id"]})
+                          "redactions": values["redactions"], "document_id": values["document_id"],
+                          "redaction_digest": prepared.outcome.digest,
+                          "adjustments": prepared.outcome.adjusted})
         self.index_one(decision)
         return decision, created
 
@@ -224,6 +216,10 @@ class DecisionService:
                 raise not_found(f"决定 {number} ")
             if decision.status == WITHDRAWN:
                 return decision
+            # The reason is shown on the 410 page, in the API and in the statistics: redacted like
+            # the decision itself (a lawyer's name, an ID number or a phone must not go out).
+            reason = redact_note(self.redactor, reason, decision.party, decision.party_kind == "person",
+                                 tuple(n for n in [(decision.disclosure or {}).get("法定代表人")] if n))[:500]
             decision.status, decision.status_reason, decision.updated_at = WITHDRAWN, reason, utcnow()
             audit.append(session, AuditLog, actor, "withdraw", number, {"reason": reason})
         self.index.delete(number)

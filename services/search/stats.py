@@ -3,8 +3,6 @@ report): decisions per month by kind, the year's totals, an SVG chart and CSV.
 """
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import date
 from html import escape
@@ -13,6 +11,7 @@ from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.search.index import KINDS
+from services.search.spreadsheets import csv_text
 from services.search.models import EXPIRED, PUBLISHED, WITHDRAWN, Decision
 from shared.db import reading
 
@@ -73,14 +72,10 @@ class Statistics:
 
 
 def monthly_csv(report: YearReport) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["月份", *(KINDS[k] for k in report.monthly), "合计"])
-    for i, month in enumerate(MONTHS):
-        row = [report.monthly[k][i] for k in report.monthly]
-        writer.writerow([f"{report.year}年{month}", *row, sum(row)])
-    writer.writerow(["全年合计", *report.totals.values(), report.total])
-    return "\ufeff" + out.getvalue()      # BOM: Excel opens UTF-8 CSV as such
+    rows = [[f"{report.year}年{month}", *(report.monthly[k][i] for k in report.monthly),
+             sum(report.monthly[k][i] for k in report.monthly)] for i, month in enumerate(MONTHS)]
+    rows.append(["全年合计", *report.totals.values(), report.total])
+    return csv_text(["月份", *(KINDS[k] for k in report.monthly), "合计"], rows)
 
 
 def svg_chart(report: YearReport, width: int = 720, height: int = 300) -> str:
