@@ -72,6 +72,7 @@ class Context:
     visible_names: tuple[str, ...] = ()          # e.g. an organisation's legal representative
     hidden_names: tuple[str, ...] = ()           # persons named in structured data (handlers, witnesses)
     hidden_addresses: tuple[str, ...] = ()       # a person party's address
+    kept_values: tuple[str, ...] = ()            # public values never touched (numbers, codes)
 
 
 def hidden(rule: str) -> str:
@@ -208,6 +209,18 @@ class Redactor:
         self.analyzer = analyzer
 
     def redact(self, text: str, context: Context | None = None) -> Redacted:
+        return self.apply(text, self.detect(text, context))
+
+    def apply(self, text: str, spans) -> Redacted:
+        out, at = [], 0
+        for s in spans:
+            out.append(text[at:s.start])
+            out.append(s.replacement)
+            at = s.end
+        out.append(text[at:])
+        return Redacted(len(text), "".join(out), tuple(spans))
+
+    def detect(self, text: str, context: Context | None = None) -> list[Span]:
         context = context or Context()
         patterns = [*self._number_spans(text), *self._address_spans(text, context)]
         # A name found by the tagger never swallows a number or address a pattern found
@@ -216,15 +229,8 @@ class Redactor:
                  if not any(n.start < p.end and p.start < n.end for p in patterns)]
         # Text redacted before keeps its markers: redacting twice changes nothing.
         done = [(m.start(), m.end()) for m in _MARKER.finditer(text)]
-        spans = _without_overlaps([s for s in (*patterns, *names)
-                                   if not any(s.start < end and start < s.end for start, end in done)])
-        out, at = [], 0
-        for s in spans:
-            out.append(text[at:s.start])
-            out.append(s.replacement)
-            at = s.end
-        out.append(text[at:])
-        return Redacted(len(text), "".join(out), tuple(spans))
+        return _without_overlaps([s for s in (*patterns, *names)
+                                  if not any(s.start < end and start < s.end for start, end in done)])
 
     # -- rules ---------------------------------------------------------------------
 
