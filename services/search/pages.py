@@ -74,12 +74,21 @@ def _url_with(**changes) -> str:
     return "/?" + urlencode(args) if args else "/"
 
 
+# The search form's fields as a citizen reads them (error messages name the field this way).
+FIELD_LABELS = {"q": "关键词", "kind": "类别", "agency": "决定机关", "from": "决定日期自", "to": "决定日期至",
+                "sort": "排序", "page": "页码", "size": "每页条数", "after": "翻页标记"}
+
+
 @bp.get("/")
 def home():
     try:
         query = search_query()
     except Problem as problem:
-        return render_template("search.html", error=problem, args=request.args, result=None), problem.status
+        # The form comes back with what was typed and each wrong field marked and named.
+        wrong = {e.path: e.message for e in problem.errors}
+        messages = [(FIELD_LABELS.get(path, path), message) for path, message in wrong.items()]
+        return render_template("search.html", error=problem, wrong=wrong, messages=messages, args=request.args,
+                               result=None), problem.status
     result = run_search(query)
     last_page = max(1, min((result.total + query.size - 1) // query.size, MAX_WINDOW // query.size))
     return render_template("search.html", args=request.args, query=query, result=result, error=None,
@@ -119,7 +128,7 @@ def stats_page():
     report = _rt().stats.year(year)
     years = sorted(set(_rt().stats.years()) | {year, today_in_china().year}, reverse=True)
     return render_template("stats.html", report=report, years=years, months=MONTHS,
-                           chart=Markup(svg_chart(report)))
+                           chart=Markup(svg_chart(report, narrow=True) + svg_chart(report)))
 
 
 @bp.get("/stats.csv")

@@ -78,18 +78,23 @@ def monthly_csv(report: YearReport) -> str:
     return csv_text(["月份", *(KINDS[k] for k in report.monthly), "合计"], rows)
 
 
-def svg_chart(report: YearReport, width: int = 720, height: int = 300) -> str:
+def svg_chart(report: YearReport, narrow: bool = False) -> str:
     """Stacked columns per month, one colour per kind, with a legend and a
-    <title>/<desc> for screen readers; numbers are also in the table beside it."""
-    left, right, top, bottom = 40, 10, 30, 40
+    <title>/<desc> for screen readers; numbers are also in the table beside it.
+    `narrow` draws it for a phone's width (drawn at that size, so its text stays
+    as large as the page's small print instead of being scaled down to 5 px)."""
+    width, height = (360, 240) if narrow else (720, 300)
+    left, right, top, bottom = (30, 6, 34, 28) if narrow else (40, 10, 30, 40)
+    legend_step, suffix = (112, "n") if narrow else (150, "w")
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = max([sum(report.monthly[k][i] for k in report.monthly) for i in range(12)] + [1])
     step = plot_w / 12
     bar = step * 0.6
+    title, desc = f"chart-title-{suffix}", f"chart-desc-{suffix}"
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
-             f'aria-labelledby="chart-title chart-desc" class="chart">',
-             f'<title id="chart-title">{report.year}年各月公示决定数量</title>',
-             f'<desc id="chart-desc">{escape(_describe(report))}</desc>']
+             f'aria-labelledby="{title} {desc}" class="chart chart-{"narrow" if narrow else "wide"}">',
+             f'<title id="{title}">{report.year}年各月公示决定数量</title>',
+             f'<desc id="{desc}">{escape(_describe(report))}</desc>']
     for frac in (0, 0.5, 1):
         y = top + plot_h * (1 - frac)
         parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" stroke="#999" stroke-width="0.5"/>')
@@ -102,11 +107,12 @@ def svg_chart(report: YearReport, width: int = 720, height: int = 300) -> str:
                 base -= h
                 parts.append(f'<rect x="{x:.1f}" y="{base:.1f}" width="{bar:.1f}" height="{h:.1f}" '
                              f'fill="{COLORS.get(kind, "#444")}"><title>{month}{KINDS.get(kind, kind)}：{counts[i]}</title></rect>')
-        parts.append(f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="11">{month}</text>')
+        label = str(i + 1) if narrow else month
+        parts.append(f'<text x="{x + bar / 2:.1f}" y="{height - bottom + 16}" text-anchor="middle" font-size="11">{label}</text>')
     for j, kind in enumerate(report.monthly):
-        x = left + j * 150
+        x = left + j * legend_step
         parts.append(f'<rect x="{x}" y="6" width="12" height="12" fill="{COLORS.get(kind, "#444")}"/>')
-        parts.append(f'<text x="{x + 16}" y="16" font-size="12">{KINDS.get(kind, kind)}</text>')
+        parts.append(f'<text x="{x + 16}" y="16" font-size="{11 if narrow else 12}">{KINDS.get(kind, kind)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
