@@ -91,3 +91,17 @@ class Item(Base):
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     added_by: Mapped[str] = mapped_column(String(200), nullable=False)
     case_file: Mapped[CaseFile] = relationship(back_populates="items")
+
+
+class PageSession(Base):
+    """A signed-in archivist's page session, held here so that it can end: the
+    cookie carries only a random id (whose hash is the key), logout ends the
+    row, and each request checks that the token it was opened with is still
+    in the current key list (ApiKeys.find), so a revoked token's sessions die
+    with it."""
+    __tablename__ = "page_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)      # sha256 of the cookie's id
+    token_digest: Mapped[str] = mapped_column(String(64), nullable=False)   # HMAC of the token: which key, not the key
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

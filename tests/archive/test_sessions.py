@@ -1,0 +1,165 @@
+"""Page sessions end: at logout, when their token leaves the key list (the
+keys file edited under a running server, or the server restarted without
+it), when the token's role changes; a write with a dead cookie is refused
+and the audit never names a revoked archivist."""
+from __future__ import annotations
+
+import pytest
+
+from tests.archive.conftest import LICENSE_CASE as _CASE
+from tests.conftest import TOKENS, auth, free_port
+
+LICENSE_CASE = {**_CASE, "decision_number": "鞍审批许准字〔2026〕第1号"}
+COOKIE = "zhifa_archive"
+NEW_ARCHIVIST = "a-second-archivist-token"
+
+
+def make_app(zhifa_env, seal_p12, tmp_path, **extra):
+    from services.archive.app import create_app
+    return create_app(zhifa_env(ZHIFA_GENERATOR_URL=f"http://127.0.0.1:{free_port()}", ZHIFA_GENERATOR_TOKEN="x",
+                                ZHIFA_SEAL_PKCS12=seal_p12,
+                                ZHIFA_ARCHIVE_DATABASE_URL=f"sqlite:///{tmp_path / 'a.sqlite3'}", **extra))
+
+
+def sign_in(client, token: str = TOKENS["archivist"]) -> str:
+    client.get("/login")
+    with client.session_transaction() as sess:
+        csrf = sess["csrf"]
+    resp = client.post("/login", data={"csrf": csrf, "token": token})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/case-files"), resp.get_data(as_text=True)
+    return client.get_cookie(COOKIE).value
+
+
+def csrf_of(client) -> str:
+    with client.session_transaction() as sess:
+        return sess["csrf"]
+
+
+def create_by_page(client, number: str):
+    form = {k: v for k, v in LICENSE_CASE.items()}
+    form.update(archive_number=number, csrf=csrf_of(client))
+    return client.post("/case-files", data=form)
+
+
+def with_cookie(app, cookie: str):
+    client = app.test_client()
+    client.set_cookie(COOKIE, cookie)
+    return client
+
+
+def case_numbers(app) -> list[str]:
+    resp = app.test_client().get("/v1/case-files", headers=auth("admin"))
+    return [cf["archive_number"] for cf in resp.get_json()["case_files"]]
+
+
+def audit_actors(app) -> set[str]:
+    resp = app.test_client().get("/v1/audit", headers=auth("admin"))
+    return {e["actor"] for e in resp.get_json()["entries"]}
+
+
+def assert_dead(app, cookie: str, number: str) -> None:
+    """The old cookie opens no page and writes nothing."""
+    client = with_cookie(app, cookie)
+    resp = client.get("/case-files")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/login")
+    client = with_cookie(app, cookie)
+    assert client.get("/").headers["Location"].endswith("/login")
+    # A write carrying the old cookie and the CSRF token it was issued with.
+    client = with_cookie(app, cookie)
+    with client.session_transaction() as sess:
+        csrf = sess.get("csrf", "")
+    form = {**LICENSE_CASE, "archive_number": number, "csrf": csrf}
+    resp = client.post("/case-files", data=form)
+    assert resp.status_code == 401 and "登录已失效" in resp.get_data(as_text=True)
+    assert number not in case_numbers(app)
+
+
+def test_logout_ends_the_session(zhifa_env, seal_p12, tmp_path):
+    app = make_app(zhifa_env, seal_p12, tmp_path)
+    client = app.test_client()
+    cookie = sign_in(client)
+    with client.session_transaction() as sess:
+        stolen_csrf = sess["csrf"]
+    assert create_by_page(client, "A012-2026-Y-0101").status_code == 302
+    assert "A012-2026-Y-0101" in case_numbers(app)
+    assert client.post("/logout", data={"csrf": stolen_csrf}).status_code == 302
+    # The cookie saved before logout, replayed with its own CSRF token.
+    replay = with_cookie(app, cookie)
+    assert replay.get("/case-files").headers["Location"].endswith("/login")
+    replay = with_cookie(app, cookie)
+    form = {**LICENSE_CASE, "archive_number": "A012-2026-Y-0102", "csrf": stolen_csrf}
+    resp = replay.post("/case-files", data=form)
+    assert resp.status_code == 401
+    assert "A012-2026-Y-0102" not in case_numbers(app)
+    app.extensions["zhifa.runtime"].close()
+
+
+def test_a_token_removed_from_the_keys_file_kills_its_sessions_at_once(zhifa_env, seal_p12, tmp_path):
+    keys = tmp_path / "keys"
+    keys.write_text(f"{TOKENS['archivist']}=archivist\n{TOKENS['admin']}=admin\n", encoding="utf-8")
+    app = make_app(zhifa_env, seal_p12, tmp_path, ZHIFA_API_KEYS="", ZHIFA_API_KEYS_FILE=keys)
+    client = app.test_client()
+    cookie = sign_in(client)
+    assert create_by_page(client, "A012-2026-Y-0201").status_code == 302
+    with client.session_transaction() as sess:
+        csrf = sess["csrf"]
+    before = audit_actors(app)
+    # The operator replaces the archivist's token (same role, new secret) in the running server's file.
+    keys.write_text(f"# rotated\n{NEW_ARCHIVIST} = archivist\n{TOKENS['admin']}=admin\n", encoding="utf-8")
+    resp = client.post("/case-files", data={**LICENSE_CASE, "archive_number": "A012-2026-Y-0202", "csrf": csrf})
+    assert resp.status_code == 401
+    assert client.get("/case-files").headers["Location"].endswith("/login")
+    assert_dead(app, cookie, "A012-2026-Y-0203")
+    assert {"A012-2026-Y-0202", "A012-2026-Y-0203"}.isdisjoint(case_numbers(app))
+    assert audit_actors(app) == before
+    # The API refuses the old token too; the new one works, and its pages open.
+    assert app.test_client().get("/v1/case-files", headers=auth("archivist")).status_code == 401
+    assert app.test_client().get("/v1/case-files", headers={"Authorization": f"Bearer {NEW_ARCHIVIST}"}).status_code == 200
+    fresh = app.test_client()
+    sign_in(fresh, NEW_ARCHIVIST)
+    assert fresh.get("/case-files").status_code == 200
+    app.extensions["zhifa.runtime"].close()
+
+
+@pytest.mark.parametrize("edit", ["publisher", "deleted", "broken"])
+def test_a_role_change_or_a_broken_keys_file_ends_page_sessions(zhifa_env, seal_p12, tmp_path, edit):
+    keys = tmp_path / "keys"
+    keys.write_text(f"{TOKENS['archivist']}=archivist\n{TOKENS['admin']}=admin\n", encoding="utf-8")
+    app = make_app(zhifa_env, seal_p12, tmp_path, ZHIFA_API_KEYS="", ZHIFA_API_KEYS_FILE=keys)
+    cookie = sign_in(app.test_client())
+    assert with_cookie(app, cookie).get("/case-files").status_code == 200
+    if edit == "publisher":
+        keys.write_text(f"{TOKENS['archivist']}=publisher\n{TOKENS['admin']}=admin\n", encoding="utf-8")
+    elif edit == "deleted":
+        keys.unlink()
+    else:   # half-written by an editor: fail closed, not "keep the old keys"
+        keys.write_text(f"{TOKENS['archivist']}=archivist\n{TOKENS['admin']}=superuser\n", encoding="utf-8")
+    assert with_cookie(app, cookie).get("/case-files").headers["Location"].endswith("/login")
+    app.extensions["zhifa.runtime"].close()
+
+
+def test_a_restart_without_the_token_kills_its_sessions(zhifa_env, seal_p12, tmp_path):
+    app = make_app(zhifa_env, seal_p12, tmp_path)
+    cookie = sign_in(app.test_client())
+    app.extensions["zhifa.runtime"].close()
+    # Same data directory (session secret) and database, the archivist's token gone from ZHIFA_API_KEYS.
+    others = ",".join(f"{t}={r}" for r, t in TOKENS.items() if r != "archivist")
+    app = make_app(zhifa_env, seal_p12, tmp_path, ZHIFA_API_KEYS=others)
+    assert_dead(app, cookie, "A012-2026-Y-0301")
+    assert not any(a.startswith("archivist:") for a in audit_actors(app))
+    app.extensions["zhifa.runtime"].close()
+
+
+def test_a_forged_or_foreign_session_id_opens_nothing(zhifa_env, seal_p12, tmp_path):
+    app = make_app(zhifa_env, seal_p12, tmp_path)
+    client = app.test_client()
+    sign_in(client)
+    with client.session_transaction() as sess:
+        sess["sid"] = "x" * 43                       # signed by us, but no such session
+    assert client.get("/case-files").headers["Location"].endswith("/login")
+    client = app.test_client()
+    with client.session_transaction() as sess:
+        sess["sid"] = ["not", "a", "string"]
+        sess["actor"] = "archivist:deadbeef"         # what the old cookie format trusted
+    assert client.get("/case-files").headers["Location"].endswith("/login")
+    app.extensions["zhifa.runtime"].close()
