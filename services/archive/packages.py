@@ -1,29 +1,35 @@
-"""The hand-over package of a sealed case file: a BagIt bag (RFC 8493,
-sha256 manifests, made with the `bagit` library) holding the sealed PDF,
-every original byte for byte, and the case file as a DA/T 48 EEP signed
-with the seal key; delivered as an uncompressed tar (PDFs, scans and media
-do not compress).
+"""The hand-over package of a sealed case file: a BagIt 1.0 bag (RFC 8493,
+sha256 manifests) holding the sealed PDF, every original byte for byte, and
+the case file as a DA/T 48 EEP signed with the seal key; delivered as an
+uncompressed tar (PDFs, scans and media do not compress).
+
+The bag is written straight into the tar here, not with the `bagit`
+library: that one changes the process's working directory (os.chdir) while
+it hashes, which broke every other request under way, and concurrent
+packages. Each payload file is hashed as it is copied from the blob store
+and must match its blob's name, so a package never carries a corrupt blob.
 
 A sealed file never changes, so its package is built once, on first
 request, and kept under the sealed file's sha256.
 """
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import re
-import shutil
 import tarfile
 import tempfile
+import time
 from datetime import datetime
 from pathlib import Path
-
-import bagit
+from typing import BinaryIO
 
 from services.archive.assembly import attachment_name, compact_date
 from services.archive.case_files import CaseFileService
 from services.archive.eep import Act, Document, Record, write_eep
 from services.archive.seal_keys import SealKey
-from shared.blobstore import BlobStore
+from shared.blobstore import CHUNK, DIR_MODE, FILE_MODE, BlobStore
 from shared.dates import CHINA
 from shared.db import as_utc
 from shared.problems import conflict
@@ -50,33 +56,45 @@ class PackageBuilder:
         return target, f"{name}.bag.tar"
 
     def _build(self, case_file, name: str, target: Path) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
         bound = self.case_files.bound_items(case_file)
+        payload = [(f"{name}.pdf", case_file.sealed_sha256)]
+        payload += [(f"originals/{attachment_name(seq, item)}", item.original_sha256)
+                    for seq, (item, _first, _last) in enumerate(bound, 1)]
         with tempfile.TemporaryDirectory(dir=self.directory, prefix=".bag-") as tmp:
-            bag_dir = Path(tmp) / name
-            (bag_dir / "originals").mkdir(parents=True)
-            self._place(case_file.sealed_sha256, bag_dir / f"{name}.pdf")
-            for seq, (item, _first, _last) in enumerate(bound, 1):
-                self._place(item.original_sha256, bag_dir / "originals" / attachment_name(seq, item))
-            with open(bag_dir / f"{name}.eep.xml", "wb") as out:
+            eep_path = Path(tmp) / "eep.xml"
+            with open(eep_path, "wb") as out:
                 self._eep(case_file, bound, name, out)
-            bagit.make_bag(str(bag_dir), {
-                "Source-Organization": self.archive_name, "External-Identifier": case_file.archive_number,
-                "External-Description": case_file.title, "Bag-Group-Identifier": case_file.fonds,
-                "Internal-Sender-Identifier": case_file.id, "Payload-Oxum-Note": "sealed PDF, originals, DA/T 48 EEP",
-            }, checksums=["sha256"])
             partial = Path(tmp) / "bag.tar"
-            with tarfile.open(partial, "w") as tar:
-                tar.add(bag_dir, arcname=name)
-            os.chmod(partial, 0o444)
+            manifest: list[tuple[str, str]] = []
+            octets = 0
+            with tarfile.open(partial, "w", format=tarfile.PAX_FORMAT) as tar:
+                for path, sha in payload:
+                    with self.blobs.open(sha) as fh:
+                        digest, size = _add(tar, f"{name}/data/{path}", fh)
+                    if digest != sha:
+                        raise IOError(f"blob {sha} is corrupt on disk")
+                    manifest.append((digest, f"data/{path}"))
+                    octets += size
+                with open(eep_path, "rb") as fh:
+                    digest, size = _add(tar, f"{name}/data/{name}.eep.xml", fh)
+                manifest.append((digest, f"data/{name}.eep.xml"))
+                octets += size
+                info = {"Source-Organization": self.archive_name, "External-Identifier": case_file.archive_number,
+                        "External-Description": case_file.title, "Bag-Group-Identifier": case_file.fonds,
+                        "Internal-Sender-Identifier": case_file.id,
+                        "Bagging-Date": datetime.now(CHINA).date().isoformat(),
+                        "Payload-Oxum": f"{octets}.{len(manifest)}", "Bag-Software-Agent": "zhifa archive"}
+                tags = {"bagit.txt": "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n",
+                        "bag-info.txt": "".join(f"{label}: {_one_line(value)}\n" for label, value in info.items()),
+                        "manifest-sha256.txt": "".join(f"{d}  {_bag_path(p)}\n" for d, p in manifest)}
+                tag_manifest = []
+                for tag_name, text in tags.items():
+                    digest, _ = _add(tar, f"{name}/{tag_name}", io.BytesIO(text.encode("utf-8")))
+                    tag_manifest.append(f"{digest}  {tag_name}\n")
+                _add(tar, f"{name}/tagmanifest-sha256.txt", io.BytesIO("".join(tag_manifest).encode("utf-8")))
+            os.chmod(partial, FILE_MODE)
             os.replace(partial, target)
-
-    def _place(self, sha: str, path: Path) -> None:
-        """A blob into the bag: a hard link where the file system allows, else a copy."""
-        try:
-            os.link(self.blobs.path(sha), path)
-        except OSError:
-            shutil.copyfile(self.blobs.path(sha), path)
 
     def _eep(self, case_file, bound, name: str, out) -> None:
         """One DA/T 48 record: the sealed case file, its PDF embedded; the bound items in 附注."""
@@ -102,6 +120,38 @@ class PackageBuilder:
                             f"案卷组卷、四性检测并以电子印章封存，档号 {case_file.archive_number}"),
                         Act("归档", created.isoformat(), None, "生成移交包（BagIt）与本电子文件封装包")],
                   private_key=self.key.private_key, certificate=self.key.certificate, signer=self.key.subject)
+
+def _add(tar: tarfile.TarFile, arcname: str, fh: BinaryIO) -> tuple[str, int]:
+    """Stream one regular file into the tar (its size first: fstat, or the buffer's), hashing it on the way."""
+    size = os.fstat(fh.fileno()).st_size if not isinstance(fh, io.BytesIO) else len(fh.getbuffer())
+    info = tarfile.TarInfo(arcname)
+    info.size, info.mode, info.mtime = size, 0o644, int(time.time())
+    hashing = _Hashing(fh)
+    tar.addfile(info, hashing)
+    if hashing.size != size:
+        raise IOError(f"{arcname} changed size while it was packed")
+    return hashing.digest.hexdigest(), size
+
+
+class _Hashing:
+    def __init__(self, fh: BinaryIO):
+        self.fh, self.digest, self.size = fh, hashlib.sha256(), 0
+
+    def read(self, n: int = CHUNK) -> bytes:
+        data = self.fh.read(n)
+        self.digest.update(data)
+        self.size += len(data)
+        return data
+
+
+def _bag_path(path: str) -> str:
+    """RFC 8493 §2.1.3: CR, LF and % in a manifest's file name are percent-encoded."""
+    return path.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _one_line(value: str) -> str:
+    return " ".join(str(value).split())
+
 
 def safe_name(archive_number: str) -> str:
     """A file name from an archive number (validated on entry: letters, digits, Han, ·, -)."""
