@@ -8,6 +8,7 @@ from sqlalchemy import JSON, BigInteger, Column, Date, DateTime, ForeignKey, Int
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.audit import audit_table, chained_table
+from shared.outbox import outbox_table
 
 
 class Base(DeclarativeBase):
@@ -15,6 +16,9 @@ class Base(DeclarativeBase):
 
 
 AuditLog = audit_table(Base.metadata)
+
+# Seal jobs recorded with the change to "sealing" (shared.outbox).
+Outbox = outbox_table(Base.metadata)
 
 # One entry per sealed file: which case file, which exact bytes. Each entry
 # hashes the previous one, so a removed or edited entry shows.
