@@ -89,9 +89,14 @@ def test_ledger_chain_shows_an_edited_entry(tmp_path):
 
 def test_first_run_makes_a_local_ca_and_seal_with_private_files(tmp_path):
     key = seal_keys.load(None, None, tmp_path / "seal", "测试档案室")
-    for name in ("seal.p12", "ca.key.pem"):
-        assert stat.S_IMODE(os.stat(tmp_path / "seal" / name).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(tmp_path / "seal").st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(tmp_path / "seal" / "seal.p12").st_mode) == 0o600
     assert "测试档案室" in key.subject and key.trust_roots[0].subject != key.certificate.subject
+    # The seal certificate is the CA's, but the CA's private key is nowhere on the server.
+    key.certificate.verify_directly_issued_by(key.trust_roots[0])
+    leftovers = {p.name: p.read_bytes() for p in (tmp_path / "seal").iterdir() if p.is_file()}
+    assert set(leftovers) <= {"seal.p12", "ca.pem", ".lock"}
+    assert not any(b"PRIVATE KEY" in data for data in leftovers.values())
     again = seal_keys.load(None, None, tmp_path / "seal", "测试档案室")
     assert again.certificate == key.certificate            # made once, then reused
 
