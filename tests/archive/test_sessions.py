@@ -16,9 +16,9 @@ NEW_ARCHIVIST = "a-second-archivist-token"
 
 def make_app(zhifa_env, seal_p12, tmp_path, **extra):
     from services.archive.app import create_app
+    env = {"ZHIFA_ARCHIVE_DATABASE_URL": f"sqlite:///{tmp_path / 'a.sqlite3'}", **extra}
     return create_app(zhifa_env(ZHIFA_GENERATOR_URL=f"http://127.0.0.1:{free_port()}", ZHIFA_GENERATOR_TOKEN="x",
-                                ZHIFA_SEAL_PKCS12=seal_p12,
-                                ZHIFA_ARCHIVE_DATABASE_URL=f"sqlite:///{tmp_path / 'a.sqlite3'}", **extra))
+                                ZHIFA_SEAL_PKCS12=seal_p12, **env))
 
 
 def sign_in(client, token: str = TOKENS["archivist"]) -> str:
