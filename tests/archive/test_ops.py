@@ -1,0 +1,117 @@
+"""Operations: concurrent hand-over packages (no process state shared),
+private files on the host, and no server path in what clients are told."""
+from __future__ import annotations
+
+import os
+import stat
+import tarfile
+import threading
+from pathlib import Path
+
+import bagit
+
+from tests.archive import samples
+from tests.archive.conftest import open_case, upload, wait_sealed
+from tests.archive.test_sessions import make_app, sign_in
+from tests.conftest import auth
+
+ARCHIVIST = auth("archivist")
+REASON = {"override_reason": "测试：纸质文书另卷归档"}
+
+
+def sealed_case(client, number: str, scans: int = 1) -> dict:
+    case = open_case(client, archive_number=number, decision_number=f"鞍审批许准字〔2026〕第{number[-2:]}号")
+    for n in range(scans):
+        resp = upload(client, case["id"], f"scan{n}.jpg", samples.scan_jpeg(text=f"{number} {n}"),
+                      {"title": f"证据{n + 1}", "kind": "evidence", "date": "2026-03-02"})
+        assert resp.status_code == 201, resp.get_json()
+    assert client.post(f"/v1/case-files/{case['id']}/seal", json=REASON, headers=ARCHIVIST).status_code == 202
+    body = wait_sealed(client, case["id"])
+    assert body["status"] == "sealed", body
+    return body
+
+
+def test_three_concurrent_packages_of_different_case_files_are_all_valid_bags(zhifa_env, seal_p12, tmp_path):
+    app = make_app(zhifa_env, seal_p12, tmp_path)
+    client = app.test_client()
+    cases = [sealed_case(client, f"A012-2026-Y-05{n}{n}", scans=n + 2) for n in range(3)]
+    cwd = os.getcwd()
+    results: dict[str, tuple] = {}
+    start = threading.Barrier(3)
+
+    def fetch(case: dict) -> None:
+        own = app.test_client()
+        start.wait()
+        resp = own.get(f"/v1/case-files/{case['id']}/package", headers=ARCHIVIST)
+        results[case["id"]] = (resp.status_code, resp.data)
+
+    threads = [threading.Thread(target=fetch, args=(case,)) for case in cases]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert os.getcwd() == cwd                                    # nobody moved the process
+    for n, case in enumerate(cases):
+        status, data = results[case["id"]]
+        assert status == 200, data[:300]
+        tar_path = tmp_path / f"{n}.tar"
+        tar_path.write_bytes(data)
+        with tarfile.open(tar_path) as tar:
+            tar.extractall(tmp_path / f"out{n}", filter="data")
+        bag_dir = next((tmp_path / f"out{n}").iterdir())
+        bag = bagit.Bag(str(bag_dir))
+        bag.validate()
+        assert bag.version == "1.0"
+        assert (bag_dir / "bagit.txt").read_text(encoding="utf-8").startswith("BagIt-Version: 1.0\n")
+        assert bag.info["External-Identifier"] == case["archive_number"]
+        originals = [p for p in bag.payload_files() if p.startswith("data/originals/")]
+        assert len(originals) == n + 2                           # each bag holds its own case file's items
+        assert bag.info["Payload-Oxum"].endswith(f".{n + 2 + 2}")  # + sealed PDF + EEP
+    os.chdir(cwd)
+    app.extensions["zhifa.runtime"].close()
+
+
+def test_what_the_archive_writes_is_private_to_its_user(zhifa_env, seal_p12, tmp_path):
+    os.umask(0o022)                       # a typical shell's umask: the service must not rely on it
+    app = make_app(zhifa_env, seal_p12, tmp_path)
+    client = app.test_client()
+    case = sealed_case(client, "A012-2026-Y-0601")
+    assert client.get(f"/v1/case-files/{case['id']}/package", headers=ARCHIVIST).status_code == 200
+    sign_in(app.test_client())            # the session key and a session row
+    data_dir = Path(app.extensions["zhifa.settings"].data_dir) / "archive"
+    database = tmp_path / "a.sqlite3"
+    looked = 0
+    for path in [data_dir, *data_dir.rglob("*"), *tmp_path.glob("a.sqlite3*")]:
+        mode = stat.S_IMODE(path.lstat().st_mode)
+        assert mode & 0o077 == 0, f"{path.relative_to(tmp_path)} is {oct(mode)}"
+        looked += 1
+    assert looked > 10 and database.exists()
+    blobs = app.extensions["zhifa.runtime"].blobs.root
+    assert all(stat.S_IMODE(p.stat().st_mode) == 0o400 for p in blobs.rglob("*") if p.is_file())
+    app.extensions["zhifa.runtime"].close()
+
+
+def test_a_failed_seal_tells_the_archivist_what_failed_without_server_paths(zhifa_env, seal_p12, tmp_path):
+    app = make_app(zhifa_env, seal_p12, tmp_path)
+    client = app.test_client()
+    case = open_case(client, archive_number="A012-2026-Y-0701", decision_number="鞍审批许准字〔2026〕第7号")
+    item = upload(client, case["id"], "scan.jpg", samples.scan_jpeg(), {"title": "证据", "kind": "evidence",
+                                                                        "date": "2026-03-02"}).get_json()
+    blobs = app.extensions["zhifa.runtime"].blobs
+    for sha in {item["sha256"]}:
+        path = blobs.path(sha)
+        os.chmod(path.parent, 0o700)
+        path.unlink()                      # the disk lost a stored original
+    resp = client.post(f"/v1/case-files/{case['id']}/seal", json=REASON, headers=ARCHIVIST)
+    bodies = [resp.get_data(as_text=True)]
+    if resp.status_code == 202:
+        body = wait_sealed(client, case["id"])
+        assert body["status"] == "open" and body["seal"]["error"]
+        bodies.append(str(body["seal"]["error"]))
+    bodies.append(client.get(f"/v1/case-files/{case['id']}/checks", headers=ARCHIVIST).get_data(as_text=True))
+    bodies.append(client.get(f"/v1/case-files/{case['id']}/items/{item['id']}/original",
+                             headers=ARCHIVIST).get_data(as_text=True))
+    root = str(tmp_path)
+    for text in bodies:
+        assert root not in text and "/tmp" not in text and "blobs/" not in text, text[:500]
+    app.extensions["zhifa.runtime"].close()
