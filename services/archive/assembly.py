@@ -59,15 +59,19 @@ def compact_date(value) -> str:
     return value.strftime("%Y%m%d") if value else ""
 
 
-COVER_LABELS = ("全宗名称", "全宗号", "档号", "案卷题名", "当事人", "决定文书号", "承办单位", "立案（受理）日期",
-                "结案日期", "保管期限", "卷内件数", "卷内页数")
+# GB/T 9705's cover asks for 立卷单位 and 密级 as well; 案件编号 joins them when the file has one.
+COVER_LABELS = ("全宗名称", "全宗号", "档号", "案卷题名", "当事人", "案件编号", "决定文书号", "承办单位", "立卷单位",
+                "立案（受理）日期", "结案日期", "保管期限", "密级", "卷内件数", "卷内页数")
 
 
 def cover_for(case_file, heading: str, items: int, pages: int) -> Cover:
     values = (case_file.fonds_name, case_file.fonds, case_file.archive_number, case_file.title, case_file.party,
-              case_file.decision_number, case_file.handling_unit, chinese_date(case_file.opened_on),
-              chinese_date(case_file.closed_on), case_file.retention, f"{items} 件", f"{pages} 页")
-    return Cover(heading, list(zip(COVER_LABELS, values)))
+              case_file.case_number, case_file.decision_number, case_file.handling_unit,
+              case_file.filing_unit or case_file.handling_unit, chinese_date(case_file.opened_on),
+              chinese_date(case_file.closed_on), case_file.retention, case_file.secrecy or "非密",
+              f"{items} 件", f"{pages} 页")
+    return Cover(heading, [(label, value) for label, value in zip(COVER_LABELS, values)
+                           if value is not None or label != "案件编号"])
 
 
 def contents_rows(bound: list[Bound]) -> list[ContentsRow]:

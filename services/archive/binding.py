@@ -9,7 +9,7 @@ functions on anything with `category`, `doc_type`, `date`, `position` and
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Iterable, Protocol, Sequence
@@ -34,11 +34,35 @@ class Group:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """One flow of a case type (a licence not accepted, a penalty after a hearing…) and what it requires."""
+    name: str
+    label: str
+    when: tuple[str, ...]                       # document types whose presence selects it
+    required: tuple[tuple[str, ...], ...]
+    explicit: bool = False                      # only when the case file names it
+
+
+@dataclass(frozen=True)
 class CaseTypeRules:
     case_type: str
     title: str
     groups: tuple[Group, ...]
     required: tuple[tuple[str, ...], ...]
+    variants: tuple[Variant, ...] = ()
+    variant: Variant | None = None              # set by for_file()
+
+    def variant_names(self) -> tuple[str, ...]:
+        return tuple(v.name for v in self.variants)
+
+    def for_file(self, doc_types: Iterable[str | None], chosen: str | None = None) -> CaseTypeRules:
+        """These rules with `required` of the file's flow: the variant named, else the first whose
+        documents are present, else the case type's own."""
+        present = {t for t in doc_types if t}
+        for variant in self.variants:
+            if variant.name == chosen or (chosen is None and not variant.explicit and present & set(variant.when)):
+                return replace(self, required=variant.required, variant=variant)
+        return self
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -77,8 +101,11 @@ class BindingRules:
             groups = tuple(Group(g["category"], g["name"], tuple(g.get("types", ()))) for g in spec["groups"])
             if len({g.category for g in groups}) != len(groups):
                 raise ValueError(f"binding rules for {case_type}: a category appears twice")
+            variants = tuple(Variant(v["name"], v["label"], tuple(v.get("when", ())),
+                                     tuple(tuple(r) for r in v["required"]), bool(v.get("explicit")))
+                             for v in spec.get("variants", ()))
             rules[case_type] = CaseTypeRules(case_type, spec["title"], groups,
-                                             tuple(tuple(r) for r in spec.get("required", ())))
+                                             tuple(tuple(r) for r in spec.get("required", ())), variants)
         return cls(rules)
 
     def case_types(self) -> list[str]:

@@ -158,10 +158,10 @@ class PageMaker:
 
     def cover(self, pdf: FPDF, cover: Cover) -> range:
         start = self._a4(pdf)
-        pdf.set_y(60)
+        pdf.set_y(40)       # fifteen rows (GB/T 9705 adds 立卷单位 and 密级) on one page
         self._heading(pdf, cover.heading, 26)
-        pdf.ln(10)
-        with pdf.table(col_widths=(38, 118), first_row_as_headings=False, line_height=9, wrapmode=CHINESE_WRAP,
+        pdf.ln(8)
+        with pdf.table(col_widths=(38, 118), first_row_as_headings=False, line_height=8, wrapmode=CHINESE_WRAP,
                        text_align=("CENTER", "LEFT"), padding=2) as table:
             pdf.set_font(SERIF, "", 14)
             for label, value in cover.fields:

@@ -38,7 +38,14 @@ class CaseFile(Base):
     fonds_name: Mapped[str] = mapped_column(String(200), nullable=False)                    # 全宗名称
     title: Mapped[str] = mapped_column(String(300), nullable=False)
     case_type: Mapped[str] = mapped_column(String(50), nullable=False)
-    party: Mapped[str] = mapped_column(String(200), nullable=False)
+    party: Mapped[str] = mapped_column(String(200), nullable=False)            # the party's name, as printed
+    # The shared vocabulary's party {kind, name, id_type, id_number, credit_code, ...}: what each item's
+    # party is checked against (一案一卷). None on files opened before it was asked for.
+    party_detail: Mapped[dict | None] = mapped_column(JSON)
+    case_number: Mapped[str | None] = mapped_column(String(100))              # 案件编号 (case.number)
+    secrecy: Mapped[str | None] = mapped_column(String(10))                   # 密级 (GB/T 9705 cover)
+    filing_unit: Mapped[str | None] = mapped_column(String(200))              # 立卷单位
+    variant: Mapped[str | None] = mapped_column(String(30))                   # the flow, when named (binding.json)
     decision_number: Mapped[str] = mapped_column(String(100), nullable=False)
     handling_unit: Mapped[str] = mapped_column(String(200), nullable=False)
     opened_on: Mapped[date] = mapped_column(Date, nullable=False)

@@ -106,12 +106,16 @@ class PackageBuilder:
                   f"第{first}-{last}页，原件 data/originals/{attachment_name(seq, item)}"
                   f"（{item.media_type}，{item.original_bytes} 字节，SHA-256 {item.original_sha256}）"
                   for seq, (item, first, last) in enumerate(bound, 1)]
+        # 立档单位 is the agency whose fonds this is (not its section); 人名 names a person: the party if it is
+        # one, else the organization's legal representative.
+        party = case_file.party_detail or {}
+        person = case_file.party if party.get("kind") == "person" else party.get("legal_representative")
         record = Record(electronic_id=case_file.id, archive_number=case_file.archive_number,
-                        year=case_file.closed_on.year, retention=case_file.retention, unit=case_file.handling_unit,
+                        year=case_file.closed_on.year, retention=case_file.retention, unit=case_file.fonds_name,
                         title=case_file.title, author=case_file.fonds_name, date=compact_date(case_file.closed_on),
-                        secrecy="非密", documents=[sealed], fonds=case_file.fonds, fonds_name=case_file.fonds_name,
+                        secrecy=case_file.secrecy or "非密", documents=[sealed], fonds=case_file.fonds, fonds_name=case_file.fonds_name,
                         item_number=int(sequence.group(1)) or None if sequence else None,
-                        number=case_file.decision_number, persons=case_file.party, pages=case_file.pages,
+                        number=case_file.decision_number, persons=person or None, pages=case_file.pages,
                         location=f"BagIt 包 data/{name}.pdf", system="zhifa archive", notes=notes)
         created = datetime.now(CHINA).replace(microsecond=0)
         sealed_at = as_utc(case_file.sealed_at).astimezone(CHINA).isoformat() if case_file.sealed_at else created.isoformat()

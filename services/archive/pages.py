@@ -187,10 +187,15 @@ def case_files():
 @pages_bp.post("/case-files")
 @signed_in
 def create_case_file():
-    fields = ("archive_number", "fonds", "fonds_name", "title", "case_type", "party", "decision_number",
-              "handling_unit", "opened_on", "closed_on", "retention", "compiled_by", "checked_by")
+    fields = ("archive_number", "fonds", "fonds_name", "title", "case_type", "case_number", "decision_number",
+              "handling_unit", "filing_unit", "opened_on", "closed_on", "retention", "secrecy", "compiled_by",
+              "checked_by")
+    optional = ("case_number", "filing_unit", "secrecy", "compiled_by", "checked_by")
     body = {name: request.form.get(name, "").strip() for name in fields}
-    body = {k: v for k, v in body.items() if v or k not in ("compiled_by", "checked_by")}
+    body = {k: v for k, v in body.items() if v or k not in optional}
+    party = {key: request.form.get(f"party_{key}", "").strip() for key in ("kind", "credit_code", "id_type", "id_number")}
+    party["name"] = request.form.get("party", "").strip()
+    body["party"] = {k: v for k, v in party.items() if v or k in ("kind", "name")}
     try:
         cf = _rt().case_files.create(body, g.actor)
     except Problem as problem:
@@ -198,6 +203,18 @@ def create_case_file():
         return redirect(url_for("pages.case_files"))
     flash(f"已建立案卷 {cf.archive_number}。", "ok")
     return redirect(url_for("pages.case_file", case_file_id=cf.id))
+
+
+@pages_bp.post("/case-files/<case_file_id>/people")
+@signed_in
+def update_case_file(case_file_id: str):
+    body = {name: request.form.get(name, "").strip() for name in ("compiled_by", "checked_by")}
+    try:
+        _rt().case_files.update(case_file_id, body, g.actor)
+        flash("已保存立卷人与检查人。", "ok")
+    except Problem as problem:
+        _flash_problem(problem)
+    return redirect(url_for("pages.case_file", case_file_id=case_file_id))
 
 
 @pages_bp.get("/case-files/<case_file_id>")

@@ -77,6 +77,28 @@ class Runtime:
         self.engine.dispose()
 
 
+def add_missing_columns(engine: Engine, metadata) -> None:
+    """create_all makes missing tables only: a database from an earlier version gets the nullable
+    columns added since (no data to move, so no migration tool). Processes starting together may race:
+    a column another one added meanwhile is fine."""
+    from sqlalchemy import inspect, text
+    for table in metadata.sorted_tables:
+        inspector = inspect(engine)
+        if not inspector.has_table(table.name):
+            continue
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present or not column.nullable:
+                continue
+            kind = column.type.compile(dialect=engine.dialect)
+            try:
+                with engine.begin() as conn:
+                    conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
+            except Exception:
+                if column.name not in {c["name"] for c in inspect(engine).get_columns(table.name)}:
+                    raise
+
+
 def build(settings: Settings) -> Runtime:
     # Case files hold unredacted personal data: whatever this process creates is its user's only.
     os.umask(0o077)
@@ -84,6 +106,7 @@ def build(settings: Settings) -> Runtime:
     os.chmod(service_dir, 0o700)
     engine = make_engine(settings.database_url(SERVICE))
     create_schema(engine, Base.metadata)
+    add_missing_columns(engine, Base.metadata)
     sessions = session_factory(engine)
     blobs = BlobStore(service_dir / "blobs")
     work_dir = service_dir / "work"

@@ -84,6 +84,13 @@ class SealService:
                 raise invalid_field("override_reason", f"长度不能超过 {MAX_REASON} 个字符。")
         case_file = self.case_files.get(case_file_id)
         require_open(case_file)
+        # The back note is signed by these two: a file sealed without them could never be signed after.
+        unsigned = [FieldError(name, f"封存前须填写{label}（可用 PATCH 本案卷补填）。")
+                    for name, label in (("compiled_by", "立卷人"), ("checked_by", "检查人"))
+                    if not (getattr(case_file, name) or "").strip()]
+        if unsigned:
+            raise Problem(422, "case-file-unsigned", "案卷缺少立卷人或检查人",
+                          "备考表须由立卷人、检查人签名，填写后才能封存。", unsigned)
         result = self.checks.run(case_file, self.case_files.rules_for(case_file))
         if not result["passed"] and not reason:
             raise Problem(409, "checks-failed", "四性检测未通过",

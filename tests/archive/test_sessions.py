@@ -35,9 +35,15 @@ def csrf_of(client) -> str:
         return sess["csrf"]
 
 
+def page_form(number: str, csrf: str) -> dict:
+    form = {k: v for k, v in LICENSE_CASE.items() if k != "party"}
+    form.update(party=LICENSE_CASE["party"]["name"], party_kind="organization",
+                party_credit_code=LICENSE_CASE["party"]["credit_code"], archive_number=number, csrf=csrf)
+    return form
+
+
 def create_by_page(client, number: str):
-    form = {k: v for k, v in LICENSE_CASE.items()}
-    form.update(archive_number=number, csrf=csrf_of(client))
+    form = page_form(number, csrf_of(client))
     return client.post("/case-files", data=form)
 
 
@@ -68,7 +74,7 @@ def assert_dead(app, cookie: str, number: str) -> None:
     client = with_cookie(app, cookie)
     with client.session_transaction() as sess:
         csrf = sess.get("csrf", "")
-    form = {**LICENSE_CASE, "archive_number": number, "csrf": csrf}
+    form = page_form(number, csrf)
     resp = client.post("/case-files", data=form)
     assert resp.status_code == 401 and "登录已失效" in resp.get_data(as_text=True)
     assert number not in case_numbers(app)
@@ -87,7 +93,7 @@ def test_logout_ends_the_session(zhifa_env, seal_p12, tmp_path):
     replay = with_cookie(app, cookie)
     assert replay.get("/case-files").headers["Location"].endswith("/login")
     replay = with_cookie(app, cookie)
-    form = {**LICENSE_CASE, "archive_number": "A012-2026-Y-0102", "csrf": stolen_csrf}
+    form = page_form("A012-2026-Y-0102", stolen_csrf)
     resp = replay.post("/case-files", data=form)
     assert resp.status_code == 401
     assert "A012-2026-Y-0102" not in case_numbers(app)
@@ -106,7 +112,7 @@ def test_a_token_removed_from_the_keys_file_kills_its_sessions_at_once(zhifa_env
     before = audit_actors(app)
     # The operator replaces the archivist's token (same role, new secret) in the running server's file.
     keys.write_text(f"# rotated\n{NEW_ARCHIVIST} = archivist\n{TOKENS['admin']}=admin\n", encoding="utf-8")
-    resp = client.post("/case-files", data={**LICENSE_CASE, "archive_number": "A012-2026-Y-0202", "csrf": csrf})
+    resp = client.post("/case-files", data=page_form("A012-2026-Y-0202", csrf))
     assert resp.status_code == 401
     assert client.get("/case-files").headers["Location"].endswith("/login")
     assert_dead(app, cookie, "A012-2026-Y-0203")

@@ -1,0 +1,162 @@
+"""The archivists' rules: 一案一卷 (each item's party, case number and date
+against the file's), required documents per flow (variant), 立卷人 and
+检查人 before sealing, 密级 and 立卷单位 on the cover."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from services.archive.binding import BindingRules
+from services.archive.case_files import _norm_number, same_party
+from tests.archive import samples
+from tests.archive.conftest import LICENSE_CASE, open_case, upload, wait_sealed
+from tests.archive.test_flow import page_text
+from tests.archive.test_sessions import make_app
+from tests.conftest import auth
+
+ARCHIVIST = auth("archivist")
+RULES = BindingRules.load()
+OTHER_PERSON = {"kind": "person", "name": "张三", "id_type": "居民身份证", "id_number": "210302199001011234"}
+TRADER = {"kind": "organization", "name": "鞍山示例商贸有限公司", "credit_code": "91210303MA0U7F2N4K"}
+
+
+# --- pure rules ---------------------------------------------------------------
+
+def required_of(case_type: str, *types: str, chosen: str | None = None) -> set:
+    return set(RULES.get(case_type).for_file(types, chosen).required)
+
+
+def test_each_flow_requires_its_own_documents():
+    # 不予受理: no acceptance notice and no licence decision, by design.
+    assert required_of("license", "license_non_acceptance_decision") == {
+        ("license_non_acceptance_decision",), ("service_receipt",)}
+    assert ("license_denial_decision",) in required_of("license", "license_acceptance_notice", "license_denial_decision")
+    assert required_of("license", chosen="withdrawn") == {("license_acceptance_notice",)}
+    assert ("hearing_notice",) in required_of("penalty", "case_filing_form", "hearing_notice")
+    assert ("hearing_notice",) not in required_of("penalty", "case_filing_form", "penalty_decision")
+    assert required_of("penalty", chosen="not_penalized") == {("case_filing_form",), ("case_closing_form",)}
+    # Nothing yet to tell the flow: the case type's own list.
+    assert required_of("license") == set(RULES.get("license").required)
+
+
+@pytest.mark.parametrize("theirs, same", [
+    ({"kind": "organization", "name": "鞍山市铁东区示例餐饮有限公司", "credit_code": "91210302ma10q8kx3b"}, True),
+    ({"kind": "organization", "name": "鞍山市铁东区 示例餐饮有限公司"}, True),               # spaced, no code
+    ({"kind": "organization", "name": "鞍山市铁东区示例餐饮有限公司", "credit_code": "91210303MA0U7F2N4K"}, False),
+    ({"kind": "organization", "name": "鞍山市铁西区示例餐饮有限公司"}, False),
+])
+def test_parties_are_compared_by_code_else_name_as_a_person_reads_them(theirs, same):
+    ours = {"kind": "organization", "name": "鞍山市铁东区示例餐饮有限公司", "credit_code": "91210302MA10Q8KX3B"}
+    assert same_party(ours, theirs) is same
+
+
+def test_persons_by_id_number_and_names_in_either_width():
+    assert same_party({"name": "张三", "id_number": "21030219900101123X"}, {"name": "张 三", "id_number": "21030219900101123x"})
+    assert not same_party({"name": "张三", "id_number": "210302199001011234"}, {"name": "张三", "id_number": "210302199001011235"})
+    assert same_party({"name": "鞍山（示例）商贸有限公司"}, {"name": "鞍山(示例)商贸有限公司"})
+
+
+@pytest.mark.parametrize("variant", ["鞍审批案[2026]7号", "鞍审批案（2026）7号", "鞍审批案【2026】7号", "鞍审批案 〔2026〕 7 号"])
+def test_case_numbers_with_other_brackets_or_spaces_are_one_number(variant):
+    assert _norm_number(variant) == _norm_number("鞍审批案〔2026〕7号")
+    assert _norm_number(variant) != _norm_number("鞍审批案〔2026〕17号")
+
+
+# --- with the generator --------------------------------------------------------
+
+def refused(resp, field: str) -> str:
+    assert resp.status_code == 422, resp.get_json()
+    body = resp.get_json()
+    assert [e["path"] for e in body["errors"]] and all(e["path"] == field for e in body["errors"])
+    return body["detail"] + "".join(e["message"] for e in body["errors"])
+
+
+def add(client, case_id: str, document: dict):
+    return client.post(f"/v1/case-files/{case_id}/items", json={"document_id": document["id"]}, headers=ARCHIVIST)
+
+
+def test_one_case_one_file_refuses_another_partys_or_cases_documents(archive, generator, license_documents):
+    _, client = archive
+    case = open_case(client, decision_number=license_documents[1]["number"])
+    for document in license_documents:
+        assert add(client, case["id"], document).status_code == 201
+    denial = generator.issue("license_denial_decision", party=OTHER_PERSON)
+    assert "一案一卷" in refused(add(client, case["id"], denial), "document_id")
+    penalty = generator.issue("penalty_decision")                  # a third party's penalty
+    assert "鞍山示例商贸有限公司" in refused(add(client, case["id"], penalty), "document_id")
+    assert len(client.get(f"/v1/case-files/{case['id']}", headers=ARCHIVIST).get_json()["items"]) == 3
+
+    # A penalty file: its own case's decision joins (number written with other brackets), another case's does not.
+    data_case = dict(penalty["data"]["case"])
+    file = open_case(client, case_type="penalty", archive_number="A012-2026-30-0801", party=TRADER,
+                     case_number=data_case["number"].replace("〔", "[").replace("〕", "]"),
+                     decision_number=penalty["number"])
+    assert add(client, file["id"], penalty).status_code == 201
+    other = generator.issue("penalty_decision", case={**data_case, "number": "鞍审批案〔2026〕99号"})
+    assert "99号" in refused(add(client, file["id"], other), "document_id")
+
+
+def test_nothing_dated_after_closing_joins_the_file(archive, generator, license_documents):
+    _, client = archive
+    decided = date.fromisoformat(license_documents[1]["issued_on"])
+    closed = (decided - timedelta(days=1)).isoformat()              # closed the day before the decision
+    case = open_case(client, archive_number="A012-2026-Y-0802", closed_on=closed,
+                     decision_number=license_documents[1]["number"])
+    assert "晚于案卷的结案日期" in refused(add(client, case["id"], license_documents[1]), "document_id")
+    resp = upload(client, case["id"], "scan.jpg", samples.scan_jpeg(),
+                  {"title": "补充材料", "kind": "evidence", "date": decided.isoformat()})
+    assert "结案日期" in refused(resp, "meta/date")
+    resp = upload(client, case["id"], "scan.jpg", samples.scan_jpeg(),
+                  {"title": "营业执照复印件", "kind": "evidence", "date": closed})   # on the closing day: fine
+    assert resp.status_code == 201
+
+
+def test_a_licence_not_accepted_passes_the_required_documents_check(archive, generator):
+    _, client = archive
+    refusal = generator.issue("license_non_acceptance_decision", party=LICENSE_CASE["party"])
+    case = open_case(client, archive_number="A012-2026-Y-0803", decision_number=refusal["number"])
+    for document in (refusal, generator.receipt_for(refusal)):
+        assert add(client, case["id"], document).status_code == 201
+    checks = client.get(f"/v1/case-files/{case['id']}/checks", headers=ARCHIVIST).get_json()
+    required = next(c for c in checks["checks"] if c["id"] == "required_documents")
+    assert required["passed"], required
+    assert client.get(f"/v1/case-files/{case['id']}", headers=ARCHIVIST).get_json()["variant"] == "not_accepted"
+
+
+# --- 立卷人, 检查人, cover ------------------------------------------------------------
+
+def test_sealing_needs_both_signatories_and_the_cover_shows_secrecy_and_filing_unit(zhifa_env, seal_p12, tmp_path):
+    app = make_app(zhifa_env, seal_p12, tmp_path)
+    client = app.test_client()
+    body = {k: v for k, v in LICENSE_CASE.items() if k not in ("compiled_by", "checked_by")}
+    body.update(decision_number="鞍审批许准字〔2026〕第8号", secrecy="内部", filing_unit="行政审批局综合科")
+    resp = client.post("/v1/case-files", json=body, headers=ARCHIVIST)
+    assert resp.status_code == 201, resp.get_json()
+    case = resp.get_json()
+    assert upload(client, case["id"], "scan.jpg", samples.scan_jpeg(), {"title": "营业执照复印件", "kind": "evidence",
+                                                                        "date": "2026-03-02"}).status_code == 201
+    seal = lambda: client.post(f"/v1/case-files/{case['id']}/seal",  # noqa: E731
+                               json={"override_reason": "测试：纸质文书另卷归档"}, headers=ARCHIVIST)
+    resp = seal()
+    assert resp.status_code == 422 and {e["path"] for e in resp.get_json()["errors"]} == {"compiled_by", "checked_by"}
+    patch = client.patch(f"/v1/case-files/{case['id']}", json={"compiled_by": "王敏", "checked_by": "\u3000 "},
+                         headers=ARCHIVIST)
+    assert patch.status_code == 200 and patch.get_json()["checked_by"] is None     # blank is not a name
+    resp = seal()
+    assert resp.status_code == 422 and [e["path"] for e in resp.get_json()["errors"]] == ["checked_by"]
+    assert client.get(f"/v1/case-files/{case['id']}", headers=ARCHIVIST).get_json()["status"] == "open"
+    bad = client.patch(f"/v1/case-files/{case['id']}", json={"secrecy": "顶级", "status": "sealed"}, headers=ARCHIVIST)
+    assert bad.status_code == 422 and {e["path"] for e in bad.get_json()["errors"]} >= {"secrecy"}
+    assert client.patch(f"/v1/case-files/{case['id']}", json={"checked_by": "李强"}, headers=ARCHIVIST).status_code == 200
+    assert seal().status_code == 202
+    sealed = wait_sealed(client, case["id"])
+    assert sealed["status"] == "sealed"
+    assert client.patch(f"/v1/case-files/{case['id']}", json={"checked_by": "赵六"}, headers=ARCHIVIST).status_code == 409
+    path = tmp_path / "sealed.pdf"
+    path.write_bytes(client.get(f"/v1/case-files/{case['id']}/pdf", headers=ARCHIVIST).data)
+    cover = page_text(path, 1).replace(" ", "")
+    assert "密级内部" in cover and "立卷单位行政审批局综合科" in cover
+    back = page_text(path, sealed["seal"]["pages"]).replace(" ", "")
+    assert "王敏" in back and "李强" in back
+    app.extensions["zhifa.runtime"].close()
