@@ -37,6 +37,7 @@ class Bound:
     item: object
     first: int
     last: int
+    volume: str = "正卷"        # or 副卷 (binding.json's procedure)
 
 
 @dataclass
@@ -76,7 +77,8 @@ def cover_for(case_file, heading: str, items: int, pages: int) -> Cover:
 
 def contents_rows(bound: list[Bound]) -> list[ContentsRow]:
     return [ContentsRow(seq, b.item.number or "", b.item.author or "", b.item.title, compact_date(b.item.date),
-                        str(b.first) if b.first == b.last else f"{b.first}-{b.last}", remark(b.item))
+                        str(b.first) if b.first == b.last else f"{b.first}-{b.last}",
+                        "副卷" + ("，" + remark(b.item) if remark(b.item) else "") if b.volume == "副卷" else remark(b.item))
             for seq, b in enumerate(bound, 1)]
 
 

@@ -224,7 +224,7 @@ class CaseFileService:
         item = Item(id=str(uuid.uuid4()), case_file_id=case_file_id, kind="document",
                     category=rules.category_of(record.get("type", "")), source="generator",
                     doc_type=record.get("type"), document_id=document_id, title=record.get("title") or "文书",
-                    number=record.get("number"), author=record.get("agency"),
+                    number=record.get("number"), author=record.get("agency"), refers_to=served_number(record),
                     date=parse_iso_date(record.get("issued_on")), format="pdf", media_type="application/pdf",
                     filename=None, original_sha256=sha, original_bytes=size, registry_sha256=pdf["sha256"],
                     pdf_sha256=sha, pages=pages, inspection=report, added_at=now(), added_by=actor)
@@ -305,6 +305,13 @@ def same_party(ours: dict, theirs: dict) -> bool:
 
 def after_closing(day, case_file: CaseFile) -> str:
     return f"日期 {day.isoformat()} 晚于案卷的结案日期 {case_file.closed_on.isoformat()}：一案一卷，结案后的文书不能归入本卷。"
+
+
+def served_number(record: dict) -> str | None:
+    """The number of the document a 送达回证 served (its data.service.document_number)."""
+    service = (record.get("data") or {}).get("service") if isinstance(record.get("data"), dict) else None
+    number = service.get("document_number") if isinstance(service, dict) else None
+    return str(number)[:100] if isinstance(number, str) and number.strip() else None
 
 
 def belongs_here(case_file: CaseFile, record: dict, field: str) -> None:

@@ -87,6 +87,7 @@ class Item(Base):
     document_id: Mapped[str | None] = mapped_column(String(36))
     title: Mapped[str] = mapped_column(String(300), nullable=False)
     number: Mapped[str | None] = mapped_column(String(100))               # 文号
+    refers_to: Mapped[str | None] = mapped_column(String(100))            # a 送达回证's document number: bound after it
     author: Mapped[str | None] = mapped_column(String(200))               # 责任者
     date: Mapped[date | None] = mapped_column(Date)
     format: Mapped[str] = mapped_column(String(10), nullable=False)       # pdf jpeg png tiff mp3 mp4 …

@@ -42,7 +42,8 @@ STATUS_NAMES = {"open": "未封存", "sealing": "封存中", "sealed": "已封�
 SESSION_HOURS = 8        # a working day: then sign in again
 PAGE_ROLES = ("archivist", "admin")
 CATEGORY_NAMES = {"decision": "决定文书", "approval": "审批表", "notice": "通知及送达回证", "record": "笔录",
-                  "identity": "身份证明", "documentary": "书证", "photo": "照片", "electronic": "电子数据、视听资料"}
+                  "identity": "身份证明", "documentary": "书证", "photo": "照片", "electronic": "电子数据、视听资料",
+                  "discussion": "集体讨论记录", "execution": "执行材料"}
 
 
 def install_pages(app: Flask, settings: Settings) -> None:

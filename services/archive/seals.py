@@ -170,7 +170,8 @@ class SealService:
 
     def _make(self, case_file: CaseFile) -> tuple[str, int, int, object]:
         rules = self.case_files.rules_for(case_file)
-        bound = [Bound(item, first, last) for item, first, last in self.case_files.bound_items(case_file)]
+        bound = [Bound(item, first, last, rules.volume(item))
+                 for item, first, last in self.case_files.bound_items(case_file)]
         self.work_dir.mkdir(parents=True, exist_ok=True)
         # The file is written, sealed in place and moved into the blob store
         # without a copy: its temp directory sits on the store's file system.

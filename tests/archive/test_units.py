@@ -24,18 +24,26 @@ from shared.db import create_schema, make_engine, session_factory, transaction
 RULES = BindingRules.load()
 
 
-def item(position, category, doc_type=None, day=1, pages=1):
-    return SimpleNamespace(position=position, category=category, doc_type=doc_type, date=date(2026, 3, day), pages=pages)
+def item(position, category, doc_type=None, day=1, pages=1, number=None, refers_to=None):
+    return SimpleNamespace(position=position, category=category, doc_type=doc_type, date=date(2026, 3, day), pages=pages,
+                           number=number, refers_to=refers_to)
 
 
-def test_penalty_binding_puts_the_conclusion_before_its_basis():
+def test_penalty_binding_decision_and_its_receipt_first_then_the_procedure_in_time_then_the_secondary_volume():
     rules = RULES.get("penalty")
-    items = [item(1, "photo"), item(2, "record", "inquiry_record"), item(3, "notice", "service_receipt"),
-             item(4, "approval", "case_filing_form"), item(5, "decision", "penalty_decision"),
-             item(6, "notice", "penalty_prior_notice"), item(7, "approval", "case_closing_form"),
-             item(8, "identity"), item(9, "documentary")]
-    order = [i.position for i in rules.order(items)]
-    assert order == [5, 7, 4, 6, 3, 2, 8, 9, 1]
+    items = [item(1, "photo", day=4), item(2, "record", "inquiry_record", day=3),
+             item(3, "notice", "service_receipt", day=20, refers_to="鞍审批罚决字[2026]第 5 号"),   # the decision's receipt
+             item(4, "approval", "case_filing_form", day=1), item(5, "decision", "penalty_decision", day=18,
+                                                                  number="鞍审批罚决字〔2026〕第5号"),
+             item(6, "notice", "penalty_prior_notice", day=10), item(7, "approval", "case_closing_form", day=25),
+             item(8, "identity", day=2), item(9, "documentary", day=5), item(10, "notice", "service_receipt", day=11,
+                                                                            refers_to="鞍审批罚告字〔2026〕第5号"),
+             item(11, "record", "statement_defence_record", day=14), item(12, "approval", "legal_review_opinion", day=16),
+             item(13, "discussion", day=17), item(14, "execution", day=28)]
+    ordered = rules.order(items)
+    assert [i.position for i in ordered] == [5, 3, 8, 2, 1, 9, 6, 11, 10, 14, 4, 12, 13, 7]
+    assert [rules.volume(i) for i in ordered][-4:] == ["副卷"] * 4
+    assert {rules.volume(i) for i in ordered[:-4]} == {"正卷"}
 
 
 def test_uploads_in_a_group_follow_their_dates():
