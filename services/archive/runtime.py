@@ -77,6 +77,20 @@ class Runtime:
         self.engine.dispose()
 
 
+def purge_page_sessions(sessions) -> int:
+    """Drop page sessions ended or expired a day ago (housekeeping: the table does not grow for ever)."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import delete, or_
+
+    from services.archive.models import PageSession
+    from shared.db import transaction
+    cutoff = datetime.now(timezone.utc) - timedelta(days=1)
+    with transaction(sessions) as db:
+        return db.execute(delete(PageSession).where(or_(PageSession.ended_at < cutoff,
+                                                        PageSession.expires_at < cutoff))).rowcount
+
+
 def add_missing_columns(engine: Engine, metadata) -> None:
     """create_all makes missing tables only: a database from an earlier version gets the nullable
     columns added since (no data to move, so no migration tool). Processes starting together may race:
@@ -127,7 +141,8 @@ def build(settings: Settings) -> Runtime:
     checks = FourProperties(blobs, sessions, generator, ClamdScanner(settings.clamd) if settings.clamd else None)
     sealer = Sealer(key, settings.fonts_dir / FACES[1].filename, settings.archive_name, settings.tsa_url, faces=faces)
     outbox = OutboxRunner(sessions, Outbox, jobs, "services.archive.runtime.current_outbox",
-                          housekeeping=[blobs.sweep], bind=lambda: active(holder[0]))
+                          housekeeping=[blobs.sweep, lambda: purge_page_sessions(sessions)],
+                          bind=lambda: active(holder[0]))
     seals = SealService(sessions, blobs, case_files, checks, Assembler(blobs, pages, work_dir), sealer, jobs,
                         work_dir, settings.archive_name, outbox)
     ledger = LedgerBook(sessions)

@@ -169,3 +169,27 @@ def test_a_forged_or_foreign_session_id_opens_nothing(zhifa_env, seal_p12, tmp_p
         sess["actor"] = "archivist:deadbeef"         # what the old cookie format trusted
     assert client.get("/case-files").headers["Location"].endswith("/login")
     app.extensions["zhifa.runtime"].close()
+
+
+def test_ended_and_expired_sessions_are_purged_after_a_day(zhifa_env, seal_p12, tmp_path):
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import func, select, update
+
+    from services.archive.models import PageSession
+    from services.archive.runtime import purge_page_sessions
+    from shared.db import transaction
+    app = make_app(zhifa_env, seal_p12, tmp_path)
+    sessions = app.extensions["zhifa.runtime"].case_files.sessions
+    live, old = app.test_client(), app.test_client()
+    sign_in(live)
+    sign_in(old)
+    old.post("/logout", data={"csrf": csrf_of(old)})
+    with transaction(sessions) as db:
+        db.execute(update(PageSession).where(PageSession.ended_at.is_not(None))
+                   .values(ended_at=datetime.now(timezone.utc) - timedelta(days=2)))
+    assert purge_page_sessions(sessions) == 1
+    with transaction(sessions) as db:
+        assert db.execute(select(func.count()).select_from(PageSession)).scalar() == 1
+    assert live.get("/case-files").status_code == 200
+    app.extensions["zhifa.runtime"].close()
