@@ -235,6 +235,32 @@ class PageMaker:
         return PageNumbers(f"/F{font.i}", NUMBER_SIZE_PT, texts)
 
 
+# 避头尾 (GB/T 15834 practice): no line starts with closing punctuation, none ends with an opening one.
+NO_LINE_START = frozenset("，。、；：？！）〕］」』》〉】…—％’”,.;:?!)]}%")
+NO_LINE_END = frozenset("（〔［「『《〈【“‘([{")
+
+
+def wrap_cjk(text: str, width: float, measure) -> list[str]:
+    """Lines of at most `width` (as `measure` says), broken at any character, with 避头尾: a closing mark
+    that would start a line takes the previous character with it, an opening mark that would end a
+    line goes to the next."""
+    if measure(text) <= width:
+        return [text]
+    out: list[str] = []
+    current = ""
+    for ch in text:
+        if current and measure(current + ch) > width:
+            carry = ""
+            while (carry or ch)[0] in NO_LINE_START and len(current) > 1:   # "〕，" moves as a pair
+                carry, current = current[-1] + carry, current[:-1]
+            while len(current) > 1 and current[-1] in NO_LINE_END:
+                carry, current = current[-1] + carry, current[:-1]
+            out.append(current)
+            current = carry
+        current += ch
+    return out + [current]
+
+
 def grid(pdf: FPDF, widths: tuple[float, ...], aligns: str, headings: tuple[str, ...], rows: list[tuple[str, ...]],
          size: float = 10, line: float = 6, pad: float = 1.2, bottom: float = A4[1] - 35) -> None:
     """A ruled table, headings (bold) repeated on every page, text wrapped
@@ -256,17 +282,7 @@ def grid(pdf: FPDF, widths: tuple[float, ...], aligns: str, headings: tuple[str,
         return total
 
     def lines(text: str, width: float) -> list[str]:
-        if text_width(text) <= width:
-            return [text]
-        out, current, used = [], "", 0.0
-        for ch in text:
-            advance = text_width(ch)
-            if current and used + advance > width:
-                out.append(current)
-                current, used = "", 0.0
-            current += ch
-            used += advance
-        return out + [current]
+        return wrap_cjk(text, width, text_width)
 
     def row(cells: tuple[str, ...], style: str) -> None:
         pdf.set_font(SERIF, style, size)

@@ -166,3 +166,18 @@ def test_numbers_drawn_into_rotated_pages_land_recto_top_right_verso_top_left(ro
     text = subprocess.run(["pdftotext", "-f", str(len(cover) + 2), "-l", str(len(cover) + 2), str(tmp_path / "n.pdf"), "-"],
                           capture_output=True, text=True, check=True).stdout
     assert text.strip() == "2"
+
+
+@pytest.mark.parametrize("text", [
+    "鞍山市行政审批局关于准予鞍山市铁东区示例餐饮有限公司食品经营许可的决定书，附送达回证〔2026〕第12号。",
+    "（鞍审批罚决字〔2026〕第1号）行政处罚决定书，送达回证；询问笔录：第一次、第二次。",
+    "一二三四五六七，〔八〕九十。（二〇二六）”。甲乙〔2026〕，丙",
+])
+@pytest.mark.parametrize("width", [4, 5, 7, 9])
+def test_contents_lines_never_start_with_closing_or_end_with_opening_marks(text, width):
+    from services.archive.layout import NO_LINE_END, NO_LINE_START, wrap_cjk
+    lines = wrap_cjk(text, width, len)
+    assert "".join(lines) == text
+    assert all(len(line) <= width for line in lines)
+    assert not any(line[0] in NO_LINE_START for line in lines[1:]), lines
+    assert not any(line[-1] in NO_LINE_END for line in lines[:-1]), lines
