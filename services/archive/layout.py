@@ -24,6 +24,9 @@ CHINESE_WRAP = WrapMode.CHAR
 SERIF = "serif"
 A4 = (210.0, 297.0)
 MARGINS = {"left": 28.0, "top": 37.0, "right": 26.0}
+SIGNATURE_LABEL_MM, SIGNATURE_LINE_MM = 24.0, 56.0
+# Where the back note's signature rules end: the seal (sealing.SEAL_BOX) is stamped right of it.
+SIGNATURE_BLOCK_RIGHT_MM = MARGINS["left"] + SIGNATURE_LABEL_MM + SIGNATURE_LINE_MM
 NUMBER_SIZE_PT = 14          # 4号
 NUMBER_EDGE_MM = (12.0, 14.0)  # from the outer edge, from the top
 MM_PER_PT = 25.4 / 72
@@ -196,8 +199,8 @@ class PageMaker:
         pdf.set_y(max(pdf.get_y() + 8, 205))
         pdf.set_font(SERIF, "", 13)
         for label, value in (("立卷人", note.compiled_by), ("检查人", note.checked_by), ("立卷日期", note.date)):
-            pdf.cell(24, 10, f"{label}：")
-            pdf.cell(60, 10, value, border="B", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.cell(SIGNATURE_LABEL_MM, 10, f"{label}：")
+            pdf.cell(SIGNATURE_LINE_MM, 10, value, border="B", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         return range(start, pdf.page)
 
     def media_listing(self, pdf: FPDF, listing: MediaListing) -> range:

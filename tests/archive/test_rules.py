@@ -159,4 +159,50 @@ def test_sealing_needs_both_signatories_and_the_cover_shows_secrecy_and_filing_u
     assert "密级内部" in cover and "立卷单位行政审批局综合科" in cover
     back = page_text(path, sealed["seal"]["pages"]).replace(" ", "")
     assert "王敏" in back and "李强" in back
+    seal_box, rules = seal_and_rules(path, sealed["seal"]["pages"], tmp_path)
+    assert len(rules) == 3                                       # 立卷人, 检查人, 立卷日期
+    # Clear of the rules by 5 mm (20 px at 100 dpi): a signature written on the rule stays readable.
+    assert all(not overlaps(grown(seal_box, 20), rule) for rule in rules), (seal_box, rules)
     app.extensions["zhifa.runtime"].close()
+
+
+def seal_and_rules(path, page: int, tmp_path):
+    """The red stamp's bounding box and each long black rule of the back note, as rendered (pixels, 100 dpi)."""
+    import subprocess
+
+    from PIL import Image
+    subprocess.run(["pdftoppm", "-r", "100", "-f", str(page), "-l", str(page), "-png", str(path), str(tmp_path / "back")],
+                   check=True)
+    image = Image.open(next(tmp_path.glob("back*.png"))).convert("RGB")
+    width, height = image.size
+    pixels = image.load()
+    red = [(x, y) for y in range(height) for x in range(width)
+           if pixels[x, y][0] > 150 and pixels[x, y][1] < 110 and pixels[x, y][2] < 110]
+    assert red, "no red stamp on the back note"
+    box = (min(x for x, _ in red), min(y for _, y in red), max(x for x, _ in red), max(y for _, y in red))
+    rules = []
+    for y in range(height // 2, height):
+        run = start = 0
+        for x in range(width + 1):
+            dark = x < width and sum(pixels[x, y]) < 200
+            if dark:
+                start, run = (x, 1) if run == 0 else (start, run + 1)
+            elif run:
+                if run > 150:                                    # 56 mm ≈ 220 px: a rule, not a glyph
+                    rules.append((start, y, start + run - 1, y))
+                run = 0
+    merged = []
+    for rule in rules:                                       # a rule may be two pixels thick
+        if merged and rule[1] - merged[-1][3] <= 2 and abs(rule[0] - merged[-1][0]) <= 2:
+            merged[-1] = (merged[-1][0], merged[-1][1], max(merged[-1][2], rule[2]), rule[3])
+        else:
+            merged.append(rule)
+    return box, merged
+
+
+def grown(box, by: int) -> tuple:
+    return (box[0] - by, box[1] - by, box[2] + by, box[3] + by)
+
+
+def overlaps(a, b) -> bool:
+    return not (a[2] < b[0] or b[2] < a[0] or a[3] < b[1] or b[3] < a[1])
