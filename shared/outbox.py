@@ -14,14 +14,17 @@ the inline thread) as the job `shared.outbox.execute(<accessor>, <entry id>)`;
 `accessor` is the dotted path of a function that returns the process's own
 Outbox (the runtime's), so an RQ worker finds it as it finds its runtime.
 
-Leases: a row handed out, or being run, carries `lease_until`; a runner
-renews it every lease/4 (heartbeat). A row whose lease ran out (its job
-was lost with Redis, or its worker was killed) is handed out again by the
-next drain, which every web process and worker runs every few seconds. A
-runner only starts a row no live runner holds, so a row handed out twice
+Leases: a row being run carries `lease_until`, renewed by its runner every
+lease/4 (heartbeat): a killed worker's row is free again within `lease`
+and handed out again by the next drain, which every web process and worker
+runs every few seconds. A row handed out but not yet started holds a longer
+lease (`dispatch_lease`: a queue busy with long jobs must not make it look
+lost); past it, the job is taken for lost with Redis and handed out again.
+A runner only starts a row no live runner holds, so a row handed out twice
 runs once; the task must be idempotent all the same (it is run again after
-a crash). After `max_attempts` hand-outs the row is given up and
-`on_give_up(*args, reason)` is called, so nothing stays pending for ever.
+a crash). Attempts count runs started: after `max_attempts` the row is given
+up and `on_give_up(*args, reason)` is called, so nothing stays pending for
+ever, while a row waiting for a worker to come back waits as long as it takes.
 """
 from __future__ import annotations
 
@@ -42,6 +45,7 @@ log = logging.getLogger("zhifa.outbox")
 
 EXECUTE = "shared.outbox.execute"
 LEASE_SECONDS = 30          # a killed worker's row is handed out again within this (+ one drain interval)
+DISPATCH_LEASE_SECONDS = 120   # a handed-out row not started by then is handed out again
 DRAIN_SECONDS = 5
 MAX_ATTEMPTS = 5
 BATCH = 50
@@ -55,7 +59,7 @@ def outbox_table(metadata: MetaData, name: str = "outbox") -> Table:
         Column("args", JSON, nullable=False),
         Column("on_give_up", String(200)),
         Column("state", String(10), nullable=False, index=True),  # pending | done | given_up
-        Column("attempts", Integer, nullable=False),              # hand-outs so far
+        Column("attempts", Integer, nullable=False),              # runs started so far
         Column("due_at", DateTime(timezone=True), nullable=False),
         Column("lease_until", DateTime(timezone=True)),            # handed out / running until; past = abandoned
         Column("runner", String(36)),                              # the run holding the lease, if one started
@@ -89,6 +93,7 @@ def execute(accessor: str, entry_id: str) -> None:
 class Outbox:
     def __init__(self, sessions: sessionmaker[Session], table: Table, jobs: Jobs, accessor: str,
                  lease_seconds: float = LEASE_SECONDS, drain_seconds: float = DRAIN_SECONDS,
+                 dispatch_lease_seconds: float = DISPATCH_LEASE_SECONDS,
                  max_attempts: int = MAX_ATTEMPTS, housekeeping: list[Callable[[], Any]] | None = None,
                  bind: Callable[[], AbstractContextManager] | None = None):
         self.sessions = sessions
@@ -96,6 +101,7 @@ class Outbox:
         self.jobs = jobs
         self.accessor = accessor
         self.lease = timedelta(seconds=lease_seconds)
+        self.dispatch_lease = timedelta(seconds=dispatch_lease_seconds)
         self.drain_seconds = drain_seconds
         self.max_attempts = max_attempts
         self.housekeeping = housekeeping or []
@@ -132,7 +138,7 @@ class Outbox:
                 else:
                     # A runner that held it is gone (its lease ran out): the row is free again.
                     session.execute(update(t).where(t.c.id == row.id).values(
-                        attempts=row.attempts + 1, lease_until=now + self.lease, runner=None))
+                        lease_until=now + self.dispatch_lease, runner=None))
                     handed.append(row)
         for row in given_up:
             self._give_up(row)
@@ -146,7 +152,7 @@ class Outbox:
                 with transaction(self.sessions) as session:
                     for rest in handed[index:]:
                         session.execute(update(t).where(t.c.id == rest.id, t.c.runner.is_(None)).values(
-                            attempts=rest.attempts, lease_until=None))
+                            lease_until=None))
                 return index
         return len(handed)
 
@@ -170,7 +176,8 @@ class Outbox:
                 return False
             if row.runner is not None and _utc(row.lease_until) and _utc(row.lease_until) > now:
                 return False                                   # another run is alive
-            session.execute(update(t).where(t.c.id == entry_id).values(runner=runner, lease_until=now + self.lease))
+            session.execute(update(t).where(t.c.id == entry_id).values(
+                runner=runner, lease_until=now + self.lease, attempts=row.attempts + 1))
         beating = threading.Event()
         heart = threading.Thread(target=self._heartbeat, args=(entry_id, runner, beating), daemon=True,
                                  name="outbox-heartbeat")
@@ -184,7 +191,7 @@ class Outbox:
                 # Retried by a later drain after a pause growing with the attempts (max_attempts bounds it).
                 session.execute(update(t).where(t.c.id == entry_id, t.c.runner == runner).values(
                     runner=None, lease_until=None, last_error=error,
-                    due_at=_now() + timedelta(seconds=self.drain_seconds * 2 ** row.attempts)))
+                    due_at=_now() + timedelta(seconds=self.drain_seconds * 2 ** (row.attempts + 1))))
             return True
         finally:
             beating.set()

@@ -115,6 +115,29 @@ def test_a_job_that_keeps_failing_is_given_up_and_its_handler_told(box):
         assert session.execute(select(table.c.state).where(table.c.id == entry)).scalar() == "given_up"
 
 
+class NoWorkerQueue:
+    """Stands in for a queue whose workers are all down: takes jobs, runs none."""
+    def __init__(self):
+        self.enqueued: list[tuple] = []
+
+    def enqueue(self, *job) -> str:
+        self.enqueued.append(job)
+        return "queued"
+
+
+def test_a_row_waiting_for_a_worker_waits_and_is_not_given_up(box):
+    outbox, table = box
+    queue = outbox.jobs = NoWorkerQueue()
+    outbox.dispatch_lease = outbox.lease = __import__("datetime").timedelta(seconds=0.2)
+    with transaction(outbox.sessions) as session:
+        entry = record(session, table, f"{__name__}.task", ["patient"], on_give_up=f"{__name__}.given_up")
+    for _ in range(outbox.max_attempts + 3):
+        outbox.drain()
+        time.sleep(0.25)                                 # its hand-out looks lost: handed out again
+    assert len(queue.enqueued) == outbox.max_attempts + 3 and not any(c[0] == "given_up" for c in CALLS)
+    assert outbox.run(entry) and CALLS == [("run", "patient")]   # a worker is back
+
+
 # --- the archive's seals with real Redis and real workers ---------------------
 
 class RedisServer:
