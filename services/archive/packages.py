@@ -101,7 +101,11 @@ class PackageBuilder:
         sealed = Document(1, f"{name}.pdf", case_file.sealed_bytes, case_file.sealed_sha256, "PDF/A-3b",
                           content=self.blobs.iter_chunks(case_file.sealed_sha256), title=case_file.title)
         sequence = re.search(r"(\d+)$", case_file.archive_number)
-        notes = [f"封存的案卷 PDF {name}.pdf，SHA-256 {case_file.sealed_sha256}", f"件数 {len(bound)}"]
+        # 页数 as the cover counts them (content pages); the PDF's own count, with cover, contents and
+        # back note, goes to 附注.
+        content_pages = bound[-1][2] if bound else 0
+        notes = [f"封存的案卷 PDF {name}.pdf，SHA-256 {case_file.sealed_sha256}，共 {case_file.pages} 页"
+                 f"（含封面、卷内文件目录和备考表）", f"件数 {len(bound)}，页数 {content_pages}"]
         notes += [f"第{seq}件：{item.number or '无文号'}，{item.title}，{item.author or ''}，{compact_date(item.date)}，"
                   f"第{first}-{last}页，原件 data/originals/{attachment_name(seq, item)}"
                   f"（{item.media_type}，{item.original_bytes} 字节，SHA-256 {item.original_sha256}）"
@@ -115,7 +119,7 @@ class PackageBuilder:
                         title=case_file.title, author=case_file.fonds_name, date=compact_date(case_file.closed_on),
                         secrecy=case_file.secrecy or "非密", documents=[sealed], fonds=case_file.fonds, fonds_name=case_file.fonds_name,
                         item_number=int(sequence.group(1)) or None if sequence else None,
-                        number=case_file.decision_number, persons=person or None, pages=case_file.pages,
+                        number=case_file.decision_number, persons=person or None, pages=content_pages or None,
                         location=f"BagIt 包 data/{name}.pdf", system="zhifa archive", notes=notes)
         created = datetime.now(CHINA).replace(microsecond=0)
         sealed_at = as_utc(case_file.sealed_at).astimezone(CHINA).isoformat() if case_file.sealed_at else created.isoformat()
