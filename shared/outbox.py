@@ -125,6 +125,10 @@ class Outbox:
         """Hand out every due row nobody holds; give up rows past max_attempts. Returns rows handed out."""
         t, now = self.table, _now()
         handed, given_up = [], []
+        due = (t.c.state == "pending", t.c.due_at <= now, or_(t.c.lease_until.is_(None), t.c.lease_until < now))
+        with reading(self.sessions) as session:     # most drains find nothing: no write lock for that
+            if session.execute(select(t.c.id).where(*due).limit(1)).first() is None:
+                return 0
         with transaction(self.sessions) as session:
             rows = session.execute(
                 select(t).where(t.c.state == "pending", t.c.due_at <= now,
