@@ -193,3 +193,36 @@ def test_ended_and_expired_sessions_are_purged_after_a_day(zhifa_env, seal_p12, 
         assert db.execute(select(func.count()).select_from(PageSession)).scalar() == 1
     assert live.get("/case-files").status_code == 200
     app.extensions["zhifa.runtime"].close()
+
+
+def test_every_page_write_with_a_dead_session_is_refused_and_changes_nothing(zhifa_env, seal_p12, tmp_path):
+    import io
+
+    from tests.archive import samples
+    from tests.archive.conftest import open_case
+    app = make_app(zhifa_env, seal_p12, tmp_path)
+    api = app.test_client()
+    case = open_case(api, archive_number="A012-2026-Y-0401", decision_number="鞍审批许准字〔2026〕第4号")
+    client = app.test_client()
+    cookie = sign_in(client)
+    csrf = csrf_of(client)
+    client.post("/logout", data={"csrf": csrf})
+    before = api.get(f"/v1/case-files/{case['id']}", headers=auth("archivist")).get_json()
+    audit_before = api.get("/v1/audit", headers=auth("admin")).get_json()["entries"]
+    base = f"/case-files/{case['id']}"
+    writes = [
+        (base + "/documents", {"data": {"csrf": csrf, "document_id": "0" * 36}}),
+        (base + f"/uploads?csrf={csrf}", {"data": {"file": (io.BytesIO(samples.scan_jpeg()), "scan.jpg"),
+                                                   "title": "扫描件", "kind": "evidence", "date": "2026-03-02"},
+                                          "content_type": "multipart/form-data"}),
+        (base + "/people", {"data": {"csrf": csrf, "compiled_by": "冒名者", "checked_by": "冒名者"}}),
+        (base + "/seal", {"data": {"csrf": csrf, "override_reason": "冒名封存"}}),
+    ]
+    for path, kwargs in writes:
+        replay = with_cookie(app, cookie)
+        resp = replay.post(path, **kwargs)
+        assert resp.status_code == 401, (path, resp.status_code)
+    after = api.get(f"/v1/case-files/{case['id']}", headers=auth("archivist")).get_json()
+    assert after == before
+    assert api.get("/v1/audit", headers=auth("admin")).get_json()["entries"] == audit_before
+    app.extensions["zhifa.runtime"].close()
