@@ -36,6 +36,7 @@ def item_json(item: Item, first: int, last: int, seq: int) -> dict:
             "media_type": item.media_type, "filename": item.filename, "sha256": item.original_sha256,
             "bytes": item.original_bytes, "pages": item.pages, "page_range": [first, last],
             "duration_seconds": item.duration_seconds, "added_at": _iso(item.added_at),
+            "signed_original_of": item.signs_item_id,
             "original_url": external_url("archive.item_original", case_file_id=item.case_file_id, item_id=item.id)}
 
 
@@ -62,6 +63,9 @@ def case_file_json(cf: CaseFile, with_items: bool = True) -> dict:
         bound = _rt().case_files.bound_items(cf)
         body["items"] = [item_json(item, first, last, seq) for seq, (item, first, last) in enumerate(bound, 1)]
         body["item_count"], body["page_count"] = len(bound), (bound[-1][2] if bound else 0)
+        # Generated documents the archivist has not yet attached the signed and stamped scan of.
+        body["unsigned_documents"] = [{"id": i.id, "number": i.number, "title": i.title}
+                                      for i in _rt().case_files.unsigned_documents(cf)]
     return body
 
 

@@ -38,6 +38,7 @@ class Bound:
     first: int
     last: int
     volume: str = "正卷"        # or 副卷 (binding.json's procedure)
+    rendition: object | None = None   # the generated document a signed original stands for (embedded, not bound)
 
 
 @dataclass
@@ -49,6 +50,8 @@ class Assembled:
 
 
 def remark(item) -> str:
+    if getattr(item, "signs_item_id", None):
+        return "签章原件"
     if item.pdf_sha256 is None:
         return "音视频，见附件"
     if item.source == "generator":
@@ -103,6 +106,10 @@ def media_listing(item) -> MediaListing:
         ("时长", human_duration(item.duration_seconds)), ("大小", f"{human_size(item.original_bytes)}（{item.original_bytes} 字节）"),
         ("SHA-256", item.original_sha256), ("日期", compact_date(item.date) or "—"),
     ])
+
+
+def rendition_name(seq: int, generated) -> str:
+    return f"{seq:03d}-{generated.original_sha256[:12]}-rendition.pdf"
 
 
 def attachment_name(seq: int, item) -> str:
@@ -261,6 +268,18 @@ class Assembler:
             names += [String(name), spec]
             specs.append(spec)
             placeholders.append((name, item.original_sha256))
+            if b.rendition is not None:       # the generated PDF of a signed original: its rendition, kept beside it
+                generated = b.rendition
+                r_name = rendition_name(seq, generated)
+                r_stream = out.make_indirect(pikepdf.Stream(out, b"", Type=Name.EmbeddedFile,
+                                                            Subtype=Name("/application/pdf")))
+                r_spec = out.make_indirect(Dictionary(
+                    Type=Name.Filespec, F=String(r_name), UF=String(f"{seq:03d} {generated.title}（生成文本）.pdf"),
+                    Desc=String(f"第{seq}件签章原件的生成文本：{generated.title}；SHA-256 {generated.original_sha256}"),
+                    AFRelationship=Name.Alternative, EF=Dictionary(F=r_stream, UF=r_stream)))
+                names += [String(r_name), r_spec]
+                specs.append(r_spec)
+                placeholders.append((r_name, generated.original_sha256))
         if specs:
             out.Root.AF = Array(specs)
             out.Root.Names = Dictionary(EmbeddedFiles=Dictionary(Names=Array(names)))

@@ -76,6 +76,7 @@ ITEM_META_SCHEMA = {
         "category": {"type": "string"},
         "date": _DATE, "author": {"type": "string", "maxLength": 200},
         "number": {"type": "string", "maxLength": 100},
+        "signed_original_of": {"type": "string", "minLength": 1, "maxLength": 100},
     },
 }
 # What may change while a file is open: the people and notes of the cover and back note.
@@ -182,9 +183,23 @@ class CaseFileService:
         return self.rules.get(case_file.case_type).for_file((i.doc_type for i in case_file.items), case_file.variant)
 
     def bound_items(self, case_file: CaseFile) -> list[tuple[Item, int, int]]:
-        """Items in binding order with their page ranges (content pages count from 1)."""
-        ordered = self.rules_for(case_file).order(case_file.items)
+        """Items in binding order with their page ranges (content pages count from 1). A generated document
+        with a signed original is not bound itself: the scan is, in its place (see renditions())."""
+        signed = {i.signs_item_id for i in case_file.items if i.signs_item_id}
+        ordered = self.rules_for(case_file).order([i for i in case_file.items if i.id not in signed])
         return [(item, first, last) for item, (first, last) in zip(ordered, page_ranges([i.pages for i in ordered]))]
+
+    @staticmethod
+    def renditions(case_file: CaseFile) -> dict[str, Item]:
+        """{signed original's item id: the generated document it is the signed original of}."""
+        by_id = {i.id: i for i in case_file.items}
+        return {i.id: by_id[i.signs_item_id] for i in case_file.items if i.signs_item_id in by_id}
+
+    @staticmethod
+    def unsigned_documents(case_file: CaseFile) -> list[Item]:
+        """Generated documents still without the scan of their signed and stamped original."""
+        signed = {i.signs_item_id for i in case_file.items if i.signs_item_id}
+        return [i for i in case_file.items if i.source == "generator" and i.id not in signed]
 
     # -- items ---------------------------------------------------------------------
 
@@ -243,15 +258,23 @@ class CaseFileService:
             errors.append(FieldError("meta/date", "日期格式应为 YYYY-MM-DD 且为有效日期。"))
         if item_date is not None and item_date > case_file.closed_on:
             errors.append(FieldError("meta/date", after_closing(item_date, case_file)))
+        signed = None
+        if not errors and meta.get("signed_original_of") is not None:
+            signed, message = signed_target(case_file, meta["signed_original_of"])
+            if message:
+                errors.append(FieldError("meta/signed_original_of", message))
         if errors:
             raise invalid(errors)
         found = inspection.inspect(upload.path, upload.size, upload.filename, upload.content_type)
         original_sha, size = self.blobs.put_file(upload.path)
         pdf_sha = original_sha if found.family == "pdf" else (self.blobs.put(found.rendition) if found.rendition else None)
-        item = Item(id=str(uuid.uuid4()), case_file_id=case_file_id, kind=meta["kind"],
-                    category=meta.get("category") or default_category(meta["kind"], found.format),
-                    source="upload", doc_type=None, document_id=None, title=meta["title"],
-                    number=meta.get("number") or None, author=meta.get("author") or None, date=item_date,
+        # A signed original takes its generated document's place: its type, group, number, author and date.
+        item = Item(id=str(uuid.uuid4()), case_file_id=case_file_id, kind=meta["kind"] if signed is None else "document",
+                    category=signed.category if signed else meta.get("category") or default_category(meta["kind"], found.format),
+                    source="upload", doc_type=signed.doc_type if signed else None, document_id=None, title=meta["title"],
+                    number=(signed.number if signed else None) or meta.get("number") or None,
+                    author=meta.get("author") or (signed.author if signed else None),
+                    date=item_date or (signed.date if signed else None), signs_item_id=signed.id if signed else None,
                     format=found.format, media_type=found.media_type, filename=display_name(upload.filename),
                     original_sha256=original_sha, original_bytes=size, registry_sha256=None, pdf_sha256=pdf_sha,
                     pages=found.pages, duration_seconds=found.duration_seconds, inspection=found.report,
@@ -270,6 +293,9 @@ class CaseFileService:
             if duplicate_of and session.execute(select(Item.id).where(
                     Item.case_file_id == item.case_file_id, Item.document_id == duplicate_of)).first():
                 raise conflict("item-exists", "文书已在案卷中", "该文书已加入本案卷，不能重复加入。")
+            if item.signs_item_id and session.execute(select(Item.id).where(
+                    Item.case_file_id == item.case_file_id, Item.signs_item_id == item.signs_item_id)).first():
+                raise conflict("signed-original-exists", "该文书已有签章原件", "该文书的签章原件已上传，不能重复上传。")
             last = session.execute(select(func.max(Item.position)).where(Item.case_file_id == item.case_file_id)).scalar()
             item.position = (last or 0) + 1
             session.add(item)
@@ -305,6 +331,19 @@ def same_party(ours: dict, theirs: dict) -> bool:
 
 def after_closing(day, case_file: CaseFile) -> str:
     return f"日期 {day.isoformat()} 晚于案卷的结案日期 {case_file.closed_on.isoformat()}：一案一卷，结案后的文书不能归入本卷。"
+
+
+def signed_target(case_file: CaseFile, number: str) -> tuple[Item | None, str | None]:
+    """The generated document of this file whose number is `number` (as written anywhere), or why none."""
+    matches = [i for i in case_file.items if i.source == "generator" and i.number
+               and _norm_number(i.number) == _norm_number(number)]
+    if not matches:
+        return None, f"本卷中没有文号为 {number} 的生成文书：先加入该文书，再上传其签章原件。"
+    if len(matches) > 1:
+        return None, f"本卷中有多份文号为 {number} 的生成文书。"
+    if any(i.signs_item_id == matches[0].id for i in case_file.items):
+        return None, f"文号为 {number} 的文书已有签章原件。"
+    return matches[0], None
 
 
 def served_number(record: dict) -> str | None:

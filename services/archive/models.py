@@ -88,6 +88,9 @@ class Item(Base):
     title: Mapped[str] = mapped_column(String(300), nullable=False)
     number: Mapped[str | None] = mapped_column(String(100))               # 文号
     refers_to: Mapped[str | None] = mapped_column(String(100))            # a 送达回证's document number: bound after it
+    # The generated document this upload is the signed and stamped original of: the scan is bound as the
+    # record, the generated PDF embedded beside it as its rendition.
+    signs_item_id: Mapped[str | None] = mapped_column(String(36))
     author: Mapped[str | None] = mapped_column(String(200))               # 责任者
     date: Mapped[date | None] = mapped_column(Date)
     format: Mapped[str] = mapped_column(String(10), nullable=False)       # pdf jpeg png tiff mp3 mp4 …

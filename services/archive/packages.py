@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from services.archive.assembly import attachment_name, compact_date
+from services.archive.assembly import attachment_name, compact_date, rendition_name
 from services.archive.case_files import CaseFileService
 from services.archive.eep import Act, Document, Record, write_eep
 from services.archive.seal_keys import SealKey
@@ -61,6 +61,9 @@ class PackageBuilder:
         payload = [(f"{name}.pdf", case_file.sealed_sha256)]
         payload += [(f"originals/{attachment_name(seq, item)}", item.original_sha256)
                     for seq, (item, _first, _last) in enumerate(bound, 1)]
+        renditions = self.case_files.renditions(case_file)
+        payload += [(f"originals/{rendition_name(seq, renditions[item.id])}", renditions[item.id].original_sha256)
+                    for seq, (item, _first, _last) in enumerate(bound, 1) if item.id in renditions]
         with tempfile.TemporaryDirectory(dir=self.directory, prefix=".bag-") as tmp:
             eep_path = Path(tmp) / "eep.xml"
             with open(eep_path, "wb") as out:

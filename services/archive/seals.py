@@ -67,7 +67,19 @@ class SealService:
 
     def check(self, case_file_id: str) -> dict:
         case_file = self.case_files.get(case_file_id)
-        return self.checks.run(case_file, self.case_files.rules_for(case_file))
+        return self._run_checks(case_file)
+
+    def _run_checks(self, case_file: CaseFile) -> dict:
+        """The four properties, plus the list of generated documents still without their signed original
+        (an integrity listing: the generated text stands in for them until the scans are attached)."""
+        result = self.checks.run(case_file, self.case_files.rules_for(case_file))
+        unsigned = self.case_files.unsigned_documents(case_file)
+        result["checks"].append({
+            "property": "integrity", "id": "signed_originals", "name": "签章原件", "passed": True, "status": "passed",
+            "detail": ("尚未附签章原件扫描件、以生成文本归档的文书：" + "、".join(f"{i.title}（{i.number or '无文号'}）"
+                                                             for i in unsigned) + "。") if unsigned
+            else "每份生成文书均已附签章原件扫描件（或本卷没有生成文书）。"})
+        return result
 
     def request(self, case_file_id: str, body: dict, actor: str) -> CaseFile:
         reason = body.get("override_reason")
@@ -91,7 +103,7 @@ class SealService:
         if unsigned:
             raise Problem(422, "case-file-unsigned", "案卷缺少立卷人或检查人",
                           "备考表须由立卷人、检查人签名，填写后才能封存。", unsigned)
-        result = self.checks.run(case_file, self.case_files.rules_for(case_file))
+        result = self._run_checks(case_file)
         if not result["passed"] and not reason:
             raise Problem(409, "checks-failed", "四性检测未通过",
                           "四性检测未通过，须填写封存理由（override_reason）才能封存：" + "；".join(failed_lines(result)),
@@ -170,7 +182,8 @@ class SealService:
 
     def _make(self, case_file: CaseFile) -> tuple[str, int, int, object]:
         rules = self.case_files.rules_for(case_file)
-        bound = [Bound(item, first, last, rules.volume(item))
+        renditions = self.case_files.renditions(case_file)
+        bound = [Bound(item, first, last, rules.volume(item), renditions.get(item.id))
                  for item, first, last in self.case_files.bound_items(case_file)]
         self.work_dir.mkdir(parents=True, exist_ok=True)
         # The file is written, sealed in place and moved into the blob store
@@ -197,6 +210,8 @@ class SealService:
         for check in result["checks"]:
             if check.get("status") == "not_scanned":
                 paragraphs.append(f"恶意代码扫描：{check['detail']}")
+            if check.get("id") == "signed_originals" and check["detail"].startswith("尚未"):
+                paragraphs.append(check["detail"])
         paragraphs.append(f"每件原件均以关联文件形式嵌入本 PDF，保持原样。本卷由{self.archive_name}以电子印章封存，"
                           "封存后不可更改。")
         return BackNote(case_file.archive_number, paragraphs, case_file.compiled_by or "", case_file.checked_by or "",

@@ -206,3 +206,52 @@ def grown(box, by: int) -> tuple:
 
 def overlaps(a, b) -> bool:
     return not (a[2] < b[0] or b[2] < a[0] or a[3] < b[1] or b[3] < a[1])
+
+
+def test_the_signed_original_is_bound_as_the_record_with_the_generated_pdf_as_its_rendition(
+        archive, license_documents, tmp_path):
+    import tarfile
+
+    import pikepdf
+    _, client = archive
+    accepted, granted, receipt = license_documents
+    case = open_case(client, archive_number="A012-2026-Y-0804", decision_number=granted["number"])
+    for document in license_documents:
+        assert add(client, case["id"], document).status_code == 201
+    meta = {"title": "准予行政许可决定书（签章原件）", "kind": "document",
+            "signed_original_of": granted["number"].replace("〔", "[").replace("〕", "]")}   # as typed at a scanner
+    signed = upload(client, case["id"], "signed.jpg", samples.scan_jpeg(text="SIGNED"), meta)
+    assert signed.status_code == 201, signed.get_json()
+    again = upload(client, case["id"], "signed2.jpg", samples.scan_jpeg(text="AGAIN"), meta)
+    assert "已有签章原件" in refused(again, "meta/signed_original_of")
+    unknown = upload(client, case["id"], "x.jpg", samples.scan_jpeg(), {**meta, "signed_original_of": "鞍审批许准字〔2026〕第999号"})
+    assert "没有文号" in refused(unknown, "meta/signed_original_of")
+
+    body = client.get(f"/v1/case-files/{case['id']}", headers=ARCHIVIST).get_json()
+    titles = [i["title"] for i in body["items"]]
+    assert titles[0] == "准予行政许可决定书（签章原件）" and len(titles) == 3     # in the decision's place, instead of it
+    assert body["items"][0]["number"] == granted["number"] and body["items"][0]["signed_original_of"]
+    assert {d["number"] for d in body["unsigned_documents"]} == {accepted["number"], receipt["number"]}
+    checks = client.get(f"/v1/case-files/{case['id']}/checks", headers=ARCHIVIST).get_json()
+    listing = next(c for c in checks["checks"] if c["id"] == "signed_originals")
+    assert "受理通知书" in listing["detail"] and "准予行政许可决定书（" not in listing["detail"]
+
+    assert client.post(f"/v1/case-files/{case['id']}/seal", headers=ARCHIVIST).status_code == 202
+    sealed = wait_sealed(client, case["id"])
+    assert sealed["status"] == "sealed", sealed
+    path = tmp_path / "sealed.pdf"
+    path.write_bytes(client.get(f"/v1/case-files/{case['id']}/pdf", headers=ARCHIVIST).data)
+    with pikepdf.open(path) as pdf:
+        specs = {str(spec.F): spec for spec in pdf.Root.AF}
+        alternatives = [spec for spec in specs.values() if spec.AFRelationship == pikepdf.Name.Alternative]
+        assert len(alternatives) == 1
+        import hashlib
+        data = alternatives[0].EF.F.read_bytes()
+        assert hashlib.sha256(data).hexdigest() == granted["files"]["pdf"]["sha256"]   # the generated PDF, intact
+        assert len(pdf.pages) == sealed["seal"]["pages"]
+    back = page_text(path, sealed["seal"]["pages"]).replace(" ", "")
+    assert "尚未附签章原件" in back
+    package = tmp_path / "bag.tar"
+    package.write_bytes(client.get(f"/v1/case-files/{case['id']}/package", headers=ARCHIVIST).data)
+    with tarfile.open(package) as tar:
+        assert any(name.endswith("-rendition.pdf") for name in tar.getnames())
