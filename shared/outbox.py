@@ -164,7 +164,8 @@ class Outbox:
         log.error("outbox: giving up %s%r after %d attempts", row.task, row.args, row.attempts)
         if row.on_give_up:
             try:
-                resolve(row.on_give_up)(*row.args, row.last_error or f"{row.attempts} 次执行均未完成")
+                with self._bind():
+                    resolve(row.on_give_up)(*row.args, row.last_error or f"{row.attempts} 次执行均未完成")
             except Exception:
                 log.exception("outbox: give-up handler %s failed", row.on_give_up)
 
