@@ -22,7 +22,8 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name, String
 from PIL import ImageCms
 
-from services.archive.layout import (BOLD_TEXT, REGULAR_TEXT, BackNote, ContentsRow, Cover, MediaListing, PageMaker,
+from services.archive.layout import (BOLD_TEXT, PHOTO_AREA_MM, REGULAR_TEXT, BackNote, ContentsRow, Cover, MediaListing,
+                                    PageMaker, PhotoCaption,
                                     PageNumbers, drawn_text)
 from shared.blobstore import BlobStore
 from shared.dates import chinese_date
@@ -108,6 +109,17 @@ def media_listing(item) -> MediaListing:
     ])
 
 
+# Where a mounted photo goes on its sheet, in points from the bottom left (fitted, aspect kept).
+PHOTO_RECT = pikepdf.Rectangle(PHOTO_AREA_MM[0] * 72 / 25.4, (297 - PHOTO_AREA_MM[3]) * 72 / 25.4,
+                               PHOTO_AREA_MM[2] * 72 / 25.4, (297 - PHOTO_AREA_MM[1]) * 72 / 25.4)
+
+
+def photo_caption(item) -> PhotoCaption:
+    caption = getattr(item, "caption", None) or {}
+    return PhotoCaption(item.title, compact_date(item.date), caption.get("place", ""),
+                        caption.get("photographer") or item.author or "", caption.get("proves", ""))
+
+
 def rendition_name(seq: int, generated) -> str:
     return f"{seq:03d}-{generated.original_sha256[:12]}-rendition.pdf"
 
@@ -130,13 +142,19 @@ class Assembler:
         try:
             items: list[pikepdf.Pdf | None] = []
             geometry: list[tuple[float, float, int, list[float]]] = []   # per content page
-            for b in bound:
+            mounts: dict[int, PhotoCaption] = {}
+            for index, b in enumerate(bound):
                 if b.item.pdf_sha256:
                     pdf = pikepdf.open(self.blobs.path(b.item.pdf_sha256))
                     sources.append(pdf)
                     if len(pdf.pages) != b.last - b.first + 1:
                         raise ValueError(f"item {b.item.id} has {len(pdf.pages)} pages, {b.item.pages} recorded")
-                    geometry += [page_geometry(page) for page in pdf.pages]
+                    shapes = [page_geometry(page) for page in pdf.pages]
+                    if b.item.category == "photo" and all(w < A4_PT[0] - 1 and h < A4_PT[1] - 1 for w, h, _, _ in shapes):
+                        # A photo print smaller than A4: mounted on an A4 sheet with its caption.
+                        mounts[index] = photo_caption(b.item)
+                        shapes = [(A4_PT[0], A4_PT[1], 0, [0, 0, *A4_PT])] * len(shapes)
+                    geometry += shapes
                     items.append(pdf)
                 else:
                     geometry.append((A4_PT[0], A4_PT[1], 0, [0, 0, *A4_PT]))
@@ -148,10 +166,11 @@ class Assembler:
             doc = self.pages.document(
                 bold_text=BOLD_TEXT + cover_page.heading + "".join(l for l, _ in cover_page.fields),
                 regular_text=drawn_text(REGULAR_TEXT, [v for _, v in cover_page.fields], case_file.archive_number, rows,
-                                        list(media.values()), note, "0123456789"))
+                                        list(media.values()), note, "0123456789—", list(mounts.values())))
             cover = self.pages.cover(doc, cover_page)
             contents = self.pages.contents(doc, case_file.archive_number, rows)
             listings = {i: self.pages.media_listing(doc, listing) for i, listing in media.items()}
+            sheets = {i: self.pages.photo_mount(doc, caption, len(items[i].pages)) for i, caption in mounts.items()}
             back = self.pages.back_note(doc, note)
             numbers = self.pages.page_numbers(doc, [(n, w, h) for n, (w, h, _, _) in enumerate(geometry, 1)])
             own = pikepdf.open(io.BytesIO(self.pages.render(doc)))
@@ -165,8 +184,15 @@ class Assembler:
 
             cover_at = append(own, cover)
             contents_at = append(own, contents)
-            starts = [append(pdf if pdf is not None else own, None if pdf is not None else listings[i])[0]
-                      for i, pdf in enumerate(items)]
+            starts = []
+            for i, pdf in enumerate(items):
+                if i in sheets:
+                    begin = append(own, sheets[i])[0]
+                    for k, photo in enumerate(pdf.pages):
+                        out.pages[begin + k].add_overlay(photo, PHOTO_RECT)
+                    starts.append(begin)
+                else:
+                    starts.append(append(pdf if pdf is not None else own, None if pdf is not None else listings[i])[0])
             back_at = append(own, back)
             first_content = contents_at[1]
             self._number_pages(out, numbers, first_content, geometry, [range(*cover_at), range(*contents_at), range(*back_at)])

@@ -77,6 +77,9 @@ ITEM_META_SCHEMA = {
         "date": _DATE, "author": {"type": "string", "maxLength": 200},
         "number": {"type": "string", "maxLength": 100},
         "signed_original_of": {"type": "string", "minLength": 1, "maxLength": 100},
+        # 照片说明 of a photo (题名 and 时间 are title and date).
+        "place": {"type": "string", "maxLength": 200}, "photographer": {"type": "string", "maxLength": 100},
+        "proves": {"type": "string", "maxLength": 300},
     },
 }
 # What may change while a file is open: the people and notes of the cover and back note.
@@ -275,6 +278,7 @@ class CaseFileService:
                     number=(signed.number if signed else None) or meta.get("number") or None,
                     author=meta.get("author") or (signed.author if signed else None),
                     date=item_date or (signed.date if signed else None), signs_item_id=signed.id if signed else None,
+                    caption={k: meta[k] for k in ("place", "photographer", "proves") if meta.get(k)} or None,
                     format=found.format, media_type=found.media_type, filename=display_name(upload.filename),
                     original_sha256=original_sha, original_bytes=size, registry_sha256=None, pdf_sha256=pdf_sha,
                     pages=found.pages, duration_seconds=found.duration_seconds, inspection=found.report,

@@ -59,13 +59,28 @@ class BackNote:
 
 
 @dataclass
+class PhotoCaption:
+    title: str
+    taken: str
+    place: str
+    photographer: str
+    proves: str
+
+    def rows(self) -> list[tuple[str, str]]:
+        return list(zip(PHOTO_LABELS, (self.title, self.taken, self.place, self.photographer, self.proves)))
+
+
+@dataclass
 class MediaListing:
     title: str
     rows: list[tuple[str, str]] = field(default_factory=list)   # (label, value)
 
 
 # Everything drawn in the bold face besides the cover's heading: headings and labels.
-BOLD_TEXT = "卷内文件目录备考表音视频文件说明本卷情况说明序号文号责任者题名日期页号备注"
+# 照片档案 practice: each photo on an A4 sheet with its caption.
+PHOTO_LABELS = ("题名", "拍摄时间", "拍摄地点", "拍摄人", "证明对象")
+PHOTO_AREA_MM = (MARGINS["left"], MARGINS["top"], 210 - MARGINS["right"], 190.0)   # x0, top, x1, bottom
+BOLD_TEXT = "卷内文件目录备考表音视频文件说明本卷情况说明序号文号责任者题名日期页号备注照片说明" + "".join(PHOTO_LABELS)
 MEDIA_NOTE = "原始音视频文件作为关联文件（附件）嵌入本 PDF，可在阅读器的附件面板中打开；其 SHA-256 摘要值见上表。"
 # What the regular face always draws besides the case file's own text.
 REGULAR_TEXT = "档号：立卷人检查人立卷日期" + MEDIA_NOTE
@@ -218,6 +233,18 @@ class PageMaker:
                 row.cell(value)
         pdf.ln(6)
         pdf.multi_cell(0, 7, MEDIA_NOTE, new_x=XPos.LMARGIN, new_y=YPos.NEXT, wrapmode=CHINESE_WRAP)
+        return range(start, pdf.page)
+
+    def photo_mount(self, pdf: FPDF, caption: PhotoCaption, pages: int) -> range:
+        """A4 sheets for a photo's pages: the photo is placed in PHOTO_AREA_MM afterwards (assembly), the
+        caption (照片说明) is ruled below it."""
+        start = None
+        for _ in range(pages):
+            index = self._a4(pdf)
+            start = index if start is None else start
+            pdf.set_y(PHOTO_AREA_MM[3] + 8)
+            grid(pdf, (30, 210 - MARGINS["left"] - MARGINS["right"] - 30), "CL", ("照片说明", ""),
+                 [(label, value or "—") for label, value in caption.rows()], size=11, line=6.5)
         return range(start, pdf.page)
 
     def page_numbers(self, pdf: FPDF, numbers: list[tuple[int, float, float]]) -> PageNumbers:

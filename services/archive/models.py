@@ -91,6 +91,7 @@ class Item(Base):
     # The generated document this upload is the signed and stamped original of: the scan is bound as the
     # record, the generated PDF embedded beside it as its rendition.
     signs_item_id: Mapped[str | None] = mapped_column(String(36))
+    caption: Mapped[dict | None] = mapped_column(JSON)                    # a photo's 拍摄地点, 拍摄人, 证明对象
     author: Mapped[str | None] = mapped_column(String(200))               # 责任者
     date: Mapped[date | None] = mapped_column(Date)
     format: Mapped[str] = mapped_column(String(10), nullable=False)       # pdf jpeg png tiff mp3 mp4 …

@@ -255,3 +255,53 @@ def test_the_signed_original_is_bound_as_the_record_with_the_generated_pdf_as_it
     package.write_bytes(client.get(f"/v1/case-files/{case['id']}/package", headers=ARCHIVIST).data)
     with tarfile.open(package) as tar:
         assert any(name.endswith("-rendition.pdf") for name in tar.getnames())
+
+
+def photo_jpeg(width: int = 900, height: int = 675, dpi: int = 150) -> bytes:
+    """A 6×4.5 in photo print at 150 dpi: a red block on grey."""
+    import io
+
+    from PIL import Image, ImageDraw
+    img = Image.new("RGB", (width, height), (120, 120, 120))
+    ImageDraw.Draw(img).rectangle([width // 4, height // 4, width // 2, height // 2], fill=(220, 20, 20))
+    out = io.BytesIO()
+    img.save(out, "JPEG", dpi=(dpi, dpi))
+    return out.getvalue()
+
+
+def test_photos_are_mounted_on_a4_with_their_caption_and_full_page_scans_are_not(zhifa_env, seal_p12, tmp_path):
+    import subprocess
+
+    import pikepdf
+    app = make_app(zhifa_env, seal_p12, tmp_path)
+    client = app.test_client()
+    case = open_case(client, archive_number="A012-2026-Y-0805", decision_number="鞍审批许准字〔2026〕第5号")
+    caption = {"title": "后厨现场照片", "kind": "evidence", "category": "photo", "date": "2026-03-05",
+               "place": "胜利南路示例大厦1层后厨", "photographer": "赵六", "proves": "后厨布局与申请材料一致"}
+    assert upload(client, case["id"], "kitchen.jpg", photo_jpeg(), caption).status_code == 201
+    assert upload(client, case["id"], "page.jpg", samples.scan_jpeg(text="SHEET"),
+                  {"title": "照片档案页", "kind": "evidence", "category": "photo", "date": "2026-03-06"}).status_code == 201
+    assert client.post(f"/v1/case-files/{case['id']}/seal", json={"override_reason": "测试"},
+                       headers=ARCHIVIST).status_code == 202
+    sealed = wait_sealed(client, case["id"])
+    assert sealed["status"] == "sealed", sealed
+    path = tmp_path / "sealed.pdf"
+    path.write_bytes(client.get(f"/v1/case-files/{case['id']}/pdf", headers=ARCHIVIST).data)
+    with pikepdf.open(path) as pdf:
+        sizes = [tuple(round(float(v)) for v in page.mediabox[2:]) for page in pdf.pages[2:4]]
+    assert sizes == [(595, 842), (595, 842)]                  # both content pages are A4
+    mounted, sheet = page_text(path, 3).replace(" ", ""), page_text(path, 4).replace(" ", "")
+    for text in ("照片说明", "拍摄地点胜利南路示例大厦1层后厨", "拍摄人赵六", "证明对象后厨布局与申请材料一致", "20260305"):
+        assert text in mounted, mounted
+    assert "照片说明" not in sheet                             # a full-page scan is bound as it is
+    images = subprocess.run(["pdfimages", "-f", "3", "-l", "3", "-list", str(path)], capture_output=True, text=True,
+                            check=True).stdout.splitlines()[2:]
+    assert len(images) == 1 and images[0].split()[3:5] == ["900", "675"]   # the photo itself, not re-encoded
+    # Drawn in the upper part of the sheet, above the caption: red pixels only there.
+    subprocess.run(["pdftoppm", "-r", "30", "-f", "3", "-l", "3", "-png", str(path), str(tmp_path / "p")], check=True)
+    from PIL import Image
+    image = Image.open(next(tmp_path.glob("p*.png"))).convert("RGB")
+    px = image.load()
+    reds = [y for y in range(image.size[1]) for x in range(image.size[0]) if px[x, y][0] > 180 and px[x, y][1] < 80]
+    assert reds and max(reds) < image.size[1] * 190 / 297
+    app.extensions["zhifa.runtime"].close()
