@@ -246,9 +246,3 @@ class Outbox:
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(timeout=10)
-
-    def pending(self, task: str) -> list[list]:
-        """The args of the pending rows of a task (to record missing ones at start, not twice)."""
-        with reading(self.sessions) as session:
-            return [row.args for row in session.execute(
-                select(self.table.c.args).where(self.table.c.state == "pending", self.table.c.task == task))]

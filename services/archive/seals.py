@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 import os
+import re
 import shutil
 import tempfile
 from datetime import timezone
@@ -38,7 +38,7 @@ from services.archive.sealing import Sealer
 from shared import audit
 from shared.blobstore import FILE_MODE, BlobStore
 from shared.dates import chinese_date, today_in_china
-from shared.db import reading, transaction
+from shared.db import lock, reading, transaction
 from shared.jobs import Jobs
 from shared.outbox import Outbox as OutboxRunner, record
 from shared.problems import FieldError, Problem, invalid_field
@@ -154,13 +154,17 @@ class SealService:
         """Files left "sealing" without a pending job (sealed before the outbox existed, or a row given up
         while the file was being reopened) get one; the drain loop does the rest, in either mode."""
         with reading(self.sessions) as session:
+            if not session.execute(select(CaseFile.id).where(CaseFile.status == "sealing").limit(1)).first():
+                return 0
+        with transaction(self.sessions) as session:
+            # Processes starting together must not both add one: two runs of one seal would race.
+            lock(session, "archive:resume-seals")
             sealing = session.execute(select(CaseFile.id).where(CaseFile.status == "sealing")).scalars().all()
-        queued = {args[0] for args in self.outbox.pending(SEAL_JOB) if args}
-        missing = [case_file_id for case_file_id in sealing if case_file_id not in queued]
-        if missing:
-            with transaction(self.sessions) as session:
-                for case_file_id in missing:
-                    record(session, Outbox, SEAL_JOB, [case_file_id], on_give_up=SEAL_GIVEN_UP)
+            queued = {row.args[0] for row in session.execute(
+                select(Outbox.c.args).where(Outbox.c.state == "pending", Outbox.c.task == SEAL_JOB)) if row.args}
+            missing = [case_file_id for case_file_id in sealing if case_file_id not in queued]
+            for case_file_id in missing:
+                record(session, Outbox, SEAL_JOB, [case_file_id], on_give_up=SEAL_GIVEN_UP)
         return len(missing)
 
     def give_up(self, case_file_id: str, reason: str) -> None:

@@ -162,3 +162,26 @@ def test_a_seal_the_outbox_gives_up_on_reopens_the_file_with_the_reason(zhifa_en
     actions = [e["action"] for e in client.get("/v1/audit", headers=auth("admin")).get_json()["entries"]]
     assert actions[-1] == "case_file.seal_failed"
     app.extensions["zhifa.runtime"].close()
+
+
+def test_a_file_left_sealing_by_an_older_version_is_sealed_at_the_next_start_once(zhifa_env, seal_p12, tmp_path):
+    from sqlalchemy import func, select, update
+
+    from services.archive.models import CaseFile, Outbox
+    from shared.db import transaction
+    app = make_app(zhifa_env, seal_p12, tmp_path)
+    client = app.test_client()
+    case = open_case(client, archive_number="A012-2026-Y-0703", decision_number="鞍审批许准字〔2026〕第3号")
+    assert upload(client, case["id"], "scan.jpg", samples.scan_jpeg(), {"title": "证据", "kind": "evidence",
+                                                                        "date": "2026-03-02"}).status_code == 201
+    sessions = app.extensions["zhifa.runtime"].case_files.sessions
+    with transaction(sessions) as db:       # "sealing" with no job anywhere: what a crash left before the outbox
+        db.execute(update(CaseFile).where(CaseFile.id == case["id"]).values(status="sealing", override_reason="旧版本"))
+    app.extensions["zhifa.runtime"].close()
+    apps = [make_app(zhifa_env, seal_p12, tmp_path) for _ in range(2)]        # two processes starting together
+    body = wait_sealed(apps[0].test_client(), case["id"])
+    assert body["status"] == "sealed", body
+    with transaction(apps[0].extensions["zhifa.runtime"].case_files.sessions) as db:
+        assert db.execute(select(func.count()).select_from(Outbox)).scalar() == 1
+    for each in apps:
+        each.extensions["zhifa.runtime"].close()
