@@ -107,8 +107,8 @@ class PackageBuilder:
         # 页数 as the cover counts them (content pages); the PDF's own count, with cover, contents and
         # back note, goes to 附注.
         content_pages = bound[-1][2] if bound else 0
-        notes = [f"封存的案卷 PDF {name}.pdf，SHA-256 {case_file.sealed_sha256}，共 {case_file.pages} 页"
-                 f"（含封面、卷内文件目录和备考表）", f"件数 {len(bound)}，页数 {content_pages}"]
+        notes = [(f"封存的案卷 PDF {name}.pdf，SHA-256 {case_file.sealed_sha256}，共 {case_file.pages} 页"
+                 f"（含封面、卷内文件目录和备考表）"), f"件数 {len(bound)}，页数 {content_pages}"]
         notes += [f"第{seq}件：{item.number or '无文号'}，{item.title}，{item.author or ''}，{compact_date(item.date)}，"
                   f"第{first}-{last}页，原件 data/originals/{attachment_name(seq, item)}"
                   f"（{item.media_type}，{item.original_bytes} 字节，SHA-256 {item.original_sha256}）"

@@ -40,7 +40,8 @@ from shared.blobstore import FILE_MODE, BlobStore
 from shared.dates import chinese_date, today_in_china
 from shared.db import lock, reading, transaction
 from shared.jobs import Jobs
-from shared.outbox import Outbox as OutboxRunner, record
+from shared.outbox import Outbox as OutboxRunner
+from shared.outbox import record
 from shared.problems import FieldError, Problem, invalid_field
 from shared.text import clean
 

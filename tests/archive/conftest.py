@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from services.archive import seal_keys
-from shared.dates import today_in_china
 from services.generator.catalogue import Catalogue
+from shared.dates import today_in_china
 from tests.conftest import TOKENS, auth, free_port, http_call
 
 ROOT = Path(__file__).resolve().parents[2]
