@@ -58,11 +58,14 @@ def make_engine(url: str) -> Engine:
 def _private_file(path: Path) -> None:
     """The database holds personal data: 0600 from its creation (SQLite gives its -wal and -shm files
     the database file's mode), and an existing file made private."""
-    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
-    os.chmod(path, 0o600)
-    for companion in (Path(f"{path}-wal"), Path(f"{path}-shm")):
-        if companion.exists():
-            os.chmod(companion, 0o600)
+    try:
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        for each in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            if each.exists():
+                os.chmod(each, 0o600)
+    except OSError:   # a file this user does not own (a read-only copy): SQLite says what it can open
+        pass
 
 
 def _enable_wal(cursor) -> None:
