@@ -89,8 +89,9 @@ def run(directory: str, files: list, queue, profile: str | None = None, keep: st
     auth = {"Authorization": f"Bearer {TOKEN}"}
     case = client.post("/v1/case-files", headers=auth, json={
         "archive_number": "A012-2026-30-9001", "fonds": "A012", "fonds_name": "鞍山市行政审批局",
-        "title": "基准测试案卷", "case_type": "penalty", "party": "某公司", "decision_number": "鞍审批罚字〔2026〕第1号",
-        "handling_unit": "执法监督科", "opened_on": "2026-01-05", "closed_on": "2026-03-20", "retention": "30年"}).get_json()
+        "title": "基准测试案卷", "case_type": "penalty", "party": {"kind": "organization", "name": "某公司"},
+        "decision_number": "鞍审批罚字〔2026〕第1号", "handling_unit": "执法监督科", "opened_on": "2026-01-05",
+        "closed_on": "2026-03-20", "retention": "30年", "compiled_by": "王敏", "checked_by": "李强"}).get_json()
     started = time.perf_counter()
     for path, meta in files:
         with open(path, "rb") as fh:

@@ -11,6 +11,7 @@ or `lock()` below.
 from __future__ import annotations
 
 import hashlib
+import os
 import sqlite3
 import time
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(path))
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
@@ -51,6 +53,19 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _private_file(path: Path) -> None:
+    """The database holds personal data: 0600 from its creation (SQLite gives its -wal and -shm files
+    the database file's mode), and an existing file made private."""
+    try:
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        for each in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            if each.exists():
+                os.chmod(each, 0o600)
+    except OSError:   # a file this user does not own (a read-only copy): SQLite says what it can open
+        pass
 
 
 def _enable_wal(cursor) -> None:

@@ -36,12 +36,16 @@ def item_json(item: Item, first: int, last: int, seq: int) -> dict:
             "media_type": item.media_type, "filename": item.filename, "sha256": item.original_sha256,
             "bytes": item.original_bytes, "pages": item.pages, "page_range": [first, last],
             "duration_seconds": item.duration_seconds, "added_at": _iso(item.added_at),
+            "signed_original_of": item.signs_item_id,
             "original_url": external_url("archive.item_original", case_file_id=item.case_file_id, item_id=item.id)}
 
 
 def case_file_json(cf: CaseFile, with_items: bool = True) -> dict:
     body = {"id": cf.id, "status": cf.status, "archive_number": cf.archive_number, "fonds": cf.fonds,
-            "fonds_name": cf.fonds_name, "title": cf.title, "case_type": cf.case_type, "party": cf.party,
+            "fonds_name": cf.fonds_name, "title": cf.title, "case_type": cf.case_type,
+            "party": cf.party_detail or {"name": cf.party}, "case_number": cf.case_number,
+            "secrecy": cf.secrecy or "非密", "filing_unit": cf.filing_unit or cf.handling_unit,
+            "variant": cf.variant,
             "decision_number": cf.decision_number, "handling_unit": cf.handling_unit,
             "opened_on": cf.opened_on.isoformat(), "closed_on": cf.closed_on.isoformat(), "retention": cf.retention,
             "compiled_by": cf.compiled_by, "checked_by": cf.checked_by, "notes": cf.notes,
@@ -54,9 +58,14 @@ def case_file_json(cf: CaseFile, with_items: bool = True) -> dict:
         body["pdf_url"] = external_url("archive.sealed_pdf", case_file_id=cf.id)
         body["package_url"] = external_url("archive.package", case_file_id=cf.id)
     if with_items:
+        rules = _rt().case_files.rules_for(cf)     # the flow the items show, when none was named
+        body["variant"] = rules.variant.name if rules.variant else None
         bound = _rt().case_files.bound_items(cf)
         body["items"] = [item_json(item, first, last, seq) for seq, (item, first, last) in enumerate(bound, 1)]
         body["item_count"], body["page_count"] = len(bound), (bound[-1][2] if bound else 0)
+        # Generated documents the archivist has not yet attached the signed and stamped scan of.
+        body["unsigned_documents"] = [{"id": i.id, "number": i.number, "title": i.title}
+                                      for i in _rt().case_files.unsigned_documents(cf)]
     return body
 
 
@@ -86,6 +95,13 @@ def list_case_files():
 @requires(*ARCHIVISTS)
 def get_case_file(case_file_id: str):
     return jsonify(case_file_json(_rt().case_files.get(case_file_id)))
+
+
+@bp.patch("/v1/case-files/<case_file_id>")
+@requires(*ARCHIVISTS)
+def update_case_file(case_file_id: str):
+    """立卷人, 检查人, notes, 密级, 立卷单位 while the file is open."""
+    return jsonify(case_file_json(_rt().case_files.update(case_file_id, json_body(), principal().actor)))
 
 
 @bp.post("/v1/case-files/<case_file_id>/items")

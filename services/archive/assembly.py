@@ -22,7 +22,8 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name, String
 from PIL import ImageCms
 
-from services.archive.layout import (BOLD_TEXT, REGULAR_TEXT, BackNote, ContentsRow, Cover, MediaListing, PageMaker,
+from services.archive.layout import (BOLD_TEXT, PHOTO_AREA_MM, REGULAR_TEXT, BackNote, ContentsRow, Cover, MediaListing,
+                                    PageMaker, PhotoCaption,
                                     PageNumbers, drawn_text)
 from shared.blobstore import BlobStore
 from shared.dates import chinese_date
@@ -37,6 +38,8 @@ class Bound:
     item: object
     first: int
     last: int
+    volume: str = "正卷"        # or 副卷 (binding.json's procedure)
+    rendition: object | None = None   # the generated document a signed original stands for (embedded, not bound)
 
 
 @dataclass
@@ -48,6 +51,8 @@ class Assembled:
 
 
 def remark(item) -> str:
+    if getattr(item, "signs_item_id", None):
+        return "签章原件"
     if item.pdf_sha256 is None:
         return "音视频，见附件"
     if item.source == "generator":
@@ -59,20 +64,25 @@ def compact_date(value) -> str:
     return value.strftime("%Y%m%d") if value else ""
 
 
-COVER_LABELS = ("全宗名称", "全宗号", "档号", "案卷题名", "当事人", "决定文书号", "承办单位", "立案（受理）日期",
-                "结案日期", "保管期限", "卷内件数", "卷内页数")
+# GB/T 9705's cover asks for 立卷单位 and 密级 as well; 案件编号 joins them when the file has one.
+COVER_LABELS = ("全宗名称", "全宗号", "档号", "案卷题名", "当事人", "案件编号", "决定文书号", "承办单位", "立卷单位",
+                "立案（受理）日期", "结案日期", "保管期限", "密级", "卷内件数", "卷内页数")
 
 
 def cover_for(case_file, heading: str, items: int, pages: int) -> Cover:
     values = (case_file.fonds_name, case_file.fonds, case_file.archive_number, case_file.title, case_file.party,
-              case_file.decision_number, case_file.handling_unit, chinese_date(case_file.opened_on),
-              chinese_date(case_file.closed_on), case_file.retention, f"{items} 件", f"{pages} 页")
-    return Cover(heading, list(zip(COVER_LABELS, values)))
+              case_file.case_number, case_file.decision_number, case_file.handling_unit,
+              case_file.filing_unit or case_file.handling_unit, chinese_date(case_file.opened_on),
+              chinese_date(case_file.closed_on), case_file.retention, case_file.secrecy or "非密",
+              f"{items} 件", f"{pages} 页")
+    return Cover(heading, [(label, value) for label, value in zip(COVER_LABELS, values)
+                           if value is not None or label != "案件编号"])
 
 
 def contents_rows(bound: list[Bound]) -> list[ContentsRow]:
     return [ContentsRow(seq, b.item.number or "", b.item.author or "", b.item.title, compact_date(b.item.date),
-                        str(b.first) if b.first == b.last else f"{b.first}-{b.last}", remark(b.item))
+                        str(b.first) if b.first == b.last else f"{b.first}-{b.last}",
+                        "副卷" + ("，" + remark(b.item) if remark(b.item) else "") if b.volume == "副卷" else remark(b.item))
             for seq, b in enumerate(bound, 1)]
 
 
@@ -99,6 +109,21 @@ def media_listing(item) -> MediaListing:
     ])
 
 
+# Where a mounted photo goes on its sheet, in points from the bottom left (fitted, aspect kept).
+PHOTO_RECT = pikepdf.Rectangle(PHOTO_AREA_MM[0] * 72 / 25.4, (297 - PHOTO_AREA_MM[3]) * 72 / 25.4,
+                               PHOTO_AREA_MM[2] * 72 / 25.4, (297 - PHOTO_AREA_MM[1]) * 72 / 25.4)
+
+
+def photo_caption(item) -> PhotoCaption:
+    caption = getattr(item, "caption", None) or {}
+    return PhotoCaption(item.title, compact_date(item.date), caption.get("place", ""),
+                        caption.get("photographer") or item.author or "", caption.get("proves", ""))
+
+
+def rendition_name(seq: int, generated) -> str:
+    return f"{seq:03d}-{generated.original_sha256[:12]}-rendition.pdf"
+
+
 def attachment_name(seq: int, item) -> str:
     ext = {"jpeg": "jpg", "tiff": "tif"}.get(item.format, item.format)
     return f"{seq:03d}-{item.original_sha256[:12]}.{ext}"
@@ -117,13 +142,19 @@ class Assembler:
         try:
             items: list[pikepdf.Pdf | None] = []
             geometry: list[tuple[float, float, int, list[float]]] = []   # per content page
-            for b in bound:
+            mounts: dict[int, PhotoCaption] = {}
+            for index, b in enumerate(bound):
                 if b.item.pdf_sha256:
                     pdf = pikepdf.open(self.blobs.path(b.item.pdf_sha256))
                     sources.append(pdf)
                     if len(pdf.pages) != b.last - b.first + 1:
                         raise ValueError(f"item {b.item.id} has {len(pdf.pages)} pages, {b.item.pages} recorded")
-                    geometry += [page_geometry(page) for page in pdf.pages]
+                    shapes = [page_geometry(page) for page in pdf.pages]
+                    if b.item.category == "photo" and all(w < A4_PT[0] - 1 and h < A4_PT[1] - 1 for w, h, _, _ in shapes):
+                        # A photo print smaller than A4: mounted on an A4 sheet with its caption.
+                        mounts[index] = photo_caption(b.item)
+                        shapes = [(A4_PT[0], A4_PT[1], 0, [0, 0, *A4_PT])] * len(shapes)
+                    geometry += shapes
                     items.append(pdf)
                 else:
                     geometry.append((A4_PT[0], A4_PT[1], 0, [0, 0, *A4_PT]))
@@ -135,10 +166,11 @@ class Assembler:
             doc = self.pages.document(
                 bold_text=BOLD_TEXT + cover_page.heading + "".join(l for l, _ in cover_page.fields),
                 regular_text=drawn_text(REGULAR_TEXT, [v for _, v in cover_page.fields], case_file.archive_number, rows,
-                                        list(media.values()), note, "0123456789"))
+                                        list(media.values()), note, "0123456789—", list(mounts.values())))
             cover = self.pages.cover(doc, cover_page)
             contents = self.pages.contents(doc, case_file.archive_number, rows)
             listings = {i: self.pages.media_listing(doc, listing) for i, listing in media.items()}
+            sheets = {i: self.pages.photo_mount(doc, caption, len(items[i].pages)) for i, caption in mounts.items()}
             back = self.pages.back_note(doc, note)
             numbers = self.pages.page_numbers(doc, [(n, w, h) for n, (w, h, _, _) in enumerate(geometry, 1)])
             own = pikepdf.open(io.BytesIO(self.pages.render(doc)))
@@ -152,8 +184,15 @@ class Assembler:
 
             cover_at = append(own, cover)
             contents_at = append(own, contents)
-            starts = [append(pdf if pdf is not None else own, None if pdf is not None else listings[i])[0]
-                      for i, pdf in enumerate(items)]
+            starts = []
+            for i, pdf in enumerate(items):
+                if i in sheets:
+                    begin = append(own, sheets[i])[0]
+                    for k, photo in enumerate(pdf.pages):
+                        out.pages[begin + k].add_overlay(photo, PHOTO_RECT)
+                    starts.append(begin)
+                else:
+                    starts.append(append(pdf if pdf is not None else own, None if pdf is not None else listings[i])[0])
             back_at = append(own, back)
             first_content = contents_at[1]
             self._number_pages(out, numbers, first_content, geometry, [range(*cover_at), range(*contents_at), range(*back_at)])
@@ -255,6 +294,18 @@ class Assembler:
             names += [String(name), spec]
             specs.append(spec)
             placeholders.append((name, item.original_sha256))
+            if b.rendition is not None:       # the generated PDF of a signed original: its rendition, kept beside it
+                generated = b.rendition
+                r_name = rendition_name(seq, generated)
+                r_stream = out.make_indirect(pikepdf.Stream(out, b"", Type=Name.EmbeddedFile,
+                                                            Subtype=Name("/application/pdf")))
+                r_spec = out.make_indirect(Dictionary(
+                    Type=Name.Filespec, F=String(r_name), UF=String(f"{seq:03d} {generated.title}（生成文本）.pdf"),
+                    Desc=String(f"第{seq}件签章原件的生成文本：{generated.title}；SHA-256 {generated.original_sha256}"),
+                    AFRelationship=Name.Alternative, EF=Dictionary(F=r_stream, UF=r_stream)))
+                names += [String(r_name), r_spec]
+                specs.append(r_spec)
+                placeholders.append((r_name, generated.original_sha256))
         if specs:
             out.Root.AF = Array(specs)
             out.Root.Names = Dictionary(EmbeddedFiles=Dictionary(Names=Array(names)))

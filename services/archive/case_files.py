@@ -10,6 +10,7 @@ harmless: content-addressed and unreferenced).
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,6 +33,18 @@ from shared.schema import schema_errors
 from shared.text import clean
 
 RETENTIONS = ("永久", "30年", "10年")
+SECRECY = ("非密", "内部", "秘密", "机密", "绝密")       # 密级 on the cover (GB/T 9705); 非密 unless given
+PARTY_SCHEMA = {   # DESIGN.md's shared vocabulary, as the generator's documents carry it
+    "type": "object", "additionalProperties": False, "required": ["kind", "name"],
+    "properties": {
+        "kind": {"enum": ["person", "organization"]},
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "id_type": {"type": "string", "maxLength": 50}, "id_number": {"type": "string", "maxLength": 50},
+        "credit_code": {"type": "string", "maxLength": 50},
+        "legal_representative": {"type": "string", "maxLength": 100},
+        "address": {"type": "string", "maxLength": 300}, "phone": {"type": "string", "maxLength": 50},
+    },
+}
 _TEXT = {"type": "string", "minLength": 1, "maxLength": 200}
 _DATE = {"type": "string", "pattern": ISO_DATE.pattern}
 
@@ -45,7 +58,10 @@ CASE_FILE_SCHEMA = {
         "fonds_name": _TEXT,
         "title": {"type": "string", "minLength": 1, "maxLength": 300},
         "case_type": {"type": "string"},
-        "party": _TEXT, "decision_number": {"type": "string", "minLength": 1, "maxLength": 100},
+        "party": PARTY_SCHEMA, "case_number": {"type": "string", "minLength": 1, "maxLength": 100},
+        "decision_number": {"type": "string", "minLength": 1, "maxLength": 100},
+        "secrecy": {"enum": list(SECRECY)}, "filing_unit": _TEXT,
+        "variant": {"type": "string", "maxLength": 30},
         "handling_unit": _TEXT, "opened_on": _DATE, "closed_on": _DATE,
         "retention": {"enum": list(RETENTIONS)},
         "compiled_by": {"type": "string", "maxLength": 100}, "checked_by": {"type": "string", "maxLength": 100},
@@ -60,9 +76,20 @@ ITEM_META_SCHEMA = {
         "category": {"type": "string"},
         "date": _DATE, "author": {"type": "string", "maxLength": 200},
         "number": {"type": "string", "maxLength": 100},
+        "signed_original_of": {"type": "string", "minLength": 1, "maxLength": 100},
+        # 照片说明 of a photo (题名 and 时间 are title and date).
+        "place": {"type": "string", "maxLength": 200}, "photographer": {"type": "string", "maxLength": 100},
+        "proves": {"type": "string", "maxLength": 300},
     },
 }
+# What may change while a file is open: the people and notes of the cover and back note.
+CASE_FILE_UPDATE_SCHEMA = {
+    "type": "object", "additionalProperties": False, "minProperties": 1,
+    "properties": {name: CASE_FILE_SCHEMA["properties"][name]
+                   for name in ("compiled_by", "checked_by", "notes", "secrecy", "filing_unit")},
+}
 _CASE_FILE_VALIDATOR = Draft202012Validator(CASE_FILE_SCHEMA)
+_CASE_FILE_UPDATE_VALIDATOR = Draft202012Validator(CASE_FILE_UPDATE_SCHEMA)
 _ITEM_META_VALIDATOR = Draft202012Validator(ITEM_META_SCHEMA)
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]")
 
@@ -89,6 +116,10 @@ class CaseFileService:
         errors = [FieldError(e.path.lstrip("/"), e.message) for e in errors]   # top-level names: "party"
         if not errors and self.rules.get(body["case_type"]) is None:
             errors.append(FieldError("case_type", f"案卷类型应为以下之一：{'、'.join(self.rules.case_types())}。"))
+        elif not errors and body.get("variant") is not None:
+            names = self.rules.get(body["case_type"]).variant_names()
+            if body["variant"] not in names:
+                errors.append(FieldError("variant", f"办理结果应为以下之一：{'、'.join(names) or '（本类型无）'}。"))
         opened, closed = parse_iso_date(body.get("opened_on")), parse_iso_date(body.get("closed_on"))
         for name, value in (("opened_on", opened), ("closed_on", closed)):
             if body.get(name) is not None and value is None and not any(e.path == name for e in errors):
@@ -99,7 +130,9 @@ class CaseFileService:
             raise invalid(errors)
         case_file = CaseFile(
             id=str(uuid.uuid4()), archive_number=body["archive_number"], fonds=body["fonds"],
-            fonds_name=body["fonds_name"], title=body["title"], case_type=body["case_type"], party=body["party"],
+            fonds_name=body["fonds_name"], title=body["title"], case_type=body["case_type"],
+            party=body["party"]["name"], party_detail=body["party"], case_number=body.get("case_number"),
+            secrecy=body.get("secrecy", "非密"), variant=body.get("variant"), filing_unit=body.get("filing_unit") or body["handling_unit"],
             decision_number=body["decision_number"], handling_unit=body["handling_unit"], opened_on=opened,
             closed_on=closed, retention=body["retention"], compiled_by=body.get("compiled_by"),
             checked_by=body.get("checked_by"), notes=body.get("notes"), created_at=now(), created_by=actor,
@@ -112,6 +145,22 @@ class CaseFileService:
             audit.append(session, AuditLog, actor, "case_file.open", case_file.id,
                          {"archive_number": case_file.archive_number, "case_type": case_file.case_type})
         return case_file
+
+    def update(self, case_file_id: str, body: dict, actor: str) -> CaseFile:
+        """立卷人, 检查人, notes, 密级, 立卷单位 of an open file (a file can be sealed only with both names)."""
+        body, errors = clean(body, "")
+        errors += schema_errors(_CASE_FILE_UPDATE_VALIDATOR, body, "")
+        if errors:
+            raise invalid([FieldError(e.path.lstrip("/") or "body", e.message) for e in errors])
+        with transaction(self.sessions) as session:
+            row = session.get(CaseFile, case_file_id, with_for_update=True)
+            if row is None:
+                raise not_found("案卷")
+            require_open(row)
+            for name, value in body.items():
+                setattr(row, name, value.strip() or None if isinstance(value, str) and name != "secrecy" else value)
+            audit.append(session, AuditLog, actor, "case_file.update", case_file_id, {"fields": sorted(body)})
+        return self.get(case_file_id)
 
     def get(self, case_file_id: str) -> CaseFile:
         with reading(self.sessions) as session:
@@ -133,12 +182,27 @@ class CaseFileService:
         return total, list(rows)
 
     def rules_for(self, case_file: CaseFile) -> CaseTypeRules:
-        return self.rules.get(case_file.case_type)
+        """The case type's rules, with the required documents of this file's flow (variant)."""
+        return self.rules.get(case_file.case_type).for_file((i.doc_type for i in case_file.items), case_file.variant)
 
     def bound_items(self, case_file: CaseFile) -> list[tuple[Item, int, int]]:
-        """Items in binding order with their page ranges (content pages count from 1)."""
-        ordered = self.rules_for(case_file).order(case_file.items)
+        """Items in binding order with their page ranges (content pages count from 1). A generated document
+        with a signed original is not bound itself: the scan is, in its place (see renditions())."""
+        signed = {i.signs_item_id for i in case_file.items if i.signs_item_id}
+        ordered = self.rules_for(case_file).order([i for i in case_file.items if i.id not in signed])
         return [(item, first, last) for item, (first, last) in zip(ordered, page_ranges([i.pages for i in ordered]))]
+
+    @staticmethod
+    def renditions(case_file: CaseFile) -> dict[str, Item]:
+        """{signed original's item id: the generated document it is the signed original of}."""
+        by_id = {i.id: i for i in case_file.items}
+        return {i.id: by_id[i.signs_item_id] for i in case_file.items if i.signs_item_id in by_id}
+
+    @staticmethod
+    def unsigned_documents(case_file: CaseFile) -> list[Item]:
+        """Generated documents still without the scan of their signed and stamped original."""
+        signed = {i.signs_item_id for i in case_file.items if i.signs_item_id}
+        return [i for i in case_file.items if i.source == "generator" and i.id not in signed]
 
     # -- items ---------------------------------------------------------------------
 
@@ -173,11 +237,12 @@ class CaseFileService:
             self.blobs.put_file(path)
         finally:
             path.unlink(missing_ok=True)
+        belongs_here(case_file, record, "document_id")
         rules = self.rules_for(case_file)
         item = Item(id=str(uuid.uuid4()), case_file_id=case_file_id, kind="document",
                     category=rules.category_of(record.get("type", "")), source="generator",
                     doc_type=record.get("type"), document_id=document_id, title=record.get("title") or "文书",
-                    number=record.get("number"), author=record.get("agency"),
+                    number=record.get("number"), author=record.get("agency"), refers_to=served_number(record),
                     date=parse_iso_date(record.get("issued_on")), format="pdf", media_type="application/pdf",
                     filename=None, original_sha256=sha, original_bytes=size, registry_sha256=pdf["sha256"],
                     pdf_sha256=sha, pages=pages, inspection=report, added_at=now(), added_by=actor)
@@ -194,15 +259,26 @@ class CaseFileService:
         item_date = parse_iso_date(meta.get("date")) if meta.get("date") is not None else None
         if meta.get("date") is not None and item_date is None and not any(e.path == "meta/date" for e in errors):
             errors.append(FieldError("meta/date", "日期格式应为 YYYY-MM-DD 且为有效日期。"))
+        if item_date is not None and item_date > case_file.closed_on:
+            errors.append(FieldError("meta/date", after_closing(item_date, case_file)))
+        signed = None
+        if not errors and meta.get("signed_original_of") is not None:
+            signed, message = signed_target(case_file, meta["signed_original_of"])
+            if message:
+                errors.append(FieldError("meta/signed_original_of", message))
         if errors:
             raise invalid(errors)
         found = inspection.inspect(upload.path, upload.size, upload.filename, upload.content_type)
         original_sha, size = self.blobs.put_file(upload.path)
         pdf_sha = original_sha if found.family == "pdf" else (self.blobs.put(found.rendition) if found.rendition else None)
-        item = Item(id=str(uuid.uuid4()), case_file_id=case_file_id, kind=meta["kind"],
-                    category=meta.get("category") or default_category(meta["kind"], found.format),
-                    source="upload", doc_type=None, document_id=None, title=meta["title"],
-                    number=meta.get("number") or None, author=meta.get("author") or None, date=item_date,
+        # A signed original takes its generated document's place: its type, group, number, author and date.
+        item = Item(id=str(uuid.uuid4()), case_file_id=case_file_id, kind=meta["kind"] if signed is None else "document",
+                    category=signed.category if signed else meta.get("category") or default_category(meta["kind"], found.format),
+                    source="upload", doc_type=signed.doc_type if signed else None, document_id=None, title=meta["title"],
+                    number=(signed.number if signed else None) or meta.get("number") or None,
+                    author=meta.get("author") or (signed.author if signed else None),
+                    date=item_date or (signed.date if signed else None), signs_item_id=signed.id if signed else None,
+                    caption={k: meta[k] for k in ("place", "photographer", "proves") if meta.get(k)} or None,
                     format=found.format, media_type=found.media_type, filename=display_name(upload.filename),
                     original_sha256=original_sha, original_bytes=size, registry_sha256=None, pdf_sha256=pdf_sha,
                     pages=found.pages, duration_seconds=found.duration_seconds, inspection=found.report,
@@ -221,6 +297,9 @@ class CaseFileService:
             if duplicate_of and session.execute(select(Item.id).where(
                     Item.case_file_id == item.case_file_id, Item.document_id == duplicate_of)).first():
                 raise conflict("item-exists", "文书已在案卷中", "该文书已加入本案卷，不能重复加入。")
+            if item.signs_item_id and session.execute(select(Item.id).where(
+                    Item.case_file_id == item.case_file_id, Item.signs_item_id == item.signs_item_id)).first():
+                raise conflict("signed-original-exists", "该文书已有签章原件", "该文书的签章原件已上传，不能重复上传。")
             last = session.execute(select(func.max(Item.position)).where(Item.case_file_id == item.case_file_id)).scalar()
             item.position = (last or 0) + 1
             session.add(item)
@@ -228,6 +307,74 @@ class CaseFileService:
                          {"item": item.id, "title": item.title, "source": item.source,
                           "sha256": item.original_sha256, "bytes": item.original_bytes})
         return item
+
+
+# -- 一案一卷: each item belongs to this case -------------------------------------
+
+_BRACKETS = str.maketrans({"[": "〔", "]": "〕", "［": "〔", "］": "〕", "【": "〔", "】": "〕", "(": "〔", ")": "〕",
+                           "（": "〔", "）": "〕", "〈": "〔", "〉": "〕"})
+
+
+def _norm(value) -> str:
+    """Compare as a person reads: full-width and half-width alike, no spaces, letters in one case."""
+    return "".join(unicodedata.normalize("NFKC", str(value or "")).split()).upper()
+
+
+def _norm_number(value) -> str:
+    """Document and case numbers: 〔2026〕, [2026], （2026） and 【2026】 are one number."""
+    return _norm(value).translate(_BRACKETS)
+
+
+def same_party(ours: dict, theirs: dict) -> bool:
+    """By unified social credit code when both have one, else by ID number, else by name."""
+    for key in ("credit_code", "id_number"):
+        if _norm(ours.get(key)) and _norm(theirs.get(key)):
+            return _norm(ours.get(key)) == _norm(theirs.get(key))
+    return _norm_number(ours.get("name")) == _norm_number(theirs.get("name"))
+
+
+def after_closing(day, case_file: CaseFile) -> str:
+    return f"日期 {day.isoformat()} 晚于案卷的结案日期 {case_file.closed_on.isoformat()}：一案一卷，结案后的文书不能归入本卷。"
+
+
+def signed_target(case_file: CaseFile, number: str) -> tuple[Item | None, str | None]:
+    """The generated document of this file whose number is `number` (as written anywhere), or why none."""
+    matches = [i for i in case_file.items if i.source == "generator" and i.number
+               and _norm_number(i.number) == _norm_number(number)]
+    if not matches:
+        return None, f"本卷中没有文号为 {number} 的生成文书：先加入该文书，再上传其签章原件。"
+    if len(matches) > 1:
+        return None, f"本卷中有多份文号为 {number} 的生成文书。"
+    if any(i.signs_item_id == matches[0].id for i in case_file.items):
+        return None, f"文号为 {number} 的文书已有签章原件。"
+    return matches[0], None
+
+
+def served_number(record: dict) -> str | None:
+    """The number of the document a 送达回证 served (its data.service.document_number)."""
+    service = (record.get("data") or {}).get("service") if isinstance(record.get("data"), dict) else None
+    number = service.get("document_number") if isinstance(service, dict) else None
+    return str(number)[:100] if isinstance(number, str) and number.strip() else None
+
+
+def belongs_here(case_file: CaseFile, record: dict, field: str) -> None:
+    """A generated document's party, case number and date against the file's (一案一卷); 422 naming
+    `field` with each disagreement."""
+    data = record.get("data") if isinstance(record.get("data"), dict) else {}
+    problems = []
+    party = data.get("party")
+    if case_file.party_detail and isinstance(party, dict) and not same_party(case_file.party_detail, party):
+        problems.append(f"文书的当事人（{party.get('name') or '未载明'}）与案卷当事人（{case_file.party}）不是同一当事人")
+    case = data.get("case")
+    number = case.get("number") if isinstance(case, dict) else None
+    if case_file.case_number and number and _norm_number(number) != _norm_number(case_file.case_number):
+        problems.append(f"文书的案件编号（{number}）与案卷的案件编号（{case_file.case_number}）不同")
+    issued = parse_iso_date(record.get("issued_on")) if isinstance(record.get("issued_on"), str) else None
+    if issued is not None and issued > case_file.closed_on:
+        problems.append(after_closing(issued, case_file).rstrip("。"))
+    if problems:
+        raise Problem(422, "not-this-case", "文书不属于本案卷",
+                      "一案一卷：" + "；".join(problems) + "。", [FieldError(field, p) for p in problems])
 
 
 def require_open(case_file: CaseFile) -> None:

@@ -24,6 +24,9 @@ CHINESE_WRAP = WrapMode.CHAR
 SERIF = "serif"
 A4 = (210.0, 297.0)
 MARGINS = {"left": 28.0, "top": 37.0, "right": 26.0}
+SIGNATURE_LABEL_MM, SIGNATURE_LINE_MM = 24.0, 56.0
+# Where the back note's signature rules end: the seal (sealing.SEAL_BOX) is stamped right of it.
+SIGNATURE_BLOCK_RIGHT_MM = MARGINS["left"] + SIGNATURE_LABEL_MM + SIGNATURE_LINE_MM
 NUMBER_SIZE_PT = 14          # 4号
 NUMBER_EDGE_MM = (12.0, 14.0)  # from the outer edge, from the top
 MM_PER_PT = 25.4 / 72
@@ -56,13 +59,28 @@ class BackNote:
 
 
 @dataclass
+class PhotoCaption:
+    title: str
+    taken: str
+    place: str
+    photographer: str
+    proves: str
+
+    def rows(self) -> list[tuple[str, str]]:
+        return list(zip(PHOTO_LABELS, (self.title, self.taken, self.place, self.photographer, self.proves)))
+
+
+@dataclass
 class MediaListing:
     title: str
     rows: list[tuple[str, str]] = field(default_factory=list)   # (label, value)
 
 
 # Everything drawn in the bold face besides the cover's heading: headings and labels.
-BOLD_TEXT = "卷内文件目录备考表音视频文件说明本卷情况说明序号文号责任者题名日期页号备注"
+# 照片档案 practice: each photo on an A4 sheet with its caption.
+PHOTO_LABELS = ("题名", "拍摄时间", "拍摄地点", "拍摄人", "证明对象")
+PHOTO_AREA_MM = (MARGINS["left"], MARGINS["top"], 210 - MARGINS["right"], 190.0)   # x0, top, x1, bottom
+BOLD_TEXT = "卷内文件目录备考表音视频文件说明本卷情况说明序号文号责任者题名日期页号备注照片说明" + "".join(PHOTO_LABELS)
 MEDIA_NOTE = "原始音视频文件作为关联文件（附件）嵌入本 PDF，可在阅读器的附件面板中打开；其 SHA-256 摘要值见上表。"
 # What the regular face always draws besides the case file's own text.
 REGULAR_TEXT = "档号：立卷人检查人立卷日期" + MEDIA_NOTE
@@ -158,10 +176,10 @@ class PageMaker:
 
     def cover(self, pdf: FPDF, cover: Cover) -> range:
         start = self._a4(pdf)
-        pdf.set_y(60)
+        pdf.set_y(40)       # fifteen rows (GB/T 9705 adds 立卷单位 and 密级) on one page
         self._heading(pdf, cover.heading, 26)
-        pdf.ln(10)
-        with pdf.table(col_widths=(38, 118), first_row_as_headings=False, line_height=9, wrapmode=CHINESE_WRAP,
+        pdf.ln(8)
+        with pdf.table(col_widths=(38, 118), first_row_as_headings=False, line_height=8, wrapmode=CHINESE_WRAP,
                        text_align=("CENTER", "LEFT"), padding=2) as table:
             pdf.set_font(SERIF, "", 14)
             for label, value in cover.fields:
@@ -196,8 +214,8 @@ class PageMaker:
         pdf.set_y(max(pdf.get_y() + 8, 205))
         pdf.set_font(SERIF, "", 13)
         for label, value in (("立卷人", note.compiled_by), ("检查人", note.checked_by), ("立卷日期", note.date)):
-            pdf.cell(24, 10, f"{label}：")
-            pdf.cell(60, 10, value, border="B", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.cell(SIGNATURE_LABEL_MM, 10, f"{label}：")
+            pdf.cell(SIGNATURE_LINE_MM, 10, value, border="B", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         return range(start, pdf.page)
 
     def media_listing(self, pdf: FPDF, listing: MediaListing) -> range:
@@ -217,6 +235,18 @@ class PageMaker:
         pdf.multi_cell(0, 7, MEDIA_NOTE, new_x=XPos.LMARGIN, new_y=YPos.NEXT, wrapmode=CHINESE_WRAP)
         return range(start, pdf.page)
 
+    def photo_mount(self, pdf: FPDF, caption: PhotoCaption, pages: int) -> range:
+        """A4 sheets for a photo's pages: the photo is placed in PHOTO_AREA_MM afterwards (assembly), the
+        caption (照片说明) is ruled below it."""
+        start = None
+        for _ in range(pages):
+            index = self._a4(pdf)
+            start = index if start is None else start
+            pdf.set_y(PHOTO_AREA_MM[3] + 8)
+            grid(pdf, (30, 210 - MARGINS["left"] - MARGINS["right"] - 30), "CL", ("照片说明", ""),
+                 [(label, value or "—") for label, value in caption.rows()], size=11, line=6.5)
+        return range(start, pdf.page)
+
     def page_numbers(self, pdf: FPDF, numbers: list[tuple[int, float, float]]) -> PageNumbers:
         """The numbers of the content pages: (number, visual width, visual
         height in points) each, the number top right on rectos (odd), top
@@ -233,6 +263,32 @@ class PageMaker:
             x = width - (edge + pdf.get_string_width(text)) / MM_PER_PT if number % 2 == 1 else edge / MM_PER_PT
             texts.append(b"BT %.2f %.2f Td %s ET" % (x, height - top / MM_PER_PT, font.encode_text(text).encode("latin-1")))
         return PageNumbers(f"/F{font.i}", NUMBER_SIZE_PT, texts)
+
+
+# 避头尾 (GB/T 15834 practice): no line starts with closing punctuation, none ends with an opening one.
+NO_LINE_START = frozenset("，。、；：？！）〕］」』》〉】…—％’”,.;:?!)]}%")
+NO_LINE_END = frozenset("（〔［「『《〈【“‘([{")
+
+
+def wrap_cjk(text: str, width: float, measure) -> list[str]:
+    """Lines of at most `width` (as `measure` says), broken at any character, with 避头尾: a closing mark
+    that would start a line takes the previous character with it, an opening mark that would end a
+    line goes to the next."""
+    if measure(text) <= width:
+        return [text]
+    out: list[str] = []
+    current = ""
+    for ch in text:
+        if current and measure(current + ch) > width:
+            carry = ""
+            while (carry or ch)[0] in NO_LINE_START and len(current) > 1:   # "〕，" moves as a pair
+                carry, current = current[-1] + carry, current[:-1]
+            while len(current) > 1 and current[-1] in NO_LINE_END:
+                carry, current = current[-1] + carry, current[:-1]
+            out.append(current)
+            current = carry
+        current += ch
+    return out + [current]
 
 
 def grid(pdf: FPDF, widths: tuple[float, ...], aligns: str, headings: tuple[str, ...], rows: list[tuple[str, ...]],
@@ -256,17 +312,7 @@ def grid(pdf: FPDF, widths: tuple[float, ...], aligns: str, headings: tuple[str,
         return total
 
     def lines(text: str, width: float) -> list[str]:
-        if text_width(text) <= width:
-            return [text]
-        out, current, used = [], "", 0.0
-        for ch in text:
-            advance = text_width(ch)
-            if current and used + advance > width:
-                out.append(current)
-                current, used = "", 0.0
-            current += ch
-            used += advance
-        return out + [current]
+        return wrap_cjk(text, width, text_width)
 
     def row(cells: tuple[str, ...], style: str) -> None:
         pdf.set_font(SERIF, style, size)

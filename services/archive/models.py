@@ -8,6 +8,7 @@ from sqlalchemy import JSON, BigInteger, Column, Date, DateTime, ForeignKey, Int
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.audit import audit_table, chained_table
+from shared.outbox import outbox_table
 
 
 class Base(DeclarativeBase):
@@ -15,6 +16,9 @@ class Base(DeclarativeBase):
 
 
 AuditLog = audit_table(Base.metadata)
+
+# Seal jobs recorded with the change to "sealing" (shared.outbox).
+Outbox = outbox_table(Base.metadata)
 
 # One entry per sealed file: which case file, which exact bytes. Each entry
 # hashes the previous one, so a removed or edited entry shows.
@@ -34,7 +38,14 @@ class CaseFile(Base):
     fonds_name: Mapped[str] = mapped_column(String(200), nullable=False)                    # 全宗名称
     title: Mapped[str] = mapped_column(String(300), nullable=False)
     case_type: Mapped[str] = mapped_column(String(50), nullable=False)
-    party: Mapped[str] = mapped_column(String(200), nullable=False)
+    party: Mapped[str] = mapped_column(String(200), nullable=False)            # the party's name, as printed
+    # The shared vocabulary's party {kind, name, id_type, id_number, credit_code, ...}: what each item's
+    # party is checked against (一案一卷). None on files opened before it was asked for.
+    party_detail: Mapped[dict | None] = mapped_column(JSON)
+    case_number: Mapped[str | None] = mapped_column(String(100))              # 案件编号 (case.number)
+    secrecy: Mapped[str | None] = mapped_column(String(10))                   # 密级 (GB/T 9705 cover)
+    filing_unit: Mapped[str | None] = mapped_column(String(200))              # 立卷单位
+    variant: Mapped[str | None] = mapped_column(String(30))                   # the flow, when named (binding.json)
     decision_number: Mapped[str] = mapped_column(String(100), nullable=False)
     handling_unit: Mapped[str] = mapped_column(String(200), nullable=False)
     opened_on: Mapped[date] = mapped_column(Date, nullable=False)
@@ -76,6 +87,11 @@ class Item(Base):
     document_id: Mapped[str | None] = mapped_column(String(36))
     title: Mapped[str] = mapped_column(String(300), nullable=False)
     number: Mapped[str | None] = mapped_column(String(100))               # 文号
+    refers_to: Mapped[str | None] = mapped_column(String(100))            # a 送达回证's document number: bound after it
+    # The generated document this upload is the signed and stamped original of: the scan is bound as the
+    # record, the generated PDF embedded beside it as its rendition.
+    signs_item_id: Mapped[str | None] = mapped_column(String(36))
+    caption: Mapped[dict | None] = mapped_column(JSON)                    # a photo's 拍摄地点, 拍摄人, 证明对象
     author: Mapped[str | None] = mapped_column(String(200))               # 责任者
     date: Mapped[date | None] = mapped_column(Date)
     format: Mapped[str] = mapped_column(String(10), nullable=False)       # pdf jpeg png tiff mp3 mp4 …
@@ -91,3 +107,17 @@ class Item(Base):
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     added_by: Mapped[str] = mapped_column(String(200), nullable=False)
     case_file: Mapped[CaseFile] = relationship(back_populates="items")
+
+
+class PageSession(Base):
+    """A signed-in archivist's page session, held here so that it can end: the
+    cookie carries only a random id (whose hash is the key), logout ends the
+    row, and each request checks that the token it was opened with is still
+    in the current key list (ApiKeys.find), so a revoked token's sessions die
+    with it."""
+    __tablename__ = "page_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)      # sha256 of the cookie's id
+    token_digest: Mapped[str] = mapped_column(String(64), nullable=False)   # HMAC of the token: which key, not the key
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

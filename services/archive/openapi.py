@@ -1,7 +1,7 @@
 """OpenAPI 3.1 description of the archive's v1 contract (served at /openapi.json)."""
 from __future__ import annotations
 
-from services.archive.case_files import CASE_FILE_SCHEMA, ITEM_META_SCHEMA
+from services.archive.case_files import CASE_FILE_SCHEMA, CASE_FILE_UPDATE_SCHEMA, ITEM_META_SCHEMA
 from shared.openapi import PROBLEM, RATE_LIMITED, base_spec, operation, path_param, query_param, response
 
 _ID = [path_param("id")]
@@ -11,6 +11,7 @@ SPEC = base_spec("zhifa archive 电子档案服务",
                  "案卷组卷、四性检测、电子印章封存、核验与移交（BagIt + DA/T 48 EEP）。")
 SPEC["components"]["schemas"].update({
     "CaseFileRequest": CASE_FILE_SCHEMA,
+    "CaseFileUpdate": CASE_FILE_UPDATE_SCHEMA,
     "ItemMeta": ITEM_META_SCHEMA,
     "CaseFile": {"type": "object", "properties": {
         "id": {"type": "string"}, "status": {"enum": ["open", "sealing", "sealed"]},
@@ -36,7 +37,10 @@ SPEC["paths"] = {
                          parameters=[query_param("status", {"enum": ["open", "sealing", "sealed"]}),
                                      query_param("page", {"type": "integer"}), query_param("size", {"type": "integer"})])},
     "/v1/case-files/{id}": {"get": operation("getCaseFile", "案卷及卷内文件（装订顺序）",
-                                             {"200": response("案卷", "CaseFile"), "404": PROBLEM}, auth=True, parameters=_ID)},
+                                             {"200": response("案卷", "CaseFile"), "404": PROBLEM}, auth=True, parameters=_ID),
+                            "patch": operation("updateCaseFile", "补填立卷人、检查人、备注、密级、立卷单位（未封存时）",
+                                               {"200": response("案卷", "CaseFile"), "409": PROBLEM, "422": PROBLEM},
+                                               auth=True, parameters=_ID, body_schema_ref="CaseFileUpdate")},
     "/v1/case-files/{id}/items": {"post": {
         **operation("addItem", "加入生成的文书（JSON）或上传的文件（multipart：file + meta）",
                     {"201": response("已加入"), "409": PROBLEM, "502": PROBLEM, "503": PROBLEM}, auth=True, parameters=_ID),
@@ -48,7 +52,8 @@ SPEC["paths"] = {
     "/v1/case-files/{id}/checks": {"get": operation("getChecks", "四性检测", {"200": response("检测结果", "Checks")},
                                                     auth=True, parameters=_ID)},
     "/v1/case-files/{id}/seal": {"post": operation(
-        "sealCaseFile", "封存（作业）", {"202": response("已受理", "CaseFile"), "409": PROBLEM}, auth=True, parameters=_ID,
+        "sealCaseFile", "封存（作业；已记录，Redis 暂不可用时稍后执行）",
+        {"202": response("已受理", "CaseFile"), "409": PROBLEM, "422": PROBLEM}, auth=True, parameters=_ID,
         body_schema={"type": "object", "properties": {"override_reason": {"type": "string"}}})},
     "/v1/case-files/{id}/pdf": {"get": operation("getSealedPdf", "下载封存的 PDF",
                                                  {"200": {"description": "PDF"}, "409": PROBLEM}, auth=True, parameters=_ID)},

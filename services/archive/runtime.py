@@ -7,6 +7,7 @@ worker builds its own from the environment on first use.
 """
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 
@@ -21,7 +22,7 @@ from services.archive.faces import Faces
 from services.archive.layout import PageMaker
 from services.archive.ledger import LedgerBook
 from services.archive.malware import ClamdScanner
-from services.archive.models import Base
+from services.archive.models import Base, Outbox
 from services.archive.packages import PackageBuilder
 from services.archive.sealing import Sealer
 from services.archive.seals import SealService
@@ -32,6 +33,7 @@ from shared.db import create_schema, make_engine, session_factory
 from shared.fonts import FACES
 from shared.http import ServiceClient
 from shared.jobs import Jobs
+from shared.outbox import Outbox as OutboxRunner
 from shared.runtimes import RuntimeContext
 
 SERVICE = "archive"
@@ -49,6 +51,7 @@ class Runtime:
     packages: PackageBuilder
     key: seal_keys.SealKey
     jobs: Jobs
+    outbox: OutboxRunner
 
     def warm(self, background: bool = True) -> None:
         """Cut the small faces (bold headings, the seal's text, the regular face's
@@ -60,20 +63,64 @@ class Runtime:
             threading.Thread(target=cut, name="archive-warm", daemon=True).start()
         else:
             cut()
+        self.outbox.start()      # a worker drains too: jobs are handed out while any archive process runs
 
     def resume(self) -> None:
-        if self.jobs.mode == "inline":
-            self.seals.resume_pending()
+        """At start, in either mode: a job for each file left "sealing" without one, and the drain loop
+        (hands out recorded jobs, again those whose worker died; sweeps stale temp files)."""
+        self.seals.resume_pending()
+        self.outbox.start()
 
     def close(self) -> None:
+        self.outbox.stop()
         self.jobs.shutdown(wait=False)
         self.engine.dispose()
 
 
+def purge_page_sessions(sessions) -> int:
+    """Drop page sessions ended or expired a day ago (housekeeping: the table does not grow for ever)."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import delete, or_
+
+    from services.archive.models import PageSession
+    from shared.db import transaction
+    cutoff = datetime.now(timezone.utc) - timedelta(days=1)
+    with transaction(sessions) as db:
+        return db.execute(delete(PageSession).where(or_(PageSession.ended_at < cutoff,
+                                                        PageSession.expires_at < cutoff))).rowcount
+
+
+def add_missing_columns(engine: Engine, metadata) -> None:
+    """create_all makes missing tables only: a database from an earlier version gets the nullable
+    columns added since (no data to move, so no migration tool). Processes starting together may race:
+    a column another one added meanwhile is fine."""
+    from sqlalchemy import inspect, text
+    for table in metadata.sorted_tables:
+        inspector = inspect(engine)
+        if not inspector.has_table(table.name):
+            continue
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present or not column.nullable:
+                continue
+            kind = column.type.compile(dialect=engine.dialect)
+            try:
+                with engine.begin() as conn:
+                    conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
+            except Exception:
+                if column.name not in {c["name"] for c in inspect(engine).get_columns(table.name)}:
+                    raise
+
+
 def build(settings: Settings) -> Runtime:
+    # Case files hold unredacted personal data: whatever this process creates is its user's only.
+    os.umask(0o077)
     service_dir = settings.service_dir(SERVICE)
+    os.chmod(service_dir, 0o700)
     engine = make_engine(settings.database_url(SERVICE))
     create_schema(engine, Base.metadata)
+    add_missing_columns(engine, Base.metadata)
     sessions = session_factory(engine)
     blobs = BlobStore(service_dir / "blobs")
     work_dir = service_dir / "work"
@@ -93,12 +140,15 @@ def build(settings: Settings) -> Runtime:
     case_files = CaseFileService(sessions, blobs, rules, generator, work_dir, settings.max_upload_bytes)
     checks = FourProperties(blobs, sessions, generator, ClamdScanner(settings.clamd) if settings.clamd else None)
     sealer = Sealer(key, settings.fonts_dir / FACES[1].filename, settings.archive_name, settings.tsa_url, faces=faces)
+    outbox = OutboxRunner(sessions, Outbox, jobs, "services.archive.runtime.current_outbox",
+                          housekeeping=[blobs.sweep, lambda: purge_page_sessions(sessions)],
+                          bind=lambda: active(holder[0]))
     seals = SealService(sessions, blobs, case_files, checks, Assembler(blobs, pages, work_dir), sealer, jobs,
-                        work_dir, settings.archive_name)
+                        work_dir, settings.archive_name, outbox)
     ledger = LedgerBook(sessions)
     runtime = Runtime(settings, engine, blobs, case_files, seals, ledger, Verifier(key.trust_roots_asn1(), ledger),
                       PackageBuilder(blobs, case_files, key, service_dir / "packages", settings.archive_name),
-                      key, jobs)
+                      key, jobs, outbox)
     holder.append(runtime)
     return runtime
 
@@ -108,3 +158,8 @@ def build(settings: Settings) -> Runtime:
 _context: RuntimeContext[Runtime] = RuntimeContext(SERVICE, build)
 active = _context.active
 current = _context.current
+
+
+def current_outbox() -> OutboxRunner:
+    """The outbox of this process's runtime (shared.outbox.execute finds it by this path)."""
+    return current().outbox

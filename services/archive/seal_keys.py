@@ -1,11 +1,18 @@
 """The archive's seal key: a PKCS#12 file from configuration
 (ZHIFA_SEAL_PKCS12, ZHIFA_SEAL_PASSWORD), or, by default, a local CA and a
-seal certificate made on first run under <data>/archive/seal (key files
-mode 0600). Sealing signs with it; verification trusts its CA.
+seal certificate made on first run under <data>/archive/seal (mode 0700,
+key file 0600). Sealing signs with it; verification trusts its CA.
+
+The local CA's private key signs the seal certificate once and is then
+discarded, never written beside the seal key: whoever copies the seal
+directory cannot issue another certificate that verification would trust.
+Renewing means a new local CA (or an operator's PKCS#12, whose CA key
+never comes to this server at all).
 """
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -20,7 +27,9 @@ from cryptography.x509.oid import NameOID
 
 from shared.files import write_file
 
+log = logging.getLogger("zhifa.archive.seal_keys")
 SEAL_FILE = "seal.p12"
+OLD_CA_KEY = "ca.key.pem"     # written beside the seal by earlier versions
 CA_FILE = "ca.pem"
 
 
@@ -55,6 +64,9 @@ def load(pkcs12_path: Path | None, password: str | None, seal_dir: Path, archive
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (seal_dir / SEAL_FILE).exists():
             make_local_seal(seal_dir, archive_name)
+    if (seal_dir / OLD_CA_KEY).exists():
+        log.warning("the local CA's private key %s sits beside the seal key: move it off this server "
+                    "(it is not needed to seal or verify)", OLD_CA_KEY)
     ca = x509.load_pem_x509_certificate((seal_dir / CA_FILE).read_bytes())
     return _from_pkcs12(seal_dir / SEAL_FILE, None, own_ca=ca)
 
@@ -76,7 +88,7 @@ def _is_ca(cert: x509.Certificate) -> bool:
 
 
 def make_local_seal(seal_dir: Path, archive_name: str) -> None:
-    """A local CA and a seal certificate it issues, for a single-machine deployment."""
+    """A local CA and a seal certificate it issues, for a single-machine deployment; the CA key is discarded."""
     now = datetime.now(timezone.utc) - timedelta(minutes=5)
     ca_key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
     ca_name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
@@ -104,7 +116,6 @@ def make_local_seal(seal_dir: Path, archive_name: str) -> None:
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(seal_key.public_key()), critical=False)
             .sign(ca_key, hashes.SHA256()))
     p12 = pkcs12.serialize_key_and_certificates(b"seal", seal_key, seal, [ca], serialization.NoEncryption())
-    write_file(seal_dir / "ca.key.pem", ca_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                              serialization.NoEncryption()), mode=0o600)
+    # ca_key goes out of scope here: only the seal key and the chain stay on the server.
     write_file(seal_dir / CA_FILE, ca.public_bytes(serialization.Encoding.PEM), mode=0o644)
     write_file(seal_dir / SEAL_FILE, p12, mode=0o600)   # last: its presence means the set is complete

@@ -27,6 +27,7 @@ from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
 from pyhanko.stamp import TextStampStyle
 
 from services.archive.faces import Faces
+from services.archive.layout import SIGNATURE_BLOCK_RIGHT_MM
 from services.archive.seal_keys import SealKey
 from shared.dates import CHINA
 
@@ -87,9 +88,9 @@ def file_sha256(path: Path, prefix=None, prefix_length: int = 0) -> tuple[str, i
 
 FIELD_NAME = "ArchiveSeal"
 SEAL_RED = (0.82, 0.08, 0.08)
-# On the back note, over the end of the signature block (layout.back_note), in points.
+# On the back note, beside the signature block (layout.back_note), clear of its rules, in points.
 MM = 72 / 25.4
-SEAL_BOX = (110 * MM, (297 - 250) * MM, 160 * MM, (297 - 200) * MM)
+SEAL_BOX = (SIGNATURE_BLOCK_RIGHT_MM + 18) * MM, (297 - 250) * MM, (SIGNATURE_BLOCK_RIGHT_MM + 68) * MM, (297 - 200) * MM
 
 
 def ring(size: float) -> RawContent:

@@ -6,12 +6,21 @@ enqueues the job. The job assembles and signs outside any transaction,
 stores the sealed bytes under their sha256, then in one transaction marks
 the file sealed and appends the ledger entry and the audit entry. A job
 that fails returns the file to "open" with the error recorded.
+
+The job is recorded in the same transaction as the change to "sealing" (an
+outbox row, shared.outbox): if Redis is down the request still answers 202
+and the row is handed out when the queue is back; a job whose worker was
+killed is handed out again when its lease runs out; one that keeps dying is
+given up and the file reopened with the reason. A run first removes what a
+killed run of the same file left in the blob store's directory.
 """
 from __future__ import annotations
 
 import hashlib
 import logging
 import os
+import re
+import shutil
 import tempfile
 from datetime import timezone
 from pathlib import Path
@@ -24,25 +33,28 @@ from services.archive.assembly import Assembler, Bound
 from services.archive.case_files import CaseFileService, require_open
 from services.archive.checks import FourProperties, failed_lines
 from services.archive.layout import BackNote
-from services.archive.models import AuditLog, CaseFile
+from services.archive.models import AuditLog, CaseFile, Outbox
 from services.archive.sealing import Sealer
 from shared import audit
-from shared.blobstore import BlobStore
+from shared.blobstore import FILE_MODE, BlobStore
 from shared.dates import chinese_date, today_in_china
-from shared.db import reading, transaction
+from shared.db import lock, reading, transaction
 from shared.jobs import Jobs
+from shared.outbox import Outbox as OutboxRunner
+from shared.outbox import record
 from shared.problems import FieldError, Problem, invalid_field
 from shared.text import clean
 
 log = logging.getLogger("zhifa.archive.seals")
 SEAL_JOB = "services.archive.tasks.seal_case_file"
+SEAL_GIVEN_UP = "services.archive.tasks.seal_given_up"
 MAX_REASON = 2000
 
 
 class SealService:
     def __init__(self, sessions: sessionmaker[Session], blobs: BlobStore, case_files: CaseFileService,
                  checks: FourProperties, assembler: Assembler, sealer: Sealer, jobs: Jobs, work_dir: Path,
-                 archive_name: str):
+                 archive_name: str, outbox: OutboxRunner):
         self.sessions = sessions
         self.blobs = blobs
         self.case_files = case_files
@@ -52,10 +64,23 @@ class SealService:
         self.jobs = jobs
         self.work_dir = Path(work_dir)
         self.archive_name = archive_name
+        self.outbox = outbox
 
     def check(self, case_file_id: str) -> dict:
         case_file = self.case_files.get(case_file_id)
-        return self.checks.run(case_file, self.case_files.rules_for(case_file))
+        return self._run_checks(case_file)
+
+    def _run_checks(self, case_file: CaseFile) -> dict:
+        """The four properties, plus the list of generated documents still without their signed original
+        (an integrity listing: the generated text stands in for them until the scans are attached)."""
+        result = self.checks.run(case_file, self.case_files.rules_for(case_file))
+        unsigned = self.case_files.unsigned_documents(case_file)
+        result["checks"].append({
+            "property": "integrity", "id": "signed_originals", "name": "签章原件", "passed": True, "status": "passed",
+            "detail": ("尚未附签章原件扫描件、以生成文本归档的文书：" + "、".join(f"{i.title}（{i.number or '无文号'}）"
+                                                             for i in unsigned) + "。") if unsigned
+            else "每份生成文书均已附签章原件扫描件（或本卷没有生成文书）。"})
+        return result
 
     def request(self, case_file_id: str, body: dict, actor: str) -> CaseFile:
         reason = body.get("override_reason")
@@ -72,7 +97,14 @@ class SealService:
                 raise invalid_field("override_reason", f"长度不能超过 {MAX_REASON} 个字符。")
         case_file = self.case_files.get(case_file_id)
         require_open(case_file)
-        result = self.checks.run(case_file, self.case_files.rules_for(case_file))
+        # The back note is signed by these two: a file sealed without them could never be signed after.
+        unsigned = [FieldError(name, f"封存前须填写{label}（可用 PATCH 本案卷补填）。")
+                    for name, label in (("compiled_by", "立卷人"), ("checked_by", "检查人"))
+                    if not (getattr(case_file, name) or "").strip()]
+        if unsigned:
+            raise Problem(422, "case-file-unsigned", "案卷缺少立卷人或检查人",
+                          "备考表须由立卷人、检查人签名，填写后才能封存。", unsigned)
+        result = self._run_checks(case_file)
         if not result["passed"] and not reason:
             raise Problem(409, "checks-failed", "四性检测未通过",
                           "四性检测未通过，须填写封存理由（override_reason）才能封存：" + "；".join(failed_lines(result)),
@@ -87,7 +119,8 @@ class SealService:
             row.sealed_by = actor
             audit.append(session, AuditLog, actor, "case_file.seal_requested", case_file_id,
                          {"checks_passed": result["passed"], "override_reason": row.override_reason})
-        self.jobs.enqueue(SEAL_JOB, case_file_id)
+            record(session, Outbox, SEAL_JOB, [case_file_id], on_give_up=SEAL_GIVEN_UP)
+        self.outbox.kick()     # queue unreachable: recorded all the same, the drain loop hands it out later
         return self.case_files.get(case_file_id)
 
     def run(self, case_file_id: str) -> None:
@@ -95,6 +128,7 @@ class SealService:
         case_file = self.case_files.get(case_file_id)
         if case_file.status != "sealing":
             return
+        self._remove_partial(case_file_id)
         try:
             sha, size, pages, sealed_at = self._make(case_file)
         except Exception as exc:
@@ -103,7 +137,7 @@ class SealService:
                 row = session.get(CaseFile, case_file_id)
                 if row.status == "sealing":
                     row.status = "open"
-                    row.seal_error = f"{type(exc).__name__}: {exc}"[:500]
+                    row.seal_error = public_error(exc)
                     audit.append(session, AuditLog, "archive", "case_file.seal_failed", case_file_id,
                                  {"error": row.seal_error})
             raise
@@ -118,20 +152,48 @@ class SealService:
                          {"sha256": sha, "bytes": size, "ledger_seq": entry["seq"]})
 
     def resume_pending(self) -> int:
-        """Inline jobs live in memory: after a restart, seal again what was being sealed."""
+        """Files left "sealing" without a pending job (sealed before the outbox existed, or a row given up
+        while the file was being reopened) get one; the drain loop does the rest, in either mode."""
         with reading(self.sessions) as session:
-            pending = session.execute(select(CaseFile.id).where(CaseFile.status == "sealing")).scalars().all()
-        for case_file_id in pending:
-            self.jobs.enqueue(SEAL_JOB, case_file_id)
-        return len(pending)
+            if not session.execute(select(CaseFile.id).where(CaseFile.status == "sealing").limit(1)).first():
+                return 0
+        with transaction(self.sessions) as session:
+            # Processes starting together must not both add one: two runs of one seal would race.
+            lock(session, "archive:resume-seals")
+            sealing = session.execute(select(CaseFile.id).where(CaseFile.status == "sealing")).scalars().all()
+            queued = {row.args[0] for row in session.execute(
+                select(Outbox.c.args).where(Outbox.c.state == "pending", Outbox.c.task == SEAL_JOB)) if row.args}
+            missing = [case_file_id for case_file_id in sealing if case_file_id not in queued]
+            for case_file_id in missing:
+                record(session, Outbox, SEAL_JOB, [case_file_id], on_give_up=SEAL_GIVEN_UP)
+        return len(missing)
+
+    def give_up(self, case_file_id: str, reason: str) -> None:
+        with transaction(self.sessions) as session:
+            row = session.get(CaseFile, case_file_id, with_for_update=True)
+            if row is not None and row.status == "sealing":
+                row.status = "open"
+                row.seal_error = f"封存任务多次中断，已停止重试（{reason}），请检查后重新封存。"[:500]
+                audit.append(session, AuditLog, "archive", "case_file.seal_failed", case_file_id,
+                             {"error": row.seal_error})
+        self._remove_partial(case_file_id)
+
+    def _remove_partial(self, case_file_id: str) -> None:
+        """What a killed run of this file left: its temp directory beside the blobs. Called by a run that holds
+        the outbox lease, so no other live run of this file owns one."""
+        for stale in self.blobs.root.glob(f".seal-{case_file_id}-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+            log.info("removed a killed seal run's partial files for case file %s", case_file_id)
 
     def _make(self, case_file: CaseFile) -> tuple[str, int, int, object]:
         rules = self.case_files.rules_for(case_file)
-        bound = [Bound(item, first, last) for item, first, last in self.case_files.bound_items(case_file)]
+        renditions = self.case_files.renditions(case_file)
+        bound = [Bound(item, first, last, rules.volume(item), renditions.get(item.id))
+                 for item, first, last in self.case_files.bound_items(case_file)]
         self.work_dir.mkdir(parents=True, exist_ok=True)
         # The file is written, sealed in place and moved into the blob store
         # without a copy: its temp directory sits on the store's file system.
-        with tempfile.TemporaryDirectory(dir=self.blobs.root, prefix=".seal-") as tmp:
+        with tempfile.TemporaryDirectory(dir=self.blobs.root, prefix=f".seal-{case_file.id}-") as tmp:
             assembled = self.assembler.assemble(case_file, rules.title, bound, self.back_note(case_file, bound),
                                                 Path(tmp) / "sealed.pdf")
             sealed_at, sha, size = self.sealer.seal_and_hash(assembled.path, case_file.archive_number,
@@ -153,10 +215,21 @@ class SealService:
         for check in result["checks"]:
             if check.get("status") == "not_scanned":
                 paragraphs.append(f"恶意代码扫描：{check['detail']}")
+            if check.get("id") == "signed_originals" and check["detail"].startswith("尚未"):
+                paragraphs.append(check["detail"])
         paragraphs.append(f"每件原件均以关联文件形式嵌入本 PDF，保持原样。本卷由{self.archive_name}以电子印章封存，"
                           "封存后不可更改。")
         return BackNote(case_file.archive_number, paragraphs, case_file.compiled_by or "", case_file.checked_by or "",
                         chinese_date(today_in_china()))
+
+
+def public_error(exc: Exception) -> str:
+    """A job's error as the API shows it: its kind and message without server paths (logged in full)."""
+    message = _PATH.sub("…", str(exc))
+    return f"{type(exc).__name__}: {message}"[:500]
+
+
+_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][^\s'\"\\/:,;()\[\]]+)+[\\/]?")
 
 
 def adopt(blobs: BlobStore, path: Path, sha: str | None = None) -> tuple[str, int]:
@@ -176,8 +249,8 @@ def adopt(blobs: BlobStore, path: Path, sha: str | None = None) -> tuple[str, in
         os.fsync(fh.fileno())
     target = blobs.path(sha)
     if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(path, 0o444)
+        blobs.make_dirs(target)
+        os.chmod(path, FILE_MODE)
         os.replace(path, target)
         fd = os.open(target.parent, os.O_RDONLY)
         try:

@@ -14,6 +14,7 @@ import pytest
 
 from services.archive import seal_keys
 from services.generator.catalogue import Catalogue
+from shared.dates import today_in_china
 from tests.conftest import TOKENS, auth, free_port, http_call
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +44,7 @@ class Generator:
         data = copy.deepcopy(CATALOGUE.get("service_receipt").example)
         data["service"]["document_number"] = served["number"]
         data["service"]["document_title"] = served["title"]
+        data["party"] = served["data"]["party"]          # one case, one party (一案一卷)
         return self.issue("service_receipt", **data)
 
 
@@ -107,8 +109,12 @@ def archive(zhifa_env, generator, seal_p12, tmp_path):
 
 LICENSE_CASE = {
     "archive_number": "A012-2026-Y-0007", "fonds": "A012", "fonds_name": "鞍山市行政审批局",
-    "title": "鞍山示例商贸有限公司食品经营许可案", "case_type": "license", "party": "鞍山示例商贸有限公司",
-    "decision_number": "", "handling_unit": "社会事务审批科", "opened_on": "2026-03-02", "closed_on": "2026-03-20",
+    "title": "鞍山市铁东区示例餐饮有限公司食品经营许可案", "case_type": "license",
+    # The party of the generator's example licence documents (一案一卷 checks each document against it).
+    "party": {"kind": "organization", "name": "鞍山市铁东区示例餐饮有限公司", "credit_code": "91210302MA10Q8KX3B"},
+    # Closed today: the generator issues its documents today, and nothing dated after closing joins a file.
+    "decision_number": "", "handling_unit": "社会事务审批科", "opened_on": "2026-03-02",
+    "closed_on": today_in_china().isoformat(),
     "retention": "30年", "compiled_by": "王敏", "checked_by": "李强",
 }
 

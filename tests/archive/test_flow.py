@@ -54,8 +54,9 @@ def sealed_case(archive, license_documents, tmp_path):
 def test_binding_order_contents_and_page_numbers_agree(sealed_case):
     _, _, body, path = sealed_case
     titles = [i["title"] for i in body["items"]]
-    # Conclusion before basis: decision, notices and receipt, then evidence (identity, then audio).
-    assert titles == ["准予行政许可决定书", "受理通知书", "送达回证", "营业执照复印件", "现场核查录音"]
+    # The decision and its own 送达回证 first, then the procedure in time order: 受理 (the licence copy of
+    # 2 March, then the acceptance notice issued later), then 审查 (the site recording).
+    assert titles == ["准予行政许可决定书", "送达回证", "营业执照复印件", "受理通知书", "现场核查录音"]
     ranges = [tuple(i["page_range"]) for i in body["items"]]
     assert ranges[0][0] == 1 and all(b[0] == a[1] + 1 for a, b in zip(ranges, ranges[1:]))
     with pikepdf.open(path) as pdf:

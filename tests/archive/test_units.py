@@ -24,18 +24,26 @@ from shared.db import create_schema, make_engine, session_factory, transaction
 RULES = BindingRules.load()
 
 
-def item(position, category, doc_type=None, day=1, pages=1):
-    return SimpleNamespace(position=position, category=category, doc_type=doc_type, date=date(2026, 3, day), pages=pages)
+def item(position, category, doc_type=None, day=1, pages=1, number=None, refers_to=None):
+    return SimpleNamespace(position=position, category=category, doc_type=doc_type, date=date(2026, 3, day), pages=pages,
+                           number=number, refers_to=refers_to)
 
 
-def test_penalty_binding_puts_the_conclusion_before_its_basis():
+def test_penalty_binding_decision_and_its_receipt_first_then_the_procedure_in_time_then_the_secondary_volume():
     rules = RULES.get("penalty")
-    items = [item(1, "photo"), item(2, "record", "inquiry_record"), item(3, "notice", "service_receipt"),
-             item(4, "approval", "case_filing_form"), item(5, "decision", "penalty_decision"),
-             item(6, "notice", "penalty_prior_notice"), item(7, "approval", "case_closing_form"),
-             item(8, "identity"), item(9, "documentary")]
-    order = [i.position for i in rules.order(items)]
-    assert order == [5, 7, 4, 6, 3, 2, 8, 9, 1]
+    items = [item(1, "photo", day=4), item(2, "record", "inquiry_record", day=3),
+             item(3, "notice", "service_receipt", day=20, refers_to="鞍审批罚决字[2026]第 5 号"),   # the decision's receipt
+             item(4, "approval", "case_filing_form", day=1), item(5, "decision", "penalty_decision", day=18,
+                                                                  number="鞍审批罚决字〔2026〕第5号"),
+             item(6, "notice", "penalty_prior_notice", day=10), item(7, "approval", "case_closing_form", day=25),
+             item(8, "identity", day=2), item(9, "documentary", day=5), item(10, "notice", "service_receipt", day=11,
+                                                                            refers_to="鞍审批罚告字〔2026〕第5号"),
+             item(11, "record", "statement_defence_record", day=14), item(12, "approval", "legal_review_opinion", day=16),
+             item(13, "discussion", day=17), item(14, "execution", day=28)]
+    ordered = rules.order(items)
+    assert [i.position for i in ordered] == [5, 3, 8, 2, 1, 9, 6, 11, 10, 14, 4, 12, 13, 7]
+    assert [rules.volume(i) for i in ordered][-4:] == ["副卷"] * 4
+    assert {rules.volume(i) for i in ordered[:-4]} == {"正卷"}
 
 
 def test_uploads_in_a_group_follow_their_dates():
@@ -89,9 +97,14 @@ def test_ledger_chain_shows_an_edited_entry(tmp_path):
 
 def test_first_run_makes_a_local_ca_and_seal_with_private_files(tmp_path):
     key = seal_keys.load(None, None, tmp_path / "seal", "测试档案室")
-    for name in ("seal.p12", "ca.key.pem"):
-        assert stat.S_IMODE(os.stat(tmp_path / "seal" / name).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(tmp_path / "seal").st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(tmp_path / "seal" / "seal.p12").st_mode) == 0o600
     assert "测试档案室" in key.subject and key.trust_roots[0].subject != key.certificate.subject
+    # The seal certificate is the CA's, but the CA's private key is nowhere on the server.
+    key.certificate.verify_directly_issued_by(key.trust_roots[0])
+    leftovers = {p.name: p.read_bytes() for p in (tmp_path / "seal").iterdir() if p.is_file()}
+    assert set(leftovers) <= {"seal.p12", "ca.pem", ".lock"}
+    assert not any(b"PRIVATE KEY" in data for data in leftovers.values())
     again = seal_keys.load(None, None, tmp_path / "seal", "测试档案室")
     assert again.certificate == key.certificate            # made once, then reused
 
@@ -153,3 +166,18 @@ def test_numbers_drawn_into_rotated_pages_land_recto_top_right_verso_top_left(ro
     text = subprocess.run(["pdftotext", "-f", str(len(cover) + 2), "-l", str(len(cover) + 2), str(tmp_path / "n.pdf"), "-"],
                           capture_output=True, text=True, check=True).stdout
     assert text.strip() == "2"
+
+
+@pytest.mark.parametrize("text", [
+    "鞍山市行政审批局关于准予鞍山市铁东区示例餐饮有限公司食品经营许可的决定书，附送达回证〔2026〕第12号。",
+    "（鞍审批罚决字〔2026〕第1号）行政处罚决定书，送达回证；询问笔录：第一次、第二次。",
+    "一二三四五六七，〔八〕九十。（二〇二六）”。甲乙〔2026〕，丙",
+])
+@pytest.mark.parametrize("width", [4, 5, 7, 9])
+def test_contents_lines_never_start_with_closing_or_end_with_opening_marks(text, width):
+    from services.archive.layout import NO_LINE_END, NO_LINE_START, wrap_cjk
+    lines = wrap_cjk(text, width, len)
+    assert "".join(lines) == text
+    assert all(len(line) <= width for line in lines)
+    assert not any(line[0] in NO_LINE_START for line in lines[1:]), lines
+    assert not any(line[-1] in NO_LINE_END for line in lines[:-1]), lines

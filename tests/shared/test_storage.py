@@ -157,7 +157,10 @@ def test_a_large_blob_is_stored_as_a_stream(tmp_path):
     source = tmp_path / "video.mp4"
     source.write_bytes(whole)
     assert store.put_file(source) == (digest, size)               # the same content, the same blob
-    assert oct(store.path(digest).stat().st_mode & 0o777) == "0o444"
+    # Read-only, and readable by the service's user only (blobs hold personal data), in private directories.
+    assert oct(store.path(digest).stat().st_mode & 0o777) == "0o400"
+    assert {oct(d.stat().st_mode & 0o777) for d in (store.root, store.path(digest).parent,
+                                                    store.path(digest).parent.parent)} == {"0o700"}
     assert not [p for p in (tmp_path / "blobs").rglob(".tmp-*")]
 
 

@@ -1,0 +1,248 @@
+"""A transactional outbox: background work that is recorded with the state
+change that needs it, and done even if Redis is down at that moment or the
+worker doing it is killed.
+
+    outbox = outbox_table(Base.metadata)                 # in the service's own database
+    with transaction(sessions) as session:
+        row.status = "sealing"
+        record(session, outbox, "services.archive.tasks.seal_case_file", [row.id],
+               on_give_up="services.archive.tasks.seal_given_up")
+    box.kick()                                            # hand it out now if the queue is reachable
+
+`Outbox` (one per service runtime) hands due rows to shared.jobs (RQ, or
+the inline thread) as the job `shared.outbox.execute(<accessor>, <entry id>)`;
+`accessor` is the dotted path of a function that returns the process's own
+Outbox (the runtime's), so an RQ worker finds it as it finds its runtime.
+
+Leases: a row being run carries `lease_until`, renewed by its runner every
+lease/4 (heartbeat): a killed worker's row is free again within `lease`
+and handed out again by the next drain, which every web process and worker
+runs every few seconds. A row handed out but not yet started holds a longer
+lease (`dispatch_lease`: a queue busy with long jobs must not make it look
+lost); past it, the job is taken for lost with Redis and handed out again.
+A runner only starts a row no live runner holds, so a row handed out twice
+runs once; the task must be idempotent all the same (it is run again after
+a crash). Attempts count runs started: after `max_attempts` the row is given
+up and `on_give_up(*args, reason)` is called, so nothing stays pending for
+ever, while a row waiting for a worker to come back waits as long as it takes.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.db import reading, transaction
+from shared.jobs import Jobs, resolve
+
+log = logging.getLogger("zhifa.outbox")
+
+EXECUTE = "shared.outbox.execute"
+LEASE_SECONDS = 30          # a killed worker's row is handed out again within this (+ one drain interval)
+DISPATCH_LEASE_SECONDS = 120   # a handed-out row not started by then is handed out again
+DRAIN_SECONDS = 5
+MAX_ATTEMPTS = 5
+BATCH = 50
+
+
+def outbox_table(metadata: MetaData, name: str = "outbox") -> Table:
+    return Table(
+        name, metadata,
+        Column("id", String(36), primary_key=True),
+        Column("task", String(200), nullable=False),             # dotted path of the job function
+        Column("args", JSON, nullable=False),
+        Column("on_give_up", String(200)),
+        Column("state", String(10), nullable=False, index=True),  # pending | done | given_up
+        Column("attempts", Integer, nullable=False),              # runs started so far
+        Column("due_at", DateTime(timezone=True), nullable=False),
+        Column("lease_until", DateTime(timezone=True)),            # handed out / running until; past = abandoned
+        Column("runner", String(36)),                              # the run holding the lease, if one started
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("finished_at", DateTime(timezone=True)),
+        Column("last_error", String(500)),
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
+
+
+def record(session: Session, table: Table, task: str, args: list, on_give_up: str | None = None) -> str:
+    """Add a job inside the caller's transaction: it exists if and only if the caller's change commits."""
+    entry_id, now = str(uuid.uuid4()), _now()
+    session.execute(table.insert().values(id=entry_id, task=task, args=list(args), on_give_up=on_give_up,
+                                          state="pending", attempts=0, due_at=now, created_at=now))
+    return entry_id
+
+
+def execute(accessor: str, entry_id: str) -> None:
+    """The job handed to RQ or the inline thread: run one outbox row in this process's outbox."""
+    resolve(accessor)().run(entry_id)
+
+
+class Outbox:
+    def __init__(self, sessions: sessionmaker[Session], table: Table, jobs: Jobs, accessor: str,
+                 lease_seconds: float = LEASE_SECONDS, drain_seconds: float = DRAIN_SECONDS,
+                 dispatch_lease_seconds: float = DISPATCH_LEASE_SECONDS,
+                 max_attempts: int = MAX_ATTEMPTS, housekeeping: list[Callable[[], Any]] | None = None,
+                 bind: Callable[[], AbstractContextManager] | None = None):
+        self.sessions = sessions
+        self.table = table
+        self.jobs = jobs
+        self.accessor = accessor
+        self.lease = timedelta(seconds=lease_seconds)
+        self.dispatch_lease = timedelta(seconds=dispatch_lease_seconds)
+        self.drain_seconds = drain_seconds
+        self.max_attempts = max_attempts
+        self.housekeeping = housekeeping or []
+        self._bind = bind or nullcontext        # give-up handlers run in the owning runtime's context
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    # --- handing out -------------------------------------------------------
+
+    def kick(self) -> int:
+        """Drain now, never raising: the rows are recorded, and a failed hand-out is retried by the loop."""
+        try:
+            with self._bind():
+                return self.drain()
+        except Exception:
+            log.warning("outbox drain failed; the loop retries", exc_info=True)
+            return 0
+
+    def drain(self) -> int:
+        """Hand out every due row nobody holds; give up rows past max_attempts. Returns rows handed out."""
+        t, now = self.table, _now()
+        handed, given_up = [], []
+        due = (t.c.state == "pending", t.c.due_at <= now, or_(t.c.lease_until.is_(None), t.c.lease_until < now))
+        with reading(self.sessions) as session:     # most drains find nothing: no write lock for that
+            if session.execute(select(t.c.id).where(*due).limit(1)).first() is None:
+                return 0
+        with transaction(self.sessions) as session:
+            rows = session.execute(
+                select(t).where(t.c.state == "pending", t.c.due_at <= now,
+                                or_(t.c.lease_until.is_(None), t.c.lease_until < now))
+                .order_by(t.c.created_at).limit(BATCH).with_for_update(skip_locked=True)).all()
+            for row in rows:
+                if row.attempts >= self.max_attempts:
+                    session.execute(update(t).where(t.c.id == row.id).values(
+                        state="given_up", finished_at=now, runner=None, lease_until=None))
+                    given_up.append(row)
+                else:
+                    # A runner that held it is gone (its lease ran out): the row is free again.
+                    session.execute(update(t).where(t.c.id == row.id).values(
+                        lease_until=now + self.dispatch_lease, runner=None))
+                    handed.append(row)
+        for row in given_up:
+            self._give_up(row)
+        for index, row in enumerate(handed):
+            try:
+                self.jobs.enqueue(EXECUTE, self.accessor, row.id)
+            except Exception as exc:
+                # The queue is unreachable (Redis down): release the rows, uncounted, for the next drain.
+                log.warning("outbox: cannot hand out jobs (%s); retrying in %.0f s", type(exc).__name__,
+                            self.drain_seconds)
+                with transaction(self.sessions) as session:
+                    for rest in handed[index:]:
+                        session.execute(update(t).where(t.c.id == rest.id, t.c.runner.is_(None)).values(
+                            lease_until=None))
+                return index
+        return len(handed)
+
+    def _give_up(self, row) -> None:
+        log.error("outbox: giving up %s%r after %d attempts", row.task, row.args, row.attempts)
+        if row.on_give_up:
+            try:
+                with self._bind():
+                    resolve(row.on_give_up)(*row.args, row.last_error or f"{row.attempts} 次执行均未完成")
+            except Exception:
+                log.exception("outbox: give-up handler %s failed", row.on_give_up)
+
+    # --- running -----------------------------------------------------------
+
+    def run(self, entry_id: str) -> bool:
+        """Run one row unless it is finished or a live runner holds it; True if this call ran it."""
+        t, runner = self.table, str(uuid.uuid4())
+        with transaction(self.sessions) as session:
+            row = session.execute(select(t).where(t.c.id == entry_id).with_for_update()).first()
+            now = _now()
+            if row is None or row.state != "pending":
+                return False
+            if row.runner is not None and _utc(row.lease_until) and _utc(row.lease_until) > now:
+                return False                                   # another run is alive
+            session.execute(update(t).where(t.c.id == entry_id).values(
+                runner=runner, lease_until=now + self.lease, attempts=row.attempts + 1))
+        beating = threading.Event()
+        heart = threading.Thread(target=self._heartbeat, args=(entry_id, runner, beating), daemon=True,
+                                 name="outbox-heartbeat")
+        heart.start()
+        try:
+            resolve(row.task)(*row.args)
+        except Exception as exc:
+            log.exception("outbox: %s%r failed", row.task, row.args)
+            error = f"{type(exc).__name__}"[:500]
+            with transaction(self.sessions) as session:
+                # Retried by a later drain after a pause growing with the attempts (max_attempts bounds it).
+                session.execute(update(t).where(t.c.id == entry_id, t.c.runner == runner).values(
+                    runner=None, lease_until=None, last_error=error,
+                    due_at=_now() + timedelta(seconds=self.drain_seconds * 2 ** (row.attempts + 1))))
+            return True
+        finally:
+            beating.set()
+            heart.join()
+        with transaction(self.sessions) as session:
+            session.execute(update(t).where(t.c.id == entry_id, t.c.runner == runner).values(
+                state="done", finished_at=_now(), runner=None, lease_until=None))
+        return True
+
+    def _heartbeat(self, entry_id: str, runner: str, stop: threading.Event) -> None:
+        while not stop.wait(self.lease.total_seconds() / 4):
+            try:
+                with transaction(self.sessions) as session:
+                    session.execute(update(self.table).where(self.table.c.id == entry_id,
+                                                             self.table.c.runner == runner)
+                                    .values(lease_until=_now() + self.lease))
+            except Exception:
+                log.warning("outbox: heartbeat of %s failed", entry_id, exc_info=True)
+
+    # --- the loop ----------------------------------------------------------
+
+    def start(self) -> None:
+        """Drain every drain_seconds on a daemon thread (idempotent); housekeeping about once a minute."""
+        with self._start_lock:
+            if self._thread is not None:
+                return
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._loop, name="outbox-drain", daemon=True)
+            self._thread.start()
+
+    def _loop(self) -> None:
+        every = max(1, round(60 / self.drain_seconds))
+        cycle = 0
+        while not self._stop.wait(0 if cycle == 0 else self.drain_seconds):
+            self.kick()
+            if cycle % every == 0:
+                for task in self.housekeeping:
+                    try:
+                        with self._bind():
+                            task()
+                    except Exception:
+                        log.warning("outbox housekeeping %r failed", task, exc_info=True)
+            cycle += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout=10)
