@@ -22,6 +22,13 @@ runner only starts a row no live runner holds, so a row handed out twice
 runs once; the task must be idempotent all the same (it is run again after
 a crash). After `max_attempts` hand-outs the row is given up and
 `on_give_up(*args, reason)` is called, so nothing stays pending for ever.
+
+Many rows at once (the generator's batches): `max_unstarted` caps the rows
+handed out and not yet started, so none waits in the queue past its lease
+(and is counted again as abandoned); each run that starts hands out the
+next. `record(..., due_in=)` records a job that the recording process means
+to run itself (`run_here`): the drain takes it over only if that process
+dies first.
 """
 from __future__ import annotations
 
@@ -32,7 +39,7 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, or_, select, update
+from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.db import reading, transaction
@@ -73,11 +80,14 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
 
 
-def record(session: Session, table: Table, task: str, args: list, on_give_up: str | None = None) -> str:
-    """Add a job inside the caller's transaction: it exists if and only if the caller's change commits."""
+def record(session: Session, table: Table, task: str, args: list, on_give_up: str | None = None,
+           due_in: float = 0) -> str:
+    """Add a job inside the caller's transaction: it exists if and only if the caller's change commits.
+    `due_in` seconds: not handed out before (the caller runs it itself meanwhile, with `run_here`)."""
     entry_id, now = str(uuid.uuid4()), _now()
     session.execute(table.insert().values(id=entry_id, task=task, args=list(args), on_give_up=on_give_up,
-                                          state="pending", attempts=0, due_at=now, created_at=now))
+                                          state="pending", attempts=0, due_at=now + timedelta(seconds=due_in),
+                                          created_at=now))
     return entry_id
 
 
@@ -90,7 +100,7 @@ class Outbox:
     def __init__(self, sessions: sessionmaker[Session], table: Table, jobs: Jobs, accessor: str,
                  lease_seconds: float = LEASE_SECONDS, drain_seconds: float = DRAIN_SECONDS,
                  max_attempts: int = MAX_ATTEMPTS, housekeeping: list[Callable[[], Any]] | None = None,
-                 bind: Callable[[], AbstractContextManager] | None = None):
+                 bind: Callable[[], AbstractContextManager] | None = None, max_unstarted: int | None = None):
         self.sessions = sessions
         self.table = table
         self.jobs = jobs
@@ -100,6 +110,7 @@ class Outbox:
         self.max_attempts = max_attempts
         self.housekeeping = housekeeping or []
         self._bind = bind or nullcontext        # give-up handlers run in the owning runtime's context
+        self.max_unstarted = max_unstarted      # None: hand out every due row at once
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -120,10 +131,17 @@ class Outbox:
         t, now = self.table, _now()
         handed, given_up = [], []
         with transaction(self.sessions) as session:
+            limit = BATCH
+            if self.max_unstarted is not None:
+                waiting = session.execute(select(func.count()).select_from(t).where(
+                    t.c.state == "pending", t.c.runner.is_(None), t.c.lease_until >= now)).scalar()
+                limit = min(BATCH, self.max_unstarted - waiting)
+                if limit <= 0:
+                    return 0
             rows = session.execute(
                 select(t).where(t.c.state == "pending", t.c.due_at <= now,
                                 or_(t.c.lease_until.is_(None), t.c.lease_until < now))
-                .order_by(t.c.created_at).limit(BATCH).with_for_update(skip_locked=True)).all()
+                .order_by(t.c.created_at).limit(limit).with_for_update(skip_locked=True)).all()
             for row in rows:
                 if row.attempts >= self.max_attempts:
                     session.execute(update(t).where(t.c.id == row.id).values(
@@ -160,7 +178,12 @@ class Outbox:
 
     # --- running -----------------------------------------------------------
 
-    def run(self, entry_id: str) -> bool:
+    def run_here(self, entry_id: str) -> bool:
+        """Run a row now in this thread (e.g. a request that does the work itself), in the runtime's context."""
+        with self._bind():
+            return self.run(entry_id, refill=False)
+
+    def run(self, entry_id: str, refill: bool = True) -> bool:
         """Run one row unless it is finished or a live runner holds it; True if this call ran it."""
         t, runner = self.table, str(uuid.uuid4())
         with transaction(self.sessions) as session:
@@ -171,6 +194,8 @@ class Outbox:
             if row.runner is not None and _utc(row.lease_until) and _utc(row.lease_until) > now:
                 return False                                   # another run is alive
             session.execute(update(t).where(t.c.id == entry_id).values(runner=runner, lease_until=now + self.lease))
+        if refill and self.max_unstarted is not None:
+            self.kick()                  # a queued slot is free: keep the queue primed, never deep
         beating = threading.Event()
         heart = threading.Thread(target=self._heartbeat, args=(entry_id, runner, beating), daemon=True,
                                  name="outbox-heartbeat")
@@ -234,6 +259,14 @@ class Outbox:
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(timeout=10)
+
+    def release_unstarted(self) -> int:
+        """Rows handed out but not started are free again at once: for inline mode at start, whose
+        in-memory queue died with the previous process (a live runner's row keeps its lease)."""
+        t = self.table
+        with transaction(self.sessions) as session:
+            return session.execute(update(t).where(t.c.state == "pending", t.c.runner.is_(None),
+                                                   t.c.lease_until.is_not(None)).values(lease_until=None)).rowcount
 
     def pending(self, task: str) -> list[list]:
         """The args of the pending rows of a task (to record missing ones at start, not twice)."""
