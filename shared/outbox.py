@@ -20,7 +20,8 @@ was lost with Redis, or its worker was killed) is handed out again by the
 next drain, which every web process and worker runs every few seconds. A
 runner only starts a row no live runner holds, so a row handed out twice
 runs once; the task must be idempotent all the same (it is run again after
-a crash). After `max_attempts` hand-outs the row is given up and
+a crash). After `max_attempts` hand-outs (or runs started, with
+`count_starts`) the row is given up and
 `on_give_up(*args, reason)` is called, so nothing stays pending for ever.
 
 Many rows at once (the generator's batches): `max_unstarted` caps the rows
@@ -100,7 +101,8 @@ class Outbox:
     def __init__(self, sessions: sessionmaker[Session], table: Table, jobs: Jobs, accessor: str,
                  lease_seconds: float = LEASE_SECONDS, drain_seconds: float = DRAIN_SECONDS,
                  max_attempts: int = MAX_ATTEMPTS, housekeeping: list[Callable[[], Any]] | None = None,
-                 bind: Callable[[], AbstractContextManager] | None = None, max_unstarted: int | None = None):
+                 bind: Callable[[], AbstractContextManager] | None = None, max_unstarted: int | None = None,
+                 count_starts: bool = False):
         self.sessions = sessions
         self.table = table
         self.jobs = jobs
@@ -111,6 +113,9 @@ class Outbox:
         self.housekeeping = housekeeping or []
         self._bind = bind or nullcontext        # give-up handlers run in the owning runtime's context
         self.max_unstarted = max_unstarted      # None: hand out every due row at once
+        # attempts count runs started rather than hand-outs: a hand-out lost with the queue (Redis
+        # flushed or restarted empty) is handed out again, never given up for it.
+        self.count_starts = count_starts
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -150,7 +155,8 @@ class Outbox:
                 else:
                     # A runner that held it is gone (its lease ran out): the row is free again.
                     session.execute(update(t).where(t.c.id == row.id).values(
-                        attempts=row.attempts + 1, lease_until=now + self.lease, runner=None))
+                        attempts=row.attempts + (0 if self.count_starts else 1), lease_until=now + self.lease,
+                        runner=None))
                     handed.append(row)
         for row in given_up:
             self._give_up(row)
@@ -193,7 +199,9 @@ class Outbox:
                 return False
             if row.runner is not None and _utc(row.lease_until) and _utc(row.lease_until) > now:
                 return False                                   # another run is alive
-            session.execute(update(t).where(t.c.id == entry_id).values(runner=runner, lease_until=now + self.lease))
+            session.execute(update(t).where(t.c.id == entry_id).values(
+                runner=runner, lease_until=now + self.lease,
+                attempts=row.attempts + 1 if self.count_starts else row.attempts))
         if refill and self.max_unstarted is not None:
             self.kick()                  # a queued slot is free: keep the queue primed, never deep
         beating = threading.Event()

@@ -201,7 +201,8 @@ def build(settings: Settings) -> Runtime:
         calendar=WorkdayCalendar(settings.calendar_file), sessions=sessions, blobs=blobs,
         public_verify_url=settings.public_verify_url)
     outbox = OutboxRunner(sessions, Outbox, jobs, "services.generator.runtime.current_outbox",
-                          bind=lambda: active(holder[0]), max_unstarted=MAX_UNSTARTED_JOBS)
+                          bind=lambda: active(holder[0]), max_unstarted=MAX_UNSTARTED_JOBS,
+                          count_starts=True)
     renditions = PdfRenditions(documents, sessions, blobs, pdf, outbox)
     runtime = Runtime(settings, engine, documents, renditions,
                       BatchService(documents, renditions, sessions, outbox), jobs, pdf, Metrics(pdf), outbox)
