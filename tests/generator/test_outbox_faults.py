@@ -152,12 +152,19 @@ def test_redis_down_at_issue_answers_with_the_document_and_a_worker_finishes_eve
     rt = app.extensions["zhifa.runtime"]
     worker = None
     try:
-        own_redis.stop()
+        handing_out = rt.outbox.kick
+
+        def outage_then_kick():          # Redis dies mid-request: after the commit, before the hand-out
+            own_redis.stop()
+            rt.outbox.kick = handing_out
+            return handing_out()
+        rt.outbox.kick = outage_then_kick
         # respond-async: answered at once with id, number and the PDF pending; the job is in the outbox.
         resp = client.post("/v1/documents", json=body("鞍山市甲商贸有限公司"), headers={**auth(), **ASYNC})
         assert resp.status_code == 201, resp.get_data(as_text=True)
         later = resp.get_json()
         assert later["id"] and seq(later["number"]) == 1 and later["files"]["pdf"]["status"] == "pending"
+        assert own_redis.proc is None
         assert resp.headers["Location"].endswith(f"/v1/documents/{later['id']}")
         # Without respond-async the request makes its PDF itself: no queue needed.
         now = client.post("/v1/documents", json=body("鞍山市乙商贸有限公司"), headers=auth())
@@ -337,5 +344,42 @@ def test_a_thousand_jobs_never_wait_in_the_queue_past_their_lease(zhifa_env, tmp
         with rt.documents.sessions() as s:
             # attempts count runs started: handing out (again) is not an attempt
             assert s.execute(select(func.sum(Outbox.c.attempts))).scalar() == 1
+    finally:
+        rt.close()
+
+
+@pytest.mark.postgres
+def test_two_runs_of_one_batch_entry_at_once_issue_one_document_and_use_one_number(zhifa_env, pg_url):
+    """A runner whose lease ran out while it still worked (a stalled worker) and the runner that took
+    over both issue the entry: one document, one number, the next number follows on."""
+    import threading
+    app = make_app(zhifa_env, ZHIFA_GENERATOR_DATABASE_URL=pg_url)
+    rt = app.extensions["zhifa.runtime"]
+    client = app.test_client()
+    try:
+        rt.outbox.stop()
+        rt.outbox.jobs = Dropped()
+        batch_id = rt.batches.create({"documents": [{k: v for k, v in body("鞍山市癸商贸有限公司").items()
+                                                     if k != "formats"}], "formats": ["docx"]}, "case-system:x")
+        barrier, errors = threading.Barrier(4), []
+
+        def run():
+            with runtime.active(rt):
+                barrier.wait()
+                try:
+                    rt.batches.run_item(batch_id, 0)
+                except Exception as exc:          # pragma: no cover - reported below
+                    errors.append(exc)
+        threads = [threading.Thread(target=run) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert errors == []
+        status = batch_status(client, batch_id)
+        assert status["status"] == "done" and seq(status["documents"][0]["number"]) == 1
+        assert registry(app) == ([1], 1)
+        after = client.post("/v1/documents", json=body("鞍山市子商贸有限公司", ("docx",)), headers=auth())
+        assert seq(after.get_json()["number"]) == 2                          # gapless
     finally:
         rt.close()
