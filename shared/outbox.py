@@ -28,8 +28,9 @@ Many rows at once (the generator's batches): `max_unstarted` caps the rows
 handed out and not yet started, so none waits in the queue past its lease
 (and is counted again as abandoned); each run that starts hands out the
 next. `record(..., due_in=)` records a job that the recording process means
-to run itself (`run_here`): the drain takes it over only if that process
-dies first.
+to do itself (a request making its own PDF): it marks the row done with
+`complete` in the transaction that stores the result, and the drain takes
+the job over only if that process dies (or fails, `due_now`) first.
 """
 from __future__ import annotations
 
@@ -84,12 +85,24 @@ def _utc(moment: datetime | None) -> datetime | None:
 def record(session: Session, table: Table, task: str, args: list, on_give_up: str | None = None,
            due_in: float = 0) -> str:
     """Add a job inside the caller's transaction: it exists if and only if the caller's change commits.
-    `due_in` seconds: not handed out before (the caller runs it itself meanwhile, with `run_here`)."""
+    `due_in` seconds: not handed out before (the caller does the work itself meanwhile, then `complete`)."""
     entry_id, now = str(uuid.uuid4()), _now()
     session.execute(table.insert().values(id=entry_id, task=task, args=list(args), on_give_up=on_give_up,
                                           state="pending", attempts=0, due_at=now + timedelta(seconds=due_in),
                                           created_at=now))
     return entry_id
+
+
+def complete(session: Session, table: Table, entry_id: str) -> None:
+    """The recording process did the job itself: done, inside the transaction that stores its result."""
+    session.execute(update(table).where(table.c.id == entry_id, table.c.state == "pending").values(
+        state="done", finished_at=_now(), runner=None, lease_until=None))
+
+
+def due_now(session: Session, table: Table, entry_id: str) -> None:
+    """The recording process's own attempt failed: the drain retries the job at once, not at `due_in`."""
+    session.execute(update(table).where(table.c.id == entry_id, table.c.state == "pending",
+                                        table.c.runner.is_(None)).values(due_at=_now()))
 
 
 def execute(accessor: str, entry_id: str) -> None:
@@ -184,12 +197,7 @@ class Outbox:
 
     # --- running -----------------------------------------------------------
 
-    def run_here(self, entry_id: str) -> bool:
-        """Run a row now in this thread (e.g. a request that does the work itself), in the runtime's context."""
-        with self._bind():
-            return self.run(entry_id, refill=False)
-
-    def run(self, entry_id: str, refill: bool = True) -> bool:
+    def run(self, entry_id: str) -> bool:
         """Run one row unless it is finished or a live runner holds it; True if this call ran it."""
         t, runner = self.table, str(uuid.uuid4())
         with transaction(self.sessions) as session:
@@ -202,7 +210,7 @@ class Outbox:
             session.execute(update(t).where(t.c.id == entry_id).values(
                 runner=runner, lease_until=now + self.lease,
                 attempts=row.attempts + 1 if self.count_starts else row.attempts))
-        if refill and self.max_unstarted is not None:
+        if self.max_unstarted is not None:
             self.kick()                  # a queued slot is free: keep the queue primed, never deep
         beating = threading.Event()
         heart = threading.Thread(target=self._heartbeat, args=(entry_id, runner, beating), daemon=True,

@@ -23,7 +23,7 @@ from services.generator.models import AuditLog, Document, Outbox
 from shared import audit
 from shared.blobstore import BlobStore
 from shared.db import transaction
-from shared.outbox import LEASE_SECONDS, Outbox as OutboxRunner, record
+from shared.outbox import Outbox as OutboxRunner, complete, due_now, record
 from shared.problems import not_found
 
 log = logging.getLogger("zhifa.generator.renditions")
@@ -37,49 +37,56 @@ PDF_GIVEN_UP = "services.generator.tasks.pdf_given_up"
 
 class PdfRenditions:
     def __init__(self, documents: DocumentService, sessions: sessionmaker[Session], blobs: BlobStore,
-                 converter: Callable[[bytes], bytes], outbox: OutboxRunner):
+                 converter: Callable[[bytes], bytes], outbox: OutboxRunner, hold_seconds: float):
         self.documents = documents
         self.sessions = sessions
         self.blobs = blobs
         self.converter = converter
         self.outbox = outbox
+        # How long the job of a PDF a request makes itself waits before the drain may take it over.
+        self.hold_seconds = hold_seconds
 
     def issue(self, prepared: Prepared, actor: str, idempotency_key: str | None, request_sha256: str,
               wait_for_pdf: bool) -> tuple[Document, bool]:
         """Register a document together with the job that makes its PDF. With `wait_for_pdf` the
-        request makes it itself (the job is the drain's only if this process dies first); otherwise
-        the job is handed out at once, or by the drain loop once the queue is reachable again."""
+        request makes it itself, without a round trip through the queue (the job is the drain's only
+        if this process fails or dies first); otherwise the job is handed out at once, or by the
+        drain loop once the queue is reachable again."""
         entry: list[str] = []
 
         def with_pdf_job(session: Session, doc: Document) -> None:
             if doc.pdf_status == "pending":
-                entry.append(self.record_job(session, doc.id, due_in=LEASE_SECONDS if wait_for_pdf else 0))
+                entry.append(self.record_job(session, doc.id, due_in=self.hold_seconds if wait_for_pdf else 0))
 
         doc, created = self.documents.issue(prepared, actor, idempotency_key, request_sha256,
                                             in_same_transaction=with_pdf_job)
-        if entry:
-            if wait_for_pdf:
-                self.outbox.run_here(entry[0])       # a failure is logged; the drain retries it
-                doc = self.documents.get(doc.id)
-            else:
-                self.outbox.kick()                   # never raises: the row waits for the queue
-        return doc, created
+        if not entry:
+            return doc, created
+        if not wait_for_pdf:
+            self.outbox.kick()                   # never raises: the row waits for the queue
+            return doc, created
+        try:
+            return self.make(doc.id, doc, entry[0]), created
+        except Exception:
+            log.warning("PDF of document %s failed in the request; the outbox retries it", doc.id, exc_info=True)
+            return self.documents.get(doc.id), created
 
     @staticmethod
     def record_job(session: Session, document_id: str, due_in: float = 0) -> str:
         return record(session, Outbox, RENDER_PDF_JOB, [document_id], on_give_up=PDF_GIVEN_UP, due_in=due_in)
 
-    def make(self, document_id: str) -> Document:
+    def make(self, document_id: str, doc: Document | None = None, entry_id: str | None = None) -> Document:
         """Convert the document's DOCX if its PDF is pending; raises when the
-        conversion fails (the failure is recorded on the document first)."""
-        doc = self.documents.get(document_id)
+        conversion fails (the failure is recorded on the document first).
+        `entry_id`: the outbox row of a request doing the job itself, settled with the result."""
+        doc = doc if doc is not None else self.documents.get(document_id)
         if doc.pdf_status != "pending":
             return doc          # done, not asked for, or failed (asked for again with retry())
         docx = self.blobs.get(doc.docx_sha256)
         try:
             pdf = self.converter(docx)
         except Exception as exc:
-            self._record_failure(doc, exc)
+            self._record_failure(doc, exc, entry_id)
             raise
         sha = self.blobs.put(pdf)
         with transaction(self.sessions) as session:
@@ -91,6 +98,8 @@ class PdfRenditions:
             if done:
                 audit.append(session, AuditLog, "generator", "document.pdf", document_id,
                              {"number": doc.number, "pdf_sha256": sha})
+            if entry_id:
+                complete(session, Outbox, entry_id)
         return self.documents.get(document_id)
 
     def wait(self, document_id: str, seconds: float) -> Document:
@@ -141,7 +150,7 @@ class PdfRenditions:
                                                            Outbox.c.task == RENDER_PDF_JOB)).scalars()
         return {args[0] for args in rows if args}
 
-    def _record_failure(self, doc: Document, exc: Exception) -> None:
+    def _record_failure(self, doc: Document, exc: Exception, entry_id: str | None = None) -> None:
         reason = f"{exc.__class__.__name__}: {exc}"[:500]
         attempts = Document.pdf_attempts + 1
         with transaction(self.sessions) as session:
@@ -149,3 +158,5 @@ class PdfRenditions:
                 update(Document).where(Document.id == doc.id, Document.pdf_status == "pending")
                 .values(pdf_attempts=attempts, pdf_error=reason,
                         pdf_status=case((attempts >= MAX_ATTEMPTS, "failed"), else_="pending")))
+            if entry_id:
+                due_now(session, Outbox, entry_id)

@@ -203,7 +203,8 @@ def build(settings: Settings) -> Runtime:
     outbox = OutboxRunner(sessions, Outbox, jobs, "services.generator.runtime.current_outbox",
                           bind=lambda: active(holder[0]), max_unstarted=MAX_UNSTARTED_JOBS,
                           count_starts=True)
-    renditions = PdfRenditions(documents, sessions, blobs, pdf, outbox)
+    # A request's own conversion (and LibreOffice's one restart) ends before the drain may take it over.
+    renditions = PdfRenditions(documents, sessions, blobs, pdf, outbox, hold_seconds=settings.soffice_timeout + 5)
     runtime = Runtime(settings, engine, documents, renditions,
                       BatchService(documents, renditions, sessions, outbox), jobs, pdf, Metrics(pdf), outbox)
     holder.append(runtime)

@@ -383,3 +383,33 @@ def test_two_runs_of_one_batch_entry_at_once_issue_one_document_and_use_one_numb
         assert seq(after.get_json()["number"]) == 2                          # gapless
     finally:
         rt.close()
+
+
+class Died(BaseException):
+    """The process stops in the middle of the request's own conversion (not an error it can record)."""
+
+
+def test_a_request_that_dies_making_its_own_pdf_leaves_a_job_the_drain_takes_over(zhifa_env, tmp_path):
+    app = make_app(zhifa_env, ZHIFA_GENERATOR_DATABASE_URL=f"sqlite:///{tmp_path / 'g.sqlite3'}")
+    rt = app.extensions["zhifa.runtime"]
+    client = app.test_client()
+    try:
+        real, rt.renditions.hold_seconds = rt.renditions.converter, 1
+
+        def dies(docx: bytes) -> bytes:
+            raise Died()
+        rt.renditions.converter = dies
+        prepared = rt.documents.prepare(body("鞍山市丑商贸有限公司"))
+        with pytest.raises(Died):
+            rt.renditions.issue(prepared, "case-system:x", None, "", wait_for_pdf=True)
+        doc_id = client.get("/v1/audit", headers=auth("admin")).get_json()["entries"][-1]["subject"]
+        assert pdf_status(client, doc_id) == "pending"
+        rt.renditions.converter = real
+        wait_until(lambda: pdf_status(client, doc_id) == "done", 60, "the PDF taken over by the drain")
+        # and a request that does finish its PDF leaves no job behind for anyone
+        done = client.post("/v1/documents", json=body("鞍山市寅商贸有限公司"), headers=auth()).get_json()
+        assert done["files"]["pdf"]["status"] == "done"
+        with rt.documents.sessions() as s:
+            assert s.execute(select(Outbox.c.state).where(Outbox.c.args == [done["id"]])).scalar() == "done"
+    finally:
+        rt.close()
