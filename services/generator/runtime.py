@@ -14,10 +14,12 @@ import secrets
 import shutil
 import threading
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from prometheus_client import Counter
 from prometheus_client.core import CounterMetricFamily
+from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 
 from services.generator.agency import AgencyProfiles
@@ -30,7 +32,7 @@ from services.generator.template_lint import lint_catalogue
 from services.generator.workdays import WorkdayCalendar
 from shared.blobstore import BlobStore
 from shared.config import Settings
-from shared.db import create_schema, make_engine, session_factory
+from shared.db import create_schema, make_engine, session_factory, transaction
 from shared.jobs import Jobs
 from shared.outbox import Outbox as OutboxRunner
 from shared.runtimes import RuntimeContext
@@ -39,6 +41,7 @@ SERVICE = "generator"
 # Rows handed out and not yet started, at most: a batch of a thousand waits in the
 # outbox, not in the queue, so no entry outwaits its lease there (shared.outbox).
 MAX_UNSTARTED_JOBS = 8
+OUTBOX_KEEP_DAYS = 7
 log = logging.getLogger("zhifa.generator")
 
 
@@ -176,6 +179,15 @@ class Runtime:
         self.engine.dispose()
 
 
+def prune_outbox(sessions, keep_days: int = OUTBOX_KEEP_DAYS) -> int:
+    """One row per PDF and batch entry: finished rows go after a while (the registry and
+    the audit log keep what was done; a given-up row's reason is on its document or entry)."""
+    cutoff = datetime.now(timezone.utc) - timedelta(days=keep_days)
+    with transaction(sessions) as session:
+        return session.execute(delete(Outbox).where(Outbox.c.state.in_(("done", "given_up")),
+                                                    Outbox.c.finished_at < cutoff)).rowcount
+
+
 def load_catalogue(settings: Settings) -> Catalogue:
     """The templates in use, refused whole if any of them fails the linter:
     better a service that will not start than a blank where a field belongs."""
@@ -202,7 +214,7 @@ def build(settings: Settings) -> Runtime:
         public_verify_url=settings.public_verify_url)
     outbox = OutboxRunner(sessions, Outbox, jobs, "services.generator.runtime.current_outbox",
                           bind=lambda: active(holder[0]), max_unstarted=MAX_UNSTARTED_JOBS,
-                          count_starts=True)
+                          count_starts=True, housekeeping=[lambda: prune_outbox(sessions)])
     # A request's own conversion (and LibreOffice's one restart) ends before the drain may take it over.
     renditions = PdfRenditions(documents, sessions, blobs, pdf, outbox, hold_seconds=settings.soffice_timeout + 5)
     runtime = Runtime(settings, engine, documents, renditions,

@@ -413,3 +413,27 @@ def test_a_request_that_dies_making_its_own_pdf_leaves_a_job_the_drain_takes_ove
             assert s.execute(select(Outbox.c.state).where(Outbox.c.args == [done["id"]])).scalar() == "done"
     finally:
         rt.close()
+
+
+def test_finished_jobs_are_pruned_after_a_week_and_pending_ones_never(zhifa_env, tmp_path):
+    from shared.outbox import record
+    app = make_app(zhifa_env, ZHIFA_GENERATOR_DATABASE_URL=f"sqlite:///{tmp_path / 'g.sqlite3'}")
+    rt = app.extensions["zhifa.runtime"]
+    try:
+        rt.outbox.stop()
+        old = datetime.now(timezone.utc) - timedelta(days=8)
+        with transaction_of(app) as s:
+            ids = {name: record(s, Outbox, "services.generator.tasks.render_pdf", [name])
+                   for name in ("old-done", "old-given-up", "recent-done", "old-pending")}
+            s.execute(update(Outbox).where(Outbox.c.id.in_([ids["old-done"], ids["old-given-up"]]))
+                      .values(state="done", finished_at=old))
+            s.execute(update(Outbox).where(Outbox.c.id == ids["old-given-up"]).values(state="given_up"))
+            s.execute(update(Outbox).where(Outbox.c.id == ids["recent-done"])
+                      .values(state="done", finished_at=datetime.now(timezone.utc) - timedelta(days=6)))
+            s.execute(update(Outbox).where(Outbox.c.id == ids["old-pending"]).values(created_at=old, due_at=old))
+        assert runtime.prune_outbox(rt.documents.sessions) == 2
+        with rt.documents.sessions() as s:
+            left = set(s.execute(select(Outbox.c.id)).scalars())
+        assert left == {ids["recent-done"], ids["old-pending"]}
+    finally:
+        rt.close()
