@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta, timezone
@@ -130,6 +131,7 @@ class Outbox:
         # flushed or restarted empty) is handed out again, never given up for it.
         self.count_starts = count_starts
         self._stop = threading.Event()
+        self._wake = threading.Event()          # wake(): drain now on the loop's thread
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
@@ -256,22 +258,32 @@ class Outbox:
             self._thread = threading.Thread(target=self._loop, name="outbox-drain", daemon=True)
             self._thread.start()
 
-    def _loop(self) -> None:
-        every = max(1, round(60 / self.drain_seconds))
-        cycle = 0
-        while not self._stop.wait(0 if cycle == 0 else self.drain_seconds):
+    def wake(self) -> None:
+        """Hand out what was just recorded, on the loop's thread: the caller (a request) never waits
+        on the queue, even when Redis hangs rather than refuses. Without a loop, drains here."""
+        if self._thread is None:
             self.kick()
-            if cycle % every == 0:
+        else:
+            self._wake.set()
+
+    def _loop(self) -> None:
+        housekept = None
+        while not self._stop.is_set():
+            self._wake.clear()
+            self.kick()
+            if housekept is None or time.monotonic() - housekept >= 60:
+                housekept = time.monotonic()
                 for task in self.housekeeping:
                     try:
                         with self._bind():
                             task()
                     except Exception:
                         log.warning("outbox housekeeping %r failed", task, exc_info=True)
-            cycle += 1
+            self._wake.wait(self.drain_seconds)
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(timeout=10)

@@ -80,7 +80,7 @@ class BatchService:
             audit.append(session, AuditLog, actor, "batch.created", batch_id, {"total": len(entries)})
             for i in range(len(entries)):
                 self._record_job(session, batch_id, i)
-        self.outbox.kick()      # never raises: with the queue down the rows wait for the drain loop
+        self.outbox.wake()      # handed out by the drain loop: the answer never waits on Redis
         return batch_id
 
     @staticmethod

@@ -63,7 +63,7 @@ class PdfRenditions:
         if not entry:
             return doc, created
         if not wait_for_pdf:
-            self.outbox.kick()                   # never raises: the row waits for the queue
+            self.outbox.wake()                   # handed out by the loop: the answer never waits on Redis
             return doc, created
         try:
             return self.make(doc.id, doc, entry[0]), created
@@ -122,7 +122,7 @@ class PdfRenditions:
                 doc.pdf_status, doc.pdf_attempts, doc.pdf_error = "pending", 0, None
             if doc.pdf_status == "pending" and document_id not in self._queued(session):
                 self.record_job(session, document_id)
-        self.outbox.kick()
+        self.outbox.wake()
         return self.documents.get(document_id)
 
     def give_up(self, document_id: str, reason: str) -> None:

@@ -152,13 +152,13 @@ def test_redis_down_at_issue_answers_with_the_document_and_a_worker_finishes_eve
     rt = app.extensions["zhifa.runtime"]
     worker = None
     try:
-        handing_out = rt.outbox.kick
+        handing_out = rt.outbox.wake
 
-        def outage_then_kick():          # Redis dies mid-request: after the commit, before the hand-out
+        def outage_then_hand_out():      # Redis dies mid-request: after the commit, before the hand-out
             own_redis.stop()
-            rt.outbox.kick = handing_out
+            rt.outbox.wake = handing_out
             return handing_out()
-        rt.outbox.kick = outage_then_kick
+        rt.outbox.wake = outage_then_hand_out
         # respond-async: answered at once with id, number and the PDF pending; the job is in the outbox.
         resp = client.post("/v1/documents", json=body("鞍山市甲商贸有限公司"), headers={**auth(), **ASYNC})
         assert resp.status_code == 201, resp.get_data(as_text=True)
@@ -436,4 +436,34 @@ def test_finished_jobs_are_pruned_after_a_week_and_pending_ones_never(zhifa_env,
             left = set(s.execute(select(Outbox.c.id)).scalars())
         assert left == {ids["recent-done"], ids["old-pending"]}
     finally:
+        rt.close()
+
+
+def test_a_redis_that_hangs_instead_of_refusing_holds_up_no_answer(zhifa_env, tmp_path):
+    """A network partition: connections to Redis open and then nothing comes back. The request
+    records its job and answers; only the drain loop's thread waits on the queue."""
+    import socket
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)                    # connects succeed from the backlog; no byte is ever answered
+    port = silent.getsockname()[1]
+    app = make_app(zhifa_env, ZHIFA_GENERATOR_DATABASE_URL=f"sqlite:///{tmp_path / 'g.sqlite3'}",
+                   ZHIFA_REDIS_URL=f"redis://127.0.0.1:{port}/0")
+    rt = app.extensions["zhifa.runtime"]
+    client = app.test_client()
+    try:
+        for i in range(2):
+            started = time.monotonic()
+            resp = client.post("/v1/documents", json=body(f"鞍山市卯商贸有限公司{i}"), headers={**auth(), **ASYNC})
+            assert resp.status_code == 201 and resp.get_json()["files"]["pdf"]["status"] == "pending"
+            assert time.monotonic() - started < 3
+        started = time.monotonic()
+        batch = client.post("/v1/batches", headers=auth(), json={
+            "documents": [{k: v for k, v in body("鞍山市辰商贸有限公司").items() if k != "formats"}],
+            "formats": ["docx"]})
+        assert batch.status_code == 202 and time.monotonic() - started < 3
+        with rt.documents.sessions() as s:
+            assert s.execute(select(func.count()).select_from(Outbox).where(Outbox.c.state == "pending")).scalar() == 3
+    finally:
+        silent.close()                   # resets the hung connections: the loop's thread comes back
         rt.close()
