@@ -25,17 +25,26 @@ runs once; the task must be idempotent all the same (it is run again after
 a crash). Attempts count runs started: after `max_attempts` the row is given
 up and `on_give_up(*args, reason)` is called, so nothing stays pending for
 ever, while a row waiting for a worker to come back waits as long as it takes.
+
+Many rows at once (the generator's batches): `max_unstarted` caps the rows
+handed out and not yet started, so none waits in the queue past its lease
+(and is counted again as abandoned); each run that starts hands out the
+next. `record(..., due_in=)` records a job that the recording process means
+to do itself (a request making its own PDF): it marks the row done with
+`complete` in the transaction that stores the result, and the drain takes
+the job over only if that process dies (or fails, `due_now`) first.
 """
 from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
-from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, or_, select, update
+from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.db import reading, transaction
@@ -77,12 +86,27 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=timezone.utc) if moment is not None and moment.tzinfo is None else moment
 
 
-def record(session: Session, table: Table, task: str, args: list, on_give_up: str | None = None) -> str:
-    """Add a job inside the caller's transaction: it exists if and only if the caller's change commits."""
+def record(session: Session, table: Table, task: str, args: list, on_give_up: str | None = None,
+           due_in: float = 0) -> str:
+    """Add a job inside the caller's transaction: it exists if and only if the caller's change commits.
+    `due_in` seconds: not handed out before (the caller does the work itself meanwhile, then `complete`)."""
     entry_id, now = str(uuid.uuid4()), _now()
     session.execute(table.insert().values(id=entry_id, task=task, args=list(args), on_give_up=on_give_up,
-                                          state="pending", attempts=0, due_at=now, created_at=now))
+                                          state="pending", attempts=0, due_at=now + timedelta(seconds=due_in),
+                                          created_at=now))
     return entry_id
+
+
+def complete(session: Session, table: Table, entry_id: str) -> None:
+    """The recording process did the job itself: done, inside the transaction that stores its result."""
+    session.execute(update(table).where(table.c.id == entry_id, table.c.state == "pending").values(
+        state="done", finished_at=_now(), runner=None, lease_until=None))
+
+
+def due_now(session: Session, table: Table, entry_id: str) -> None:
+    """The recording process's own attempt failed: the drain retries the job at once, not at `due_in`."""
+    session.execute(update(table).where(table.c.id == entry_id, table.c.state == "pending",
+                                        table.c.runner.is_(None)).values(due_at=_now()))
 
 
 def execute(accessor: str, entry_id: str) -> None:
@@ -95,7 +119,7 @@ class Outbox:
                  lease_seconds: float = LEASE_SECONDS, drain_seconds: float = DRAIN_SECONDS,
                  dispatch_lease_seconds: float = DISPATCH_LEASE_SECONDS,
                  max_attempts: int = MAX_ATTEMPTS, housekeeping: list[Callable[[], Any]] | None = None,
-                 bind: Callable[[], AbstractContextManager] | None = None):
+                 bind: Callable[[], AbstractContextManager] | None = None, max_unstarted: int | None = None):
         self.sessions = sessions
         self.table = table
         self.jobs = jobs
@@ -106,7 +130,9 @@ class Outbox:
         self.max_attempts = max_attempts
         self.housekeeping = housekeeping or []
         self._bind = bind or nullcontext        # give-up handlers run in the owning runtime's context
+        self.max_unstarted = max_unstarted      # None: hand out every due row at once
         self._stop = threading.Event()
+        self._wake = threading.Event()          # wake(): drain now on the loop's thread
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
@@ -130,10 +156,17 @@ class Outbox:
             if session.execute(select(t.c.id).where(*due).limit(1)).first() is None:
                 return 0
         with transaction(self.sessions) as session:
+            limit = BATCH
+            if self.max_unstarted is not None:
+                waiting = session.execute(select(func.count()).select_from(t).where(
+                    t.c.state == "pending", t.c.runner.is_(None), t.c.lease_until >= now)).scalar()
+                limit = min(BATCH, self.max_unstarted - waiting)
+                if limit <= 0:
+                    return 0
             rows = session.execute(
                 select(t).where(t.c.state == "pending", t.c.due_at <= now,
                                 or_(t.c.lease_until.is_(None), t.c.lease_until < now))
-                .order_by(t.c.created_at).limit(BATCH).with_for_update(skip_locked=True)).all()
+                .order_by(t.c.created_at).limit(limit).with_for_update(skip_locked=True)).all()
             for row in rows:
                 if row.attempts >= self.max_attempts:
                     session.execute(update(t).where(t.c.id == row.id).values(
@@ -183,6 +216,8 @@ class Outbox:
                 return False                                   # another run is alive
             session.execute(update(t).where(t.c.id == entry_id).values(
                 runner=runner, lease_until=now + self.lease, attempts=row.attempts + 1))
+        if self.max_unstarted is not None:
+            self.kick()                  # a queued slot is free: keep the queue primed, never deep
         beating = threading.Event()
         heart = threading.Thread(target=self._heartbeat, args=(entry_id, runner, beating), daemon=True,
                                  name="outbox-heartbeat")
@@ -227,22 +262,46 @@ class Outbox:
             self._thread = threading.Thread(target=self._loop, name="outbox-drain", daemon=True)
             self._thread.start()
 
-    def _loop(self) -> None:
-        every = max(1, round(60 / self.drain_seconds))
-        cycle = 0
-        while not self._stop.wait(0 if cycle == 0 else self.drain_seconds):
+    def wake(self) -> None:
+        """Hand out what was just recorded, on the loop's thread: the caller (a request) never waits
+        on the queue, even when Redis hangs rather than refuses. Without a loop, drains here."""
+        if self._thread is None:
             self.kick()
-            if cycle % every == 0:
+        else:
+            self._wake.set()
+
+    def _loop(self) -> None:
+        housekept = None
+        while not self._stop.is_set():
+            self._wake.clear()
+            self.kick()
+            if housekept is None or time.monotonic() - housekept >= 60:
+                housekept = time.monotonic()
                 for task in self.housekeeping:
                     try:
                         with self._bind():
                             task()
                     except Exception:
                         log.warning("outbox housekeeping %r failed", task, exc_info=True)
-            cycle += 1
+            self._wake.wait(self.drain_seconds)
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(timeout=10)
+
+    def release_unstarted(self) -> int:
+        """Rows handed out but not started are free again at once: for inline mode at start, whose
+        in-memory queue died with the previous process (a live runner's row keeps its lease)."""
+        t = self.table
+        with transaction(self.sessions) as session:
+            return session.execute(update(t).where(t.c.state == "pending", t.c.runner.is_(None),
+                                                   t.c.lease_until.is_not(None)).values(lease_until=None)).rowcount
+
+    def pending(self, task: str) -> list[list]:
+        """The args of the pending rows of a task (to record missing ones at start, not twice)."""
+        with reading(self.sessions) as session:
+            return [row.args for row in session.execute(
+                select(self.table.c.args).where(self.table.c.state == "pending", self.table.c.task == task))]

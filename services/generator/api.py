@@ -65,14 +65,11 @@ def create_document():
         raise invalid_field("Idempotency-Key", "幂等键须为 1–200 个可打印字符。")
     rt = _rt()
     prepared = rt.documents.prepare(body)
-    doc, created = rt.documents.issue(prepared, principal().actor, key, request_digest(body))
+    # The PDF's job is recorded with the document: 201 with the PDF pending even if the queue is down.
+    doc, created = rt.renditions.issue(prepared, principal().actor, key, request_digest(body),
+                                       wait_for_pdf="respond-async" not in request.headers.get("Prefer", ""))
     if created:
         rt.metrics.documents.labels(doc.type).inc()
-    if doc.pdf_status == "pending":
-        if "respond-async" in request.headers.get("Prefer", ""):
-            rt.renditions.schedule(doc.id)
-        else:
-            doc = rt.renditions.make_or_schedule(doc.id)
     resp = jsonify(document_json(doc))
     resp.status_code = 201 if created else 200
     resp.headers["Location"] = external_url("generator.get_document", document_id=doc.id)

@@ -1,9 +1,12 @@
 """Batches: many documents in one request, issued by background jobs.
 
 The whole batch is checked before anything is stored (one bad entry refuses
-the batch, naming `documents/N/...`), then each entry becomes one job. An
-entry is issued under the idempotency key `batch:<id>:<position>`, so a job
-that is retried after a crash finds its document instead of issuing twice.
+the batch, naming `documents/N/...`), then the batch, its entries and one
+job per entry are recorded in ONE transaction (an outbox, shared.outbox):
+accepted means scheduled, even with Redis down, and a killed worker's entry
+is taken over once its lease runs out. An entry is issued under the
+idempotency key `batch:<id>:<position>`, so a job that is run again after a
+crash finds its document instead of issuing twice (numbers stay gapless).
 An entry is done only when every format asked for exists: its document is
 registered (numbered) first, then its PDF is made from the stored DOCX.
 """
@@ -17,17 +20,19 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.generator.documents import DocumentService, request_digest
-from services.generator.models import AuditLog, Batch, BatchItem, Document
+from services.generator.models import AuditLog, Batch, BatchItem, Document, Outbox
 from services.generator.renditions import PdfRenditions
 from shared import audit
 from shared.db import reading, transaction
-from shared.jobs import RETRIES, Jobs
+from shared.jobs import RETRIES
+from shared.outbox import Outbox as OutboxRunner, record
 from shared.problems import FieldError, Problem, invalid, invalid_field, not_found
 
 log = logging.getLogger("zhifa.generator.batches")
 
 MAX_BATCH_SIZE = 1000
 ISSUE_JOB = "services.generator.tasks.issue_batch_item"
+ISSUE_GIVEN_UP = "services.generator.tasks.batch_item_given_up"
 
 
 class BatchItemMissing(LookupError):
@@ -38,11 +43,11 @@ class BatchItemMissing(LookupError):
 
 class BatchService:
     def __init__(self, documents: DocumentService, renditions: PdfRenditions,
-                 sessions: sessionmaker[Session], jobs: Jobs):
+                 sessions: sessionmaker[Session], outbox: OutboxRunner):
         self.documents = documents
         self.renditions = renditions
         self.sessions = sessions
-        self.jobs = jobs
+        self.outbox = outbox
 
     def create(self, body: dict, actor: str) -> str:
         entries = body.get("documents")
@@ -73,22 +78,36 @@ class BatchService:
             session.add_all(BatchItem(batch_id=batch_id, position=i, type=e["type"], data=e["data"])
                             for i, e in enumerate(entries))
             audit.append(session, AuditLog, actor, "batch.created", batch_id, {"total": len(entries)})
-        for i in range(len(entries)):
-            self.jobs.enqueue(ISSUE_JOB, batch_id, i)
+            for i in range(len(entries)):
+                self._record_job(session, batch_id, i)
+        self.outbox.wake()      # handed out by the drain loop: the answer never waits on Redis
         return batch_id
 
-    def resume_pending(self) -> int:
-        """Inline mode keeps its queue in memory: after a restart, queue again
-        whatever a batch still has pending (issuing is idempotent per entry)."""
-        with reading(self.sessions) as session:
+    @staticmethod
+    def _record_job(session: Session, batch_id: str, position: int) -> str:
+        return record(session, Outbox, ISSUE_JOB, [batch_id, position], on_give_up=ISSUE_GIVEN_UP)
+
+    def record_missing_jobs(self) -> int:
+        """At start: a job for each entry left pending without one (accepted before the outbox
+        existed); the drain loop hands out everything else pending."""
+        with transaction(self.sessions) as session:
             pending = session.execute(select(BatchItem.batch_id, BatchItem.position)
                                       .where(BatchItem.status == "pending")
                                       .order_by(BatchItem.batch_id, BatchItem.position)).all()
-        for batch_id, position in pending:
-            self.jobs.enqueue(ISSUE_JOB, batch_id, position)
-        if pending:
-            log.info("resumed %d pending batch entries", len(pending))
-        return len(pending)
+            queued = {tuple(args) for args in session.execute(
+                select(Outbox.c.args).where(Outbox.c.state == "pending", Outbox.c.task == ISSUE_JOB)).scalars()
+                if args} if pending else set()
+            missing = [(b, p) for b, p in pending if (b, p) not in queued]
+            for batch_id, position in missing:
+                self._record_job(session, batch_id, position)
+        if missing:
+            log.info("recorded jobs for %d pending batch entries that had none", len(missing))
+        return len(missing)
+
+    def give_up(self, batch_id: str, position: int, reason: str) -> None:
+        """The outbox's runs of this entry kept dying: it fails, with the reason, never pending for ever."""
+        self._finish_alone(batch_id, position, "failed", None,
+                           {"title": "文书生成失败", "detail": f"生成任务多次中断，已停止重试（{reason}）。"[:500]})
 
     def run_item(self, batch_id: str, position: int) -> None:
         with transaction(self.sessions) as session:

@@ -1,5 +1,5 @@
 """Generator persistence: the registry of issued documents, number counters,
-idempotency keys, batches and the audit log."""
+idempotency keys, batches, the job outbox and the audit log."""
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Unique
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from shared.audit import audit_table
+from shared.outbox import outbox_table
 
 
 class Base(DeclarativeBase):
@@ -15,6 +16,8 @@ class Base(DeclarativeBase):
 
 
 AuditLog = audit_table(Base.metadata)
+# PDF and batch-entry jobs, recorded in the transaction that needs them (shared.outbox).
+Outbox = outbox_table(Base.metadata)
 
 
 class NumberCounter(Base):

@@ -1,10 +1,13 @@
 """PDF renditions: made from a registered document's stored DOCX, afterwards.
 
-The number, the DOCX and the registry row are committed first (documents.py);
-the PDF conversion then runs outside any transaction, so nothing but the
-request that asked for it waits on LibreOffice. A conversion that fails
-leaves the document registered with its PDF "pending" (retried from the
-DOCX, by a job) and, after MAX_ATTEMPTS, "failed"; it is never renumbered.
+The number, the DOCX and the registry row are committed first (documents.py),
+and with them, in the same transaction, the job that makes the PDF (an
+outbox row, shared.outbox): registering and scheduling cannot part, so a
+Redis outage or a killed process never strands a PDF "pending". The
+conversion then runs outside any transaction, so nothing but the request
+that asked for it waits on LibreOffice. A conversion that fails leaves the
+document registered with its PDF "pending" (retried from the DOCX by the
+outbox) and, after MAX_ATTEMPTS, "failed"; it is never renumbered.
 """
 from __future__ import annotations
 
@@ -15,12 +18,13 @@ from typing import Callable
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.generator.documents import DocumentService
-from services.generator.models import AuditLog, Document
+from services.generator.documents import DocumentService, Prepared
+from services.generator.models import AuditLog, Document, Outbox
 from shared import audit
 from shared.blobstore import BlobStore
-from shared.db import reading, transaction
-from shared.jobs import Jobs
+from shared.db import transaction
+from shared.outbox import Outbox as OutboxRunner, complete, due_now, record
+from shared.problems import not_found
 
 log = logging.getLogger("zhifa.generator.renditions")
 
@@ -28,28 +32,61 @@ log = logging.getLogger("zhifa.generator.renditions")
 # each attempt already restarts LibreOffice once inside the pool.
 MAX_ATTEMPTS = 2
 RENDER_PDF_JOB = "services.generator.tasks.render_pdf"
+PDF_GIVEN_UP = "services.generator.tasks.pdf_given_up"
 
 
 class PdfRenditions:
     def __init__(self, documents: DocumentService, sessions: sessionmaker[Session], blobs: BlobStore,
-                 converter: Callable[[bytes], bytes], jobs: Jobs):
+                 converter: Callable[[bytes], bytes], outbox: OutboxRunner, hold_seconds: float):
         self.documents = documents
         self.sessions = sessions
         self.blobs = blobs
         self.converter = converter
-        self.jobs = jobs
+        self.outbox = outbox
+        # How long the job of a PDF a request makes itself waits before the drain may take it over.
+        self.hold_seconds = hold_seconds
 
-    def make(self, document_id: str) -> Document:
-        """Convert the document's DOCX unless its PDF exists; raises when the
-        conversion fails (the failure is recorded on the document first)."""
-        doc = self.documents.get(document_id)
-        if doc.pdf_status in ("done", "none"):
-            return doc
+    def issue(self, prepared: Prepared, actor: str, idempotency_key: str | None, request_sha256: str,
+              wait_for_pdf: bool) -> tuple[Document, bool]:
+        """Register a document together with the job that makes its PDF. With `wait_for_pdf` the
+        request makes it itself, without a round trip through the queue (the job is the drain's only
+        if this process fails or dies first); otherwise the job is handed out at once, or by the
+        drain loop once the queue is reachable again."""
+        entry: list[str] = []
+
+        def with_pdf_job(session: Session, doc: Document) -> None:
+            if doc.pdf_status == "pending":
+                entry.append(self.record_job(session, doc.id, due_in=self.hold_seconds if wait_for_pdf else 0))
+
+        doc, created = self.documents.issue(prepared, actor, idempotency_key, request_sha256,
+                                            in_same_transaction=with_pdf_job)
+        if not entry:
+            return doc, created
+        if not wait_for_pdf:
+            self.outbox.wake()                   # handed out by the loop: the answer never waits on Redis
+            return doc, created
+        try:
+            return self.make(doc.id, doc, entry[0]), created
+        except Exception:
+            log.warning("PDF of document %s failed in the request; the outbox retries it", doc.id, exc_info=True)
+            return self.documents.get(doc.id), created
+
+    @staticmethod
+    def record_job(session: Session, document_id: str, due_in: float = 0) -> str:
+        return record(session, Outbox, RENDER_PDF_JOB, [document_id], on_give_up=PDF_GIVEN_UP, due_in=due_in)
+
+    def make(self, document_id: str, doc: Document | None = None, entry_id: str | None = None) -> Document:
+        """Convert the document's DOCX if its PDF is pending; raises when the
+        conversion fails (the failure is recorded on the document first).
+        `entry_id`: the outbox row of a request doing the job itself, settled with the result."""
+        doc = doc if doc is not None else self.documents.get(document_id)
+        if doc.pdf_status != "pending":
+            return doc          # done, not asked for, or failed (asked for again with retry())
         docx = self.blobs.get(doc.docx_sha256)
         try:
             pdf = self.converter(docx)
         except Exception as exc:
-            self._record_failure(doc, exc)
+            self._record_failure(doc, exc, entry_id)
             raise
         sha = self.blobs.put(pdf)
         with transaction(self.sessions) as session:
@@ -61,21 +98,9 @@ class PdfRenditions:
             if done:
                 audit.append(session, AuditLog, "generator", "document.pdf", document_id,
                              {"number": doc.number, "pdf_sha256": sha})
+            if entry_id:
+                complete(session, Outbox, entry_id)
         return self.documents.get(document_id)
-
-    def make_or_schedule(self, document_id: str) -> Document:
-        """For a request: try once now; on failure answer with the PDF pending and retry by a job."""
-        try:
-            return self.make(document_id)
-        except Exception:
-            log.warning("PDF of document %s failed in the request; a job retries it", document_id, exc_info=True)
-            doc = self.documents.get(document_id)
-            if doc.pdf_status == "pending":
-                self.schedule(document_id)
-            return doc
-
-    def schedule(self, document_id: str) -> None:
-        self.jobs.enqueue(RENDER_PDF_JOB, document_id)
 
     def wait(self, document_id: str, seconds: float) -> Document:
         """The document once its PDF is no longer pending, or after `seconds`."""
@@ -87,26 +112,45 @@ class PdfRenditions:
         return doc
 
     def retry(self, document_id: str) -> Document:
-        """A failed PDF asked for again: pending once more, made by a job."""
+        """A failed PDF asked for again: pending once more, with its job recorded in the same
+        transaction (and one for a pending PDF that has none, e.g. registered before the outbox)."""
         with transaction(self.sessions) as session:
-            session.execute(update(Document).where(Document.id == document_id, Document.pdf_status == "failed")
-                            .values(pdf_status="pending", pdf_attempts=0, pdf_error=None))
-        doc = self.documents.get(document_id)
-        if doc.pdf_status == "pending":
-            self.schedule(document_id)
-        return doc
+            doc = session.get(Document, document_id, with_for_update=True)
+            if doc is None:
+                raise not_found("文书")
+            if doc.pdf_status == "failed":
+                doc.pdf_status, doc.pdf_attempts, doc.pdf_error = "pending", 0, None
+            if doc.pdf_status == "pending" and document_id not in self._queued(session):
+                self.record_job(session, document_id)
+        self.outbox.wake()
+        return self.documents.get(document_id)
 
-    def resume_pending(self) -> int:
-        """Inline jobs live in memory: after a restart, schedule every PDF still pending."""
-        with reading(self.sessions) as session:
+    def give_up(self, document_id: str, reason: str) -> None:
+        """The outbox's runs of this PDF kept dying: failed, so it can be asked for again."""
+        with transaction(self.sessions) as session:
+            session.execute(update(Document).where(Document.id == document_id, Document.pdf_status == "pending")
+                            .values(pdf_status="failed",
+                                    pdf_error=f"PDF 生成任务多次中断，已停止重试（{reason}），可重新请求生成。"[:500]))
+
+    def record_missing_jobs(self) -> int:
+        """At start: a job for each PDF left pending without one (registered before the outbox
+        existed); everything else pending already has its row, which the drain loop hands out."""
+        with transaction(self.sessions) as session:
             pending = session.execute(select(Document.id).where(Document.pdf_status == "pending")).scalars().all()
-        for document_id in pending:
-            self.schedule(document_id)
-        if pending:
-            log.info("resumed %d pending PDF renditions", len(pending))
-        return len(pending)
+            missing = set(pending) - self._queued(session) if pending else set()
+            for document_id in sorted(missing):
+                self.record_job(session, document_id)
+        if missing:
+            log.info("recorded jobs for %d pending PDF renditions that had none", len(missing))
+        return len(missing)
 
-    def _record_failure(self, doc: Document, exc: Exception) -> None:
+    @staticmethod
+    def _queued(session: Session) -> set[str]:
+        rows = session.execute(select(Outbox.c.args).where(Outbox.c.state == "pending",
+                                                           Outbox.c.task == RENDER_PDF_JOB)).scalars()
+        return {args[0] for args in rows if args}
+
+    def _record_failure(self, doc: Document, exc: Exception, entry_id: str | None = None) -> None:
         reason = f"{exc.__class__.__name__}: {exc}"[:500]
         attempts = Document.pdf_attempts + 1
         with transaction(self.sessions) as session:
@@ -114,3 +158,5 @@ class PdfRenditions:
                 update(Document).where(Document.id == doc.id, Document.pdf_status == "pending")
                 .values(pdf_attempts=attempts, pdf_error=reason,
                         pdf_status=case((attempts >= MAX_ATTEMPTS, "failed"), else_="pending")))
+            if entry_id:
+                due_now(session, Outbox, entry_id)

@@ -14,27 +14,34 @@ import secrets
 import shutil
 import threading
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from prometheus_client import Counter
 from prometheus_client.core import CounterMetricFamily
+from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 
 from services.generator.agency import AgencyProfiles
 from services.generator.batches import BatchService
 from services.generator.catalogue import Catalogue
 from services.generator.documents import DocumentService
-from services.generator.models import Base
+from services.generator.models import Base, Outbox
 from services.generator.renditions import PdfRenditions
 from services.generator.template_lint import lint_catalogue
 from services.generator.workdays import WorkdayCalendar
 from shared.blobstore import BlobStore
 from shared.config import Settings
-from shared.db import create_schema, make_engine, session_factory
+from shared.db import create_schema, make_engine, session_factory, transaction
 from shared.jobs import Jobs
+from shared.outbox import Outbox as OutboxRunner
 from shared.runtimes import RuntimeContext
 
 SERVICE = "generator"
+# Rows handed out and not yet started, at most: a batch of a thousand waits in the
+# outbox, not in the queue, so no entry outwaits its lease there (shared.outbox).
+MAX_UNSTARTED_JOBS = 8
+OUTBOX_KEEP_DAYS = 7
 log = logging.getLogger("zhifa.generator")
 
 
@@ -146,23 +153,39 @@ class Runtime:
     jobs: Jobs
     pdf: LazyPdfConverter
     metrics: Metrics
+    outbox: OutboxRunner
 
     def warm(self, background: bool = True) -> None:
         if background:
             self.pdf.warm_in_background()
         else:
             self.pdf.pool().warm()
+        self.outbox.start()      # a worker drains too: jobs are handed out while any generator process runs
 
     def resume(self) -> None:
-        """Inline jobs live in memory: queue again what a restart left pending."""
+        """At start, in either mode: jobs for work left pending without one (from before the outbox),
+        and the drain loop, which hands out every recorded job, again those whose runner died."""
         if self.jobs.mode == "inline":
-            self.batches.resume_pending()
-            self.renditions.resume_pending()
+            # The previous process's in-memory queue died with it: what it had not started is free now.
+            self.outbox.release_unstarted()
+        self.batches.record_missing_jobs()
+        self.renditions.record_missing_jobs()
+        self.outbox.start()
 
     def close(self) -> None:
+        self.outbox.stop()
         self.jobs.shutdown(wait=False)
         self.pdf.close()
         self.engine.dispose()
+
+
+def prune_outbox(sessions, keep_days: int = OUTBOX_KEEP_DAYS) -> int:
+    """One row per PDF and batch entry: finished rows go after a while (the registry and
+    the audit log keep what was done; a given-up row's reason is on its document or entry)."""
+    cutoff = datetime.now(timezone.utc) - timedelta(days=keep_days)
+    with transaction(sessions) as session:
+        return session.execute(delete(Outbox).where(Outbox.c.state.in_(("done", "given_up")),
+                                                    Outbox.c.finished_at < cutoff)).rowcount
 
 
 def load_catalogue(settings: Settings) -> Catalogue:
@@ -189,9 +212,13 @@ def build(settings: Settings) -> Runtime:
         catalogue=catalogue, agencies=AgencyProfiles.load(settings.agency_file),
         calendar=WorkdayCalendar(settings.calendar_file), sessions=sessions, blobs=blobs,
         public_verify_url=settings.public_verify_url)
-    renditions = PdfRenditions(documents, sessions, blobs, pdf, jobs)
+    outbox = OutboxRunner(sessions, Outbox, jobs, "services.generator.runtime.current_outbox",
+                          bind=lambda: active(holder[0]), max_unstarted=MAX_UNSTARTED_JOBS,
+                          housekeeping=[lambda: prune_outbox(sessions)])
+    # A request's own conversion (and LibreOffice's one restart) ends before the drain may take it over.
+    renditions = PdfRenditions(documents, sessions, blobs, pdf, outbox, hold_seconds=settings.soffice_timeout + 5)
     runtime = Runtime(settings, engine, documents, renditions,
-                      BatchService(documents, renditions, sessions, jobs), jobs, pdf, Metrics(pdf))
+                      BatchService(documents, renditions, sessions, outbox), jobs, pdf, Metrics(pdf), outbox)
     holder.append(runtime)
     return runtime
 
@@ -201,3 +228,8 @@ def build(settings: Settings) -> Runtime:
 _context: RuntimeContext[Runtime] = RuntimeContext(SERVICE, build)
 active = _context.active
 current = _context.current
+
+
+def current_outbox() -> OutboxRunner:
+    """The outbox of this process's runtime (shared.outbox.execute finds it by this path)."""
+    return current().outbox

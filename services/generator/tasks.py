@@ -1,8 +1,9 @@
-"""RQ job functions of the generator (also run inline when no Redis is set).
+"""Job functions of the generator, run by the outbox (shared.outbox) on an RQ
+worker or inline when no Redis is set.
 
-Enqueued by dotted path ("services.generator.tasks.render_pdf"), so the
-modules that enqueue never import this one. `runtime.current()` is the
-runtime of the app that enqueued an inline job, or the worker's own.
+Recorded by dotted path ("services.generator.tasks.render_pdf"), so the
+modules that record them never import this one. `runtime.current()` is the
+runtime of the app that handed out an inline job, or the worker's own.
 """
 from __future__ import annotations
 
@@ -15,3 +16,13 @@ def issue_batch_item(batch_id: str, position: int) -> None:
 
 def render_pdf(document_id: str) -> None:
     runtime.current().renditions.make(document_id)
+
+
+def batch_item_given_up(batch_id: str, position: int, reason: str) -> None:
+    """The outbox gave up (its runs kept dying): the entry fails with the reason, never pending for ever."""
+    runtime.current().batches.give_up(batch_id, position, reason)
+
+
+def pdf_given_up(document_id: str, reason: str) -> None:
+    """The same for a PDF: marked failed, so it can be asked for again (POST …/pdf)."""
+    runtime.current().renditions.give_up(document_id, reason)
