@@ -43,7 +43,9 @@ EXTENSIONS = {"pdf": "pdf", "jpg": "jpeg", "jpeg": "jpeg", "jpe": "jpeg", "png":
               "mp4": "mp4", "m4v": "mp4", "mov": "mov", "avi": "avi", "mkv": "mkv", "webm": "webm"}
 EXECUTABLE_EXTENSIONS = frozenset({
     "exe", "dll", "com", "scr", "bat", "cmd", "ps1", "vbs", "vbe", "js", "jse", "wsf", "msi", "jar", "sh",
-    "bin", "elf", "so", "dylib", "app", "apk", "hta", "cpl", "lnk", "py", "pl", "rb"})
+    "bin", "elf", "so", "dylib", "app", "apk", "hta", "cpl", "lnk", "py", "pl", "rb",
+    "pif", "msc", "msp", "reg", "inf", "scf", "url", "chm", "gadget", "application", "psm1", "ws", "wsh",
+    "docm", "dotm", "xlsm", "xltm", "xlam", "pptm", "potm", "ppam", "iso", "img", "vhd", "vhdx"})
 # Formats mutagen reads: a file of these that it cannot parse is corrupt.
 MUTAGEN_FORMATS = frozenset({"mp3", "wav", "m4a", "ogg", "flac", "mp4", "mov"})
 
@@ -177,9 +179,11 @@ def inspect_pdf(path: Path) -> tuple[int, dict]:
         if pdf.is_encrypted:
             raise refused("PDF 已加密，无法长期保存：请上传未加密的文件。")
         try:
-            active = active_content(pdf)
+            active = walk_pdf(pdf).active
             pages = len(pdf.pages)
             unembedded = unembedded_fonts(pdf)
+        except PdfTooComplex as exc:
+            raise refused(f"PDF 结构过于复杂，无法完整检查（{exc}），未予接收。")
         except (pikepdf.PdfError, RecursionError, ValueError) as exc:
             raise refused("PDF 文件已损坏，无法读取。", f"PDF 文件已损坏：{exc}")
         warnings = pdf.get_warnings()
@@ -192,30 +196,198 @@ def inspect_pdf(path: Path) -> tuple[int, dict]:
     return pages, {"unembedded_fonts": unembedded}
 
 
-ACTIVE_KEYS = {"/JS": "JavaScript", "/JavaScript": "JavaScript"}
-ACTIVE_ACTIONS = {"/JavaScript": "JavaScript", "/Launch": "启动外部程序的动作", "/ImportData": "导入数据动作",
-                  "/RichMediaExecute": "富媒体执行动作"}
+# -- the PDF's object graph -----------------------------------------------------
+#
+# Everything a reader could act on hangs somewhere off the trailer: catalog
+# and page /AA, /OpenAction, annotations, form fields, name trees, outline
+# actions chained by /Next, XFA, file specifications and their /EF streams.
+# The walk visits every dictionary, array and stream dictionary reachable
+# from the trailer and every numbered object (also those in object
+# streams, and unreachable ones), each once, with bounds: a file past them
+# is refused rather than half checked.
+
+MAX_PDF_NODES = 1_000_000        # dictionaries/arrays/streams visited (a 1,000-page scan is ~20,000)
+MAX_PDF_NESTING = 64             # direct objects inside direct objects (real files: under 10)
+PDF_WALK_SECONDS = 20.0
+EMBEDDED_DECODE_BYTES = 64 * 1024 * 1024   # decoded bytes read from one embedded file to look into it
+
+ACTIONS = {
+    "/JavaScript": "JavaScript", "/Launch": "启动外部程序的动作", "/ImportData": "导入数据动作",
+    "/SubmitForm": "提交表单动作", "/GoToR": "打开其他文件的动作", "/GoToE": "打开嵌入文件的动作",
+    "/RichMediaExecute": "富媒体执行动作", "/Sound": "声音动作", "/Movie": "影片动作", "/Rendition": "媒体播放动作",
+}
+ANNOTATIONS = {"/RichMedia": "富媒体注释", "/Movie": "影片注释", "/Sound": "声音注释", "/Screen": "媒体播放注释",
+               "/3D": "三维注释"}
+SAFE_URI_SCHEMES = ("http://", "https://", "mailto:")
+FILESPEC_NAME_KEYS = ("/UF", "/F", "/DOS", "/Mac", "/Unix")
+# Office files with macros (vbaProject.bin) and names that run when opened.
+MACRO_MEMBERS = ("vbaproject.bin", "vbadata.xml")
+
+
+class PdfTooComplex(Exception):
+    """The file is past one of the walk's bounds."""
+
+
+@dataclass
+class PdfGraph:
+    active: set[str] = field(default_factory=set)   # Chinese names of what is active
+    nodes: int = 0
+    largest_signature: int = 0     # bytes of the largest /Contents of a signature dictionary
+    signatures: int = 0
+
+
+def walk_pdf(pdf: pikepdf.Pdf, max_nodes: int = MAX_PDF_NODES, max_nesting: int = MAX_PDF_NESTING,
+             seconds: float = PDF_WALK_SECONDS, inspect_embedded: bool = True) -> PdfGraph:
+    """Visit the whole object graph once; raises PdfTooComplex past a bound."""
+    import time
+    deadline = time.monotonic() + seconds
+    graph = PdfGraph()
+    seen: set[tuple[int, int]] = set()
+    dictionary, array, stream = pikepdf.ObjectType.dictionary, pikepdf.ObjectType.array, pikepdf.ObjectType.stream
+    # (object, direct nesting): the nesting restarts at each indirect object
+    stack: list[tuple[pikepdf.Object, int]] = [(pdf.trailer, 0)]
+    stack.extend((obj, 0) for obj in pdf.objects)
+    while stack:
+        obj, nesting = stack.pop()
+        if not isinstance(obj, pikepdf.Object):     # numbers and booleans come back as Python values
+            continue
+        code = obj._type_code
+        if code not in (dictionary, array, stream):
+            continue
+        if obj.is_indirect:
+            key = obj.objgen
+            if key in seen:
+                continue
+            seen.add(key)
+            nesting = 0
+        elif nesting > max_nesting:
+            raise PdfTooComplex(f"对象嵌套超过 {max_nesting} 层")
+        graph.nodes += 1
+        if graph.nodes > max_nodes:
+            raise PdfTooComplex(f"对象超过 {max_nodes} 个")
+        if graph.nodes % 4096 == 0 and time.monotonic() > deadline:
+            raise PdfTooComplex(f"检查超过 {seconds:g} 秒")
+        if code == array:
+            stack.extend((child, nesting + 1) for child in obj)
+            continue
+        values = obj.stream_dict if code == stream else obj
+        _judge(values, graph, inspect_embedded)
+        stack.extend((child, nesting + 1) for child in values.values())
+    return graph
+
+
+def _judge(d: pikepdf.Dictionary, graph: PdfGraph, inspect_embedded: bool) -> None:
+    """What one dictionary (or stream dictionary) makes active."""
+    found = graph.active
+    if "/JS" in d or "/JavaScript" in d:          # an action's script, or the document's JavaScript name tree
+        found.add("JavaScript")
+    if "/XFA" in d:
+        found.add("XFA 表单（可含脚本）")
+    action = d.get("/S")
+    if isinstance(action, pikepdf.Name):
+        name = str(action)
+        if name in ACTIONS:
+            found.add(ACTIONS[name])
+        elif name == "/URI":
+            uri = _text(d.get("/URI")).strip().lower()
+            if not uri.startswith(SAFE_URI_SCHEMES):
+                found.add("非网页链接（URI 动作）")
+    subtype = d.get("/Subtype")
+    if isinstance(subtype, pikepdf.Name) and str(subtype) in ANNOTATIONS and ("/Rect" in d or "/Type" in d):
+        found.add(ANNOTATIONS[str(subtype)])
+    if "/ByteRange" in d and "/Contents" in d:     # a signature value: verify bounds its size
+        graph.signatures += 1
+        contents = d.get("/Contents")
+        if isinstance(contents, pikepdf.String):
+            graph.largest_signature = max(graph.largest_signature, len(bytes(contents)))
+    ef = d.get("/EF")
+    if ef is not None or d.get("/Type") == pikepdf.Name.Filespec:
+        for key in FILESPEC_NAME_KEYS:
+            if executable_name(_text(d.get(key))):
+                found.add("嵌入的可执行文件")
+        if isinstance(ef, pikepdf.Dictionary) and inspect_embedded:
+            for embedded in ef.values():
+                if embedded._type_code == pikepdf.ObjectType.stream:
+                    found.update(embedded_file_findings(embedded))
+    elif d.get("/Type") == pikepdf.Name.EmbeddedFile and isinstance(d, pikepdf.Stream) and inspect_embedded:
+        found.update(embedded_file_findings(d))
+
+
+def _text(value) -> str:
+    if isinstance(value, (pikepdf.String, pikepdf.Name)):
+        return str(value)
+    return ""
+
+
+def executable_name(name: str) -> bool:
+    """Whether a file name would run when opened: the extension after
+    Windows' own clean-up (trailing dots and spaces dropped, compatibility
+    forms folded: "run.bat ", "RUN.BAT.", "ｒｕｎ．ｂａｔ")."""
+    import unicodedata
+    name = unicodedata.normalize("NFKC", name or "")
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")   # controls, RTL overrides
+    name = name.replace("\\", "/").rsplit("/", 1)[-1].rstrip(" .\t").lower()
+    return "." in name and name.rsplit(".", 1)[1].strip() in EXECUTABLE_EXTENSIONS
+
+
+def embedded_file_findings(stream: pikepdf.Object) -> set[str]:
+    """What an embedded file's bytes are: an executable, a script, an archive
+    holding executables or macros. Decoding is bounded (a Flate bomb stops
+    at EMBEDDED_DECODE_BYTES)."""
+    head, complete = _decoded_head(stream, EMBEDDED_DECODE_BYTES)
+    found = set()
+    if executable_magic(head[:16]):
+        found.add("嵌入的可执行文件")
+    if head.startswith((b"Rar!\x1a\x07", b"7z\xbc\xaf\x27\x1c")):
+        found.add("嵌入的压缩包（无法检查其内容）")
+    elif head.startswith(b"PK\x03\x04"):
+        found.update(zip_findings(head) if complete else {"嵌入的压缩包（过大，无法检查其内容）"})
+    return found
+
+
+def zip_findings(data: bytes) -> set[str]:
+    import zipfile
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()[:100_000]
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return {"嵌入的压缩包（已损坏，无法检查其内容）"}
+    found = set()
+    for name in names:
+        if executable_name(name):
+            found.add("压缩包中的可执行文件")
+        if name.rsplit("/", 1)[-1].lower() in MACRO_MEMBERS:
+            found.add("含宏的 Office 文件")
+    return found
+
+
+def _decoded_head(stream: pikepdf.Object, limit: int) -> tuple[bytes, bool]:
+    """Up to `limit` decoded bytes of a stream, and whether that is all of it."""
+    import zlib
+    filters = stream.stream_dict.get("/Filter")
+    filters = [filters] if isinstance(filters, pikepdf.Name) else list(filters or [])
+    raw = stream.read_raw_bytes()
+    if not filters:
+        return raw[:limit], len(raw) <= limit
+    if [str(f) for f in filters] == ["/FlateDecode"] and "/DecodeParms" not in stream.stream_dict:
+        inflater = zlib.decompressobj()
+        try:
+            out = inflater.decompress(raw, limit)
+        except zlib.error:
+            return b"", True
+        return out, not inflater.unconsumed_tail
+    if len(raw) <= 1024 * 1024:      # other filters on a small stream: pikepdf decodes (their expansion is bounded)
+        try:
+            data = stream.read_bytes()
+        except pikepdf.PdfError:
+            return b"", True
+        return data[:limit], len(data) <= limit
+    return raw[:0], False
 
 
 def active_content(pdf: pikepdf.Pdf) -> set[str]:
-    """Names of the active content found in any object of the PDF."""
-    found: set[str] = set()
-    for obj in pdf.objects:
-        if not isinstance(obj, (pikepdf.Dictionary, pikepdf.Stream)):
-            continue
-        keys = set(obj.keys())
-        found.update(name for key, name in ACTIVE_KEYS.items() if key in keys)
-        action = obj.get("/S")
-        if isinstance(action, pikepdf.Name) and str(action) in ACTIVE_ACTIONS:
-            found.add(ACTIVE_ACTIONS[str(action)])
-        if obj.get("/Type") == pikepdf.Name.EmbeddedFile and isinstance(obj, pikepdf.Stream):
-            if executable_magic(obj.read_bytes()[:16]):
-                found.add("嵌入的可执行文件")
-        if obj.get("/Type") == pikepdf.Name.Filespec:
-            name = str(obj.get("/UF", obj.get("/F", "")))
-            if PurePosixPath(name.lower()).suffix.lstrip(".") in EXECUTABLE_EXTENSIONS:
-                found.add("嵌入的可执行文件")
-    return found
+    """Names of the active content found anywhere in the PDF (see walk_pdf)."""
+    return walk_pdf(pdf).active
 
 
 def unembedded_fonts(pdf: pikepdf.Pdf) -> list[str]:
@@ -300,3 +472,87 @@ def media_duration(path: Path, fmt: str) -> float | None:
         raise refused("音视频文件已损坏，无法读取。")
     length = getattr(media.info, "length", None)
     return round(float(length), 3) if length else None
+
+
+# -- PDF/A: the rules that matter, checked with pikepdf ---------------------------
+#
+# veraPDF cannot be installed here. These are the rules of ISO 19005 whose
+# breach loses content or lets a file act: what is checked is listed in
+# `rules`, so a report never claims more than it looked at.
+
+PDFA_RULES = {
+    "claim": "XMP 中 pdfaid:part / pdfaid:conformance 存在、取值有效且与 PDF 版本相符",
+    "output_intent": "有 GTS_PDFA1 输出意图并嵌入 ICC 描述文件",
+    "fonts": "页面使用的字体均已嵌入",
+    "encryption": "未加密",
+    "active": "无 JavaScript、启动等主动内容",
+    "transparency": "PDF/A-1 不含透明组与软蒙版",
+    "embedded_files": "嵌入文件：PDF/A-1 不允许；PDF/A-2 仅限 PDF；PDF/A-3 须有 AFRelationship",
+}
+
+
+@dataclass
+class PdfA:
+    claim: str                  # e.g. "3B"; "" when the file does not claim PDF/A
+    rules: list[str]            # keys of PDFA_RULES that were checked
+    problems: list[str]         # Chinese, one per broken rule
+
+    @property
+    def conforms(self) -> bool:
+        return not self.problems
+
+
+def pdfa_conformance(pdf: pikepdf.Pdf, graph: PdfGraph | None = None) -> PdfA:
+    """The PDF/A rules above. A file that does not claim PDF/A is checked
+    on the content rules only (fonts, encryption, active content): the
+    document-level ones are the assembled file's."""
+    try:
+        claim = pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=False).pdfa_status or ""
+    except Exception:   # an XMP packet that does not parse is no claim (reported below when the Info says otherwise)
+        claim = ""
+    problems: list[str] = []
+    rules = ["fonts", "encryption", "active"]
+    if pdf.is_encrypted:
+        problems.append("文件已加密")
+    graph = graph or walk_pdf(pdf)
+    if graph.active:
+        problems.append(f"含主动内容（{'、'.join(sorted(graph.active))}）")
+    missing = unembedded_fonts(pdf)
+    if missing:
+        problems.append(f"字体未嵌入（{'、'.join(missing[:5])}）")
+    if not claim:
+        return PdfA("", rules, problems)
+    rules = list(PDFA_RULES)
+    part, level = claim[:-1], claim[-1:]
+    version = float(pdf.pdf_version or "0")
+    if part not in ("1", "2", "3", "4") or level not in ("A", "B", "U", "E", "F") or (part == "1" and level == "U"):
+        problems.append(f"pdfaid 声明无效（{claim}）")
+    elif (part == "1" and version > 1.4) or (part in ("2", "3") and version > 1.7):
+        problems.append(f"PDF/A-{part} 不允许 PDF {pdf.pdf_version} 版本")
+    intents = pdf.Root.get("/OutputIntents")
+    if part != "4" and not any(isinstance(i, pikepdf.Dictionary) and i.get("/S") == pikepdf.Name.GTS_PDFA1
+                               and i.get("/DestOutputProfile") is not None for i in (intents or [])):
+        problems.append("缺少 GTS_PDFA1 输出意图或其 ICC 描述文件")
+    specs = [o for o in pdf.objects if isinstance(o, pikepdf.Dictionary) and "/EF" in o]
+    if specs and part == "1":
+        problems.append("PDF/A-1 不允许嵌入文件")
+    elif specs and part == "2":
+        problems.append("PDF/A-2 仅允许嵌入 PDF/A 文件") if any(
+            not _decoded_head(ef, 8)[0].startswith(b"%PDF-") for s in specs for ef in s.EF.values()
+            if isinstance(ef, pikepdf.Stream)) else None
+    elif specs and part in ("3", "4"):
+        bare = [_text(s.get("/UF", s.get("/F"))) or "?" for s in specs if "/AFRelationship" not in s]
+        if bare:
+            problems.append(f"嵌入文件缺少 AFRelationship（{'、'.join(bare[:5])}）")
+    if part == "1":
+        for obj in pdf.objects:
+            d = obj.stream_dict if isinstance(obj, pikepdf.Stream) else obj
+            if not isinstance(d, pikepdf.Dictionary):
+                continue
+            group = d.get("/Group")
+            smask = d.get("/SMask")
+            if (isinstance(group, pikepdf.Dictionary) and group.get("/S") == pikepdf.Name.Transparency) or \
+                    (smask is not None and smask != pikepdf.Name("/None")):
+                problems.append("PDF/A-1 不允许透明组或软蒙版")
+                break
+    return PdfA(claim, rules, problems)
