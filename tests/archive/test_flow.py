@@ -26,8 +26,8 @@ def page_text(pdf_path, page: int) -> str:
 
 
 @pytest.fixture
-def sealed_case(archive, license_documents, tmp_path):
-    app, client = archive
+def sealed_case(scanned_archive, license_documents, tmp_path):
+    app, client = scanned_archive
     accepted, granted, receipt = license_documents
     case = open_case(client, decision_number=granted["number"])
     for doc in (receipt, accepted, granted):       # added out of order on purpose
