@@ -237,13 +237,16 @@ class PdfGraph:
 
 
 def walk_pdf(pdf: pikepdf.Pdf, max_nodes: int = MAX_PDF_NODES, max_nesting: int = MAX_PDF_NESTING,
-             seconds: float = PDF_WALK_SECONDS, inspect_embedded: bool = True) -> PdfGraph:
-    """Visit the whole object graph once; raises PdfTooComplex past a bound."""
+             seconds: float = PDF_WALK_SECONDS, inspect_embedded: bool = True,
+             max_string: int | None = None) -> PdfGraph:
+    """Visit the whole object graph once; raises PdfTooComplex past a bound
+    (`max_string`: the longest string allowed, e.g. for verify)."""
     import time
     deadline = time.monotonic() + seconds
     graph = PdfGraph()
     seen: set[tuple[int, int]] = set()
     dictionary, array, stream = pikepdf.ObjectType.dictionary, pikepdf.ObjectType.array, pikepdf.ObjectType.stream
+    string = pikepdf.ObjectType.string
     # (object, direct nesting): the nesting restarts at each indirect object
     stack: list[tuple[pikepdf.Object, int]] = [(pdf.trailer, 0)]
     stack.extend((obj, 0) for obj in pdf.objects)
@@ -252,6 +255,8 @@ def walk_pdf(pdf: pikepdf.Pdf, max_nodes: int = MAX_PDF_NODES, max_nesting: int 
         if not isinstance(obj, pikepdf.Object):     # numbers and booleans come back as Python values
             continue
         code = obj._type_code
+        if code == string and max_string is not None and len(bytes(obj)) > max_string:
+            raise PdfTooComplex(f"字符串超过 {max_string} 字节")
         if code not in (dictionary, array, stream):
             continue
         if obj.is_indirect:

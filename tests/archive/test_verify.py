@@ -78,7 +78,9 @@ def test_an_appended_incremental_update_is_detected(overridden, tmp_path):
         writer.write(out)
     result = verify(client, out.getvalue())
     assert result["intact"] and result["modified_after_seal"] and not result["ledger"]["found"]
-    assert any("追加" in f for f in result["findings"])
+    assert not result["valid"] and "不是有效的封存文件" in result["findings"][0]
+    assert any("文档目录" in c for c in result["changes"]), result["changes"]
+    assert result["signed_revision"]["ledger_found"] and result["signed_revision"]["bytes"] == path.stat().st_size
     original = verify(client, path.read_bytes())
     assert original["valid"] and not original["modified_after_seal"] and original["ledger"]["found"]
 
