@@ -156,6 +156,11 @@ def _compatible(declared: str, sniffed: str) -> bool:
 def inspect(path: Path, size: int, filename: str, content_type: str) -> Inspected:
     fmt = identify(path, size, filename, content_type)
     family = FAMILIES[fmt]
+    if family == "image":
+        image_header(path)           # the pixel limits first: they need only the header
+    hidden = hidden_payload(path, fmt)
+    if hidden:
+        raise refused(hidden)
     if family == "pdf":
         pages, report = inspect_pdf(path)
         return Inspected(fmt, MEDIA_TYPES[fmt], pages, None, None, report)
@@ -418,10 +423,57 @@ def _font_embedded(font) -> bool:
     return descriptor is not None and any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3"))
 
 
-def image_to_pdf(path: Path) -> tuple[bytes, int]:
-    """A scan as PDF pages, losslessly (img2pdf embeds JPEG as is, PNG/TIFF
-    without recompression); EXIF orientation respected; the scan's DPI kept
-    (an A4 scan comes out A4), a scan without DPI fitted to A4."""
+# -- images: a pixel budget from the memory budget, checked before decoding -------
+#
+# Pillow's Image.open reads only the header: width, height and mode are
+# known before a pixel is decoded. JPEGs and plain PNGs are embedded by
+# img2pdf as they are, so they are never decoded whole: a JPEG is test-decoded
+# at 1/8 scale (1/64 of the memory), a PNG's deflate stream is inflated into
+# nothing, chunk by chunk. What must be decoded (TIFF, interlaced or
+# transparent PNG) is charged to one process-wide budget: an image past it is
+# refused, and decodes that fit wait for each other instead of adding up.
+
+DECODE_MEMORY_BYTES = 256 * 1024 * 1024
+
+
+class _Budget:
+    """A weighted semaphore: reserve(n) waits until n bytes of the budget are free."""
+
+    def __init__(self, total: int):
+        import threading
+        self.total, self.used = total, 0
+        self.cond = threading.Condition()
+
+    def reserve(self, amount: int, timeout: float = 120):
+        import contextlib
+
+        @contextlib.contextmanager
+        def held():
+            with self.cond:
+                if not self.cond.wait_for(lambda: self.used + amount <= self.total, timeout):
+                    raise Problem(503, "busy", "服务繁忙", "正在处理的图像过多，请稍后重试。")
+                self.used += amount
+            try:
+                yield
+            finally:
+                with self.cond:
+                    self.used -= amount
+                    self.cond.notify_all()
+        return held()
+
+
+_decoding = _Budget(DECODE_MEMORY_BYTES)
+
+
+def _pixel_bytes(mode: str) -> int:
+    """Bytes per pixel in Pillow's memory (not in the file): 1 for 1/L/P, 2 for I;16, else 4."""
+    if mode in ("1", "L", "P"):
+        return 1
+    return 2 if mode.startswith("I;16") else 4
+
+
+def image_header(path: Path) -> None:
+    """Refuse past the frame and pixel limits, from the header alone."""
     try:
         with Image.open(path) as img:
             frames = getattr(img, "n_frames", 1)
@@ -431,27 +483,72 @@ def image_to_pdf(path: Path) -> tuple[bytes, int]:
                 img.seek(index)
                 if img.width * img.height > MAX_PIXELS:
                     raise refused(f"图像像素过多（{img.width}×{img.height}），超过 {MAX_PIXELS} 像素的上限。")
-            img.seek(0)
-            dpi = img.info.get("dpi")
-            alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
-            for index in range(frames):   # decode every frame: a truncated scan fails here
-                img.seek(index)
-                img.load()
-            flattened = _flatten(img) if alpha and frames == 1 else None
     except Image.DecompressionBombError:
         raise refused(f"图像像素过多，超过 {MAX_PIXELS} 像素的上限。")
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise refused("图像文件已损坏，无法解码。", f"图像文件已损坏：{exc}")
-    kwargs = {"rotation": img2pdf.Rotation.ifvalid}
-    if not dpi or min(float(d) for d in dpi) < 50:
-        kwargs["layout_fun"] = img2pdf.get_layout_fun(A4_POINTS, fit=img2pdf.FitMode.into, auto_orient=True)
+
+
+def image_to_pdf(path: Path) -> tuple[bytes, int]:
+    """A scan as PDF pages, losslessly (img2pdf embeds JPEG as is, PNG/TIFF
+    without recompression); EXIF orientation respected; the scan's DPI kept
+    (an A4 scan comes out A4), a scan without DPI fitted to A4."""
     try:
-        pdf = img2pdf.convert(flattened if flattened is not None else str(path), **kwargs)
-    except img2pdf.AlphaChannelError:
-        raise refused("多页图像含透明通道，请去除透明后上传。")
-    except Exception as exc:   # img2pdf raises plain exceptions for odd colour spaces
-        raise refused("图像无法无损转换为 PDF 页面。", f"图像无法转换：{exc}")
+        with Image.open(path) as img:
+            kind = img.format
+            frames = getattr(img, "n_frames", 1)
+            if frames > MAX_FRAMES:
+                raise refused(f"图像页数过多（超过 {MAX_FRAMES} 页）。")
+            largest = 0
+            for index in range(frames):
+                img.seek(index)
+                if img.width * img.height > MAX_PIXELS:
+                    raise refused(f"图像像素过多（{img.width}×{img.height}），超过 {MAX_PIXELS} 像素的上限。")
+                largest = max(largest, img.width * img.height * _pixel_bytes(img.mode))
+            img.seek(0)
+            dpi = img.info.get("dpi")
+            alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
+            if kind == "JPEG":
+                cost = largest // 64 + 1
+            elif kind == "PNG" and not alpha and not _png_interlaced(path):
+                cost = 0
+            else:   # decoded whole; flattening holds the RGBA image, the RGB page and its PNG
+                cost = largest * (3 if alpha else 2)
+            if cost > DECODE_MEMORY_BYTES:
+                budget = DECODE_MEMORY_BYTES // ((3 if alpha else 2) * _pixel_bytes(img.mode))
+                raise refused(f"图像像素过多（{img.width}×{img.height}，{img.mode}），超过内存预算允许的 "
+                              f"{budget} 像素：请以 JPEG 或不透明、非隔行的 PNG 上传，或降低分辨率。")
+            with _decoding.reserve(cost):
+                if kind == "JPEG":
+                    img.draft(img.mode, (max(1, img.width // 8), max(1, img.height // 8)))
+                    img.load()        # a truncated scan fails here, at 1/64 of the memory
+                elif cost:
+                    for index in range(frames):
+                        img.seek(index)
+                        img.load()
+                flattened = _flatten(img) if alpha and frames == 1 else None
+                kwargs = {"rotation": img2pdf.Rotation.ifvalid}
+                if not dpi or min(float(d) for d in dpi) < 50:
+                    kwargs["layout_fun"] = img2pdf.get_layout_fun(A4_POINTS, fit=img2pdf.FitMode.into, auto_orient=True)
+                try:
+                    pdf = img2pdf.convert(flattened if flattened is not None else str(path), **kwargs)
+                except img2pdf.AlphaChannelError:
+                    raise refused("多页图像含透明通道，请去除透明后上传。")
+                except Problem:
+                    raise
+                except Exception as exc:   # img2pdf raises plain exceptions for odd colour spaces
+                    raise refused("图像无法无损转换为 PDF 页面。", f"图像无法转换：{exc}")
+    except Image.DecompressionBombError:
+        raise refused(f"图像像素过多，超过 {MAX_PIXELS} 像素的上限。")
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise refused("图像文件已损坏，无法解码。", f"图像文件已损坏：{exc}")
     return pdf, frames
+
+
+def _png_interlaced(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        header = fh.read(29)
+    return len(header) < 29 or header[28] != 0
 
 
 def _flatten(img: Image.Image) -> bytes:
@@ -476,7 +573,18 @@ def media_duration(path: Path, fmt: str) -> float | None:
     if media is None or getattr(media, "info", None) is None:
         raise refused("音视频文件已损坏，无法读取。")
     length = getattr(media.info, "length", None)
-    return round(float(length), 3) if length else None
+    if fmt == "wav" and length:       # from the data chunk present (truncation is refused before)
+        rate = getattr(media.info, "sample_rate", 0) * getattr(media.info, "channels", 0) * \
+            max(1, getattr(media.info, "bits_per_sample", 8) // 8)
+        length = _wav_data_bytes(path) / rate if rate else length
+    return check_duration(path, fmt, round(float(length), 3) if length else None)
+
+
+def _wav_data_bytes(path: Path) -> int:
+    with open(path, "rb") as fh:
+        header = fh.read(1 << 16)
+    at = header.find(b"data", 12)
+    return int.from_bytes(header[at + 4:at + 8], "little") if at >= 0 else 0
 
 
 # -- PDF/A: the rules that matter, checked with pikepdf ---------------------------
@@ -561,3 +669,246 @@ def pdfa_conformance(pdf: pikepdf.Pdf, graph: PdfGraph | None = None) -> PdfA:
                 problems.append("PDF/A-1 不允许透明组或软蒙版")
                 break
     return PdfA(claim, rules, problems)
+
+
+# -- containers: what lies past the end, what hides inside --------------------------
+#
+# A JPEG+ZIP polyglot shows a photo to a viewer and an archive to an unzipper:
+# each format's own structure is walked to its end marker (JPEG EOI, PNG IEND,
+# the last MP4 box, the RIFF size, PDF %%EOF, a TIFF's strips and IFDs), and
+# anything past it is refused, as are archive signatures where a reader
+# would find them (a ZIP's end record in the last 64 KB, RAR/7z headers, a
+# PE executable, a ZIP local header in image metadata).
+
+ZIP_LOCAL, ZIP_END = b"PK\x03\x04", b"PK\x05\x06"
+ARCHIVE_SIGNATURES = {b"Rar!\x1a\x07": "RAR 压缩包", b"7z\xbc\xaf\x27\x1c": "7z 压缩包"}
+MAX_TRAILING_JPEGS = 8           # multi-picture (MPF) JPEGs carry their extra images after the first EOI
+MIN_BYTES_PER_SECOND = 125       # 1 kbit/s: below any real audio or video codec
+HIDDEN = "文件中藏有{}（多格式伪装文件），未予接收。"
+TRAILING = "{}结束标记之后附有其他数据（可能藏有压缩包或程序），未予接收。"
+
+
+def hidden_payload(path: Path, fmt: str) -> str | None:
+    """Why the file's structure is refused (hidden or appended content, a
+    truncated or unplayable container), or None."""
+    import mmap
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        size = len(data)
+        if data.find(ZIP_END, max(0, size - 65557)) >= 0:
+            return HIDDEN.format("ZIP 压缩包")
+        if fmt != "pdf":      # a PDF's streams are checked by the object walk
+            for signature, name in ARCHIVE_SIGNATURES.items():
+                if data.find(signature) >= 0:
+                    return HIDDEN.format(name)
+            if _has_pe(data):
+                return HIDDEN.format("可执行程序")
+        if fmt == "jpeg":
+            return _jpeg_problem(data)
+        if fmt == "png":
+            return _png_problem(data)
+        if fmt == "tiff":
+            return _tiff_problem(path, data)
+        if fmt == "pdf":
+            end = data.rfind(b"%%EOF")
+            if end < 0:
+                return "PDF 文件已损坏或不完整（缺少文件结束标记）。"
+            if data[end + 5:].strip(b"\x00\t\n\f\r ") != b"":
+                return TRAILING.format("PDF 文件")
+            return None
+        if fmt in ("mp4", "mov", "m4a"):
+            return _mp4_problem(data)
+        if fmt in ("wav", "avi"):
+            return _riff_problem(data, fmt)
+    return None
+
+
+def _has_pe(data) -> bool:
+    """An MZ header whose e_lfanew points at "PE\\0\\0": a Windows program."""
+    pos = data.find(b"MZ")
+    while pos >= 0:
+        if pos + 64 <= len(data):
+            offset = int.from_bytes(data[pos + 60:pos + 64], "little")
+            if 64 <= offset < 4096 and data[pos + offset:pos + offset + 4] == b"PE\0\0":
+                return True
+        pos = data.find(b"MZ", pos + 2)
+    return False
+
+
+def _jpeg_problem(data) -> str | None:
+    start = 0
+    for _ in range(MAX_TRAILING_JPEGS):
+        end, problem = _jpeg_end(data, start)
+        if problem:
+            return problem
+        rest = data[end:end + 3]
+        if rest == b"\xff\xd8\xff":       # a further image of a multi-picture file
+            start = end
+            continue
+        tail = data[end:]
+        return None if tail.strip(b"\x00\xff") == b"" else TRAILING.format("JPEG 图像")
+    return TRAILING.format("JPEG 图像")
+
+
+def _jpeg_end(data, pos: int) -> tuple[int, str | None]:
+    """(offset past EOI, problem) of the JPEG starting at pos."""
+    n = len(data)
+    corrupt = (0, "JPEG 图像结构损坏或不完整。")
+    pos += 2
+    while pos + 2 <= n:
+        if data[pos] != 0xFF:
+            return corrupt
+        marker = data[pos + 1]
+        if marker == 0xFF:
+            pos += 1
+            continue
+        if marker == 0xD9:
+            return pos + 2, None
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            pos += 2
+            continue
+        if pos + 4 > n:
+            return corrupt
+        length = int.from_bytes(data[pos + 2:pos + 4], "big")
+        if length < 2 or pos + 2 + length > n:
+            return corrupt
+        if (0xE0 <= marker <= 0xEF or marker == 0xFE) and data.find(ZIP_LOCAL, pos + 4, pos + 2 + length) >= 0:
+            return 0, HIDDEN.format("ZIP 压缩包")
+        pos += 2 + length
+        if marker == 0xDA:       # entropy-coded data runs to the next marker that is not RSTn or a stuffed 00
+            while True:
+                pos = data.find(b"\xff", pos)
+                if pos < 0 or pos + 1 >= n:
+                    return corrupt
+                following = data[pos + 1]
+                if following == 0x00 or 0xD0 <= following <= 0xD7:
+                    pos += 2
+                elif following == 0xFF:
+                    pos += 1
+                else:
+                    break
+    return corrupt
+
+
+def _png_problem(data) -> str | None:
+    """Walk the chunks: CRCs, IDAT inflated into nothing (bounded), nothing after IEND."""
+    import zlib
+    n = len(data)
+    corrupt = "PNG 图像结构损坏或不完整。"
+    if n < 33 or data[12:16] != b"IHDR":
+        return corrupt
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    depth, colour, interlace = data[24], data[25], data[28]
+    channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}.get(colour)
+    if channels is None:
+        return corrupt
+    expected = height * (1 + (width * channels * depth + 7) // 8)
+    inflater, produced, pos = zlib.decompressobj(), 0, 8
+    piece = 1 << 20
+    while True:
+        if pos + 12 > n:
+            return corrupt
+        length, kind = int.from_bytes(data[pos:pos + 4], "big"), bytes(data[pos + 4:pos + 8])
+        body_end = pos + 8 + length
+        if body_end + 4 > n:
+            return corrupt
+        crc = zlib.crc32(kind)
+        for at in range(pos + 8, body_end, piece):
+            chunk = data[at:min(at + piece, body_end)]
+            crc = zlib.crc32(chunk, crc)
+            if kind == b"IDAT":
+                try:
+                    produced += len(inflater.decompress(chunk, piece))
+                    while inflater.unconsumed_tail:
+                        produced += len(inflater.decompress(inflater.unconsumed_tail, piece))
+                except zlib.error:
+                    return corrupt
+                if produced > expected:
+                    return corrupt
+        if crc & 0xFFFFFFFF != int.from_bytes(data[body_end:body_end + 4], "big"):
+            return corrupt
+        if kind not in (b"IDAT", b"IHDR", b"PLTE", b"IEND") and data.find(ZIP_LOCAL, pos + 8, body_end) >= 0:
+            return HIDDEN.format("ZIP 压缩包")
+        pos = body_end + 4
+        if kind == b"IEND":
+            break
+    if not inflater.eof or (interlace == 0 and produced != expected):
+        return corrupt
+    return None if pos == n else TRAILING.format("PNG 图像")
+
+
+def _tiff_problem(path: Path, data) -> str | None:
+    """Past the last strip/tile and IFD, at most a little (out-of-line tag
+    values), and never an archive header."""
+    end = 8
+    try:
+        with Image.open(path) as img:
+            for index in range(getattr(img, "n_frames", 1)):
+                img.seek(index)
+                tags = img.tag_v2
+                offsets = tags.get(273) or tags.get(324) or ()
+                counts = tags.get(279) or tags.get(325) or ()
+                end = max([end, *(o + c for o, c in zip(offsets, counts))])
+                frame_pos = getattr(img, "_frame_pos", [0])[index] if hasattr(img, "_frame_pos") else 0
+                end = max(end, frame_pos + 2 + 12 * len(tags) + 4)
+    except (OSError, SyntaxError, ValueError, EOFError, TypeError):
+        return "TIFF 图像结构损坏。"
+    if data.find(ZIP_LOCAL, end) >= 0:
+        return HIDDEN.format("ZIP 压缩包")
+    if len(data) - end > 1024 * 1024:
+        return TRAILING.format("TIFF 图像")
+    return None
+
+
+def _mp4_problem(data) -> str | None:
+    """Top-level boxes tile the file exactly; a playable file has moov and mdat."""
+    n, pos, kinds = len(data), 0, set()
+    while pos < n:
+        if pos + 8 > n:
+            return "MP4 文件结构不完整（末尾有残缺的数据）。"
+        size, kind = int.from_bytes(data[pos:pos + 4], "big"), bytes(data[pos + 4:pos + 8])
+        if size == 1:
+            if pos + 16 > n:
+                return "MP4 文件结构不完整。"
+            size = int.from_bytes(data[pos + 8:pos + 16], "big")
+        elif size == 0:
+            size = n - pos
+        if size < 8 or pos + size > n:
+            return f"MP4 文件不完整或附有其他数据（{kind.decode('latin-1')!r} 框超出文件末尾）。"
+        kinds.add(kind)
+        pos += size
+    if b"moov" not in kinds or b"mdat" not in kinds:
+        return "MP4 文件缺少影片信息（moov）或媒体数据（mdat），无法播放。"
+    return None
+
+
+def _riff_problem(data, fmt: str) -> str | None:
+    n = len(data)
+    declared = int.from_bytes(data[4:8], "little") + 8
+    if declared > n:
+        return f"{fmt.upper()} 文件不完整（声明 {declared} 字节，实有 {n} 字节）。"
+    if n - declared > 1:        # one pad byte is allowed
+        return TRAILING.format(f"{fmt.upper()} 文件")
+    if fmt == "wav":
+        pos = 12
+        while pos + 8 <= declared:
+            kind, size = bytes(data[pos:pos + 4]), int.from_bytes(data[pos + 4:pos + 8], "little")
+            if pos + 8 + size > declared:
+                return f"WAV 文件不完整（{kind.decode('latin-1').strip()} 块声明 {size} 字节，超出文件末尾）。"
+            pos += 8 + size + (size & 1)
+    return None
+
+
+def check_duration(path: Path, fmt: str, duration: float | None) -> float | None:
+    """The duration a header declares, if the bytes present can hold it."""
+    if duration is None:
+        return None
+    size = path.stat().st_size
+    if fmt == "wav":     # exact: the data chunk at the format's byte rate
+        return duration if duration <= size else _refuse_duration(duration, size)
+    if duration * MIN_BYTES_PER_SECOND > size:
+        _refuse_duration(duration, size)
+    return duration
+
+
+def _refuse_duration(duration: float, size: int):
+    raise refused(f"文件声明的时长（{duration:.0f} 秒）与其大小（{size} 字节）不符：文件头不可信或文件不完整。")
