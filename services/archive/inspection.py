@@ -24,6 +24,7 @@ from shared.problems import FieldError, Problem
 # An A4 page scanned at 600 dpi is about 35 megapixels; 100 leaves room for
 # A3 and large drawings while refusing decompression bombs before decoding.
 MAX_PIXELS = 100_000_000
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS      # Pillow warns past it, refuses past twice it; we refuse past it ourselves
 MAX_FRAMES = 500
 A4_POINTS = (img2pdf.mm_to_pt(210), img2pdf.mm_to_pt(297))
 
@@ -527,7 +528,11 @@ def image_to_pdf(path: Path) -> tuple[bytes, int]:
                         img.seek(index)
                         img.load()
                 flattened = _flatten(img) if alpha and frames == 1 else None
-                kwargs = {"rotation": img2pdf.Rotation.ifvalid}
+                # img2pdf reads EXIF orientation with getexif(), which makes Pillow decode a whole
+                # PNG whose eXIf chunk (if any) was not before the pixels: PNG scans almost never
+                # carry an orientation, so one without EXIF up front is taken as it is.
+                plain_png = kind == "PNG" and "exif" not in img.info
+                kwargs = {"rotation": img2pdf.Rotation.none if plain_png else img2pdf.Rotation.ifvalid}
                 if not dpi or min(float(d) for d in dpi) < 50:
                     kwargs["layout_fun"] = img2pdf.get_layout_fun(A4_POINTS, fit=img2pdf.FitMode.into, auto_orient=True)
                 try:
