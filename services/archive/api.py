@@ -14,7 +14,7 @@ from shared import audit
 from shared.db import as_utc, reading
 from shared.paging import int_arg, page_args
 from shared.problems import conflict, invalid_field, not_found
-from shared.uploads import parse_upload
+from shared.uploads import parse_body, parse_upload
 from shared.web import external_url, json_body, principal, requires
 
 bp = Blueprint("archive", __name__)
@@ -164,14 +164,17 @@ def package(case_file_id: str):
 @bp.post("/v1/verify")
 @bp.post("/v1/verify/signed-revision")
 def verify():
-    """Public: any copy of a sealed file, up to its own bound (a sealed file
-    can be larger than any upload). /signed-revision answers with the sealed
+    """Public: any copy of a sealed file (multipart `file`, or the PDF as an
+    application/pdf body), up to its own bound (a sealed file can be larger
+    than any upload). /signed-revision answers with the sealed
     revision itself, cut from the copy sent (so it gives back only bytes the
     caller has): the original of a copy changed after sealing. One endpoint
     for both, so one rate limit counts both."""
     rt = _rt()
     limit = max_verify_bytes(rt.settings.max_upload_bytes)
-    with parse_upload(rt.settings.service_dir("archive") / "uploads", limit) as form:
+    uploads = rt.settings.service_dir("archive") / "uploads"
+    # multipart `file`, or the PDF itself as the body (application/pdf: no multipart parsing)
+    with (parse_body(uploads, limit) if request.mimetype == "application/pdf" else parse_upload(uploads, limit)) as form:
         upload = form.file("file")
         if request.path.endswith("/signed-revision"):
             length, report = rt.verifier.signed_revision(upload.path, upload.sha256)

@@ -281,21 +281,23 @@ def walk_pdf(pdf: pikepdf.Pdf, max_nodes: int = MAX_PDF_NODES, max_nesting: int 
         if code == array:
             stack.extend((child, nesting + 1) for child in obj)
             continue
-        values = obj.stream_dict if code == stream else obj
-        _judge(values, graph, inspect_embedded)
-        stack.extend((child, nesting + 1) for child in values.values())
+        entries = dict((obj.stream_dict if code == stream else obj).items())
+        _judge(entries, graph, inspect_embedded, obj if code == stream else None)
+        stack.extend((child, nesting + 1) for child in entries.values())
     return graph
 
 
-def _judge(d: pikepdf.Dictionary, graph: PdfGraph, inspect_embedded: bool) -> None:
-    """What one dictionary (or stream dictionary) makes active."""
+def _judge(d: dict, graph: PdfGraph, inspect_embedded: bool, stream=None) -> None:
+    """What one dictionary (or stream dictionary, `stream` the stream), as a
+    plain dict of its entries (read once: each lookup on a pikepdf object
+    crosses into C++), makes active."""
     found = graph.active
     if "/JS" in d or "/JavaScript" in d:          # an action's script, or the document's JavaScript name tree
         found.add("JavaScript")
     if "/XFA" in d:
         found.add("XFA 表单（可含脚本）")
     action = d.get("/S")
-    if isinstance(action, pikepdf.Name):
+    if action is not None and isinstance(action, pikepdf.Name):
         name = str(action)
         if name in ACTIONS:
             found.add(ACTIONS[name])
@@ -304,24 +306,27 @@ def _judge(d: pikepdf.Dictionary, graph: PdfGraph, inspect_embedded: bool) -> No
             if not uri.startswith(SAFE_URI_SCHEMES):
                 found.add("非网页链接（URI 动作）")
     subtype = d.get("/Subtype")
-    if isinstance(subtype, pikepdf.Name) and str(subtype) in ANNOTATIONS and ("/Rect" in d or "/Type" in d):
+    if subtype is not None and isinstance(subtype, pikepdf.Name) and str(subtype) in ANNOTATIONS \
+            and ("/Rect" in d or "/Type" in d):
         found.add(ANNOTATIONS[str(subtype)])
     if "/ByteRange" in d and "/Contents" in d:     # a signature value: verify bounds its size
         graph.signatures += 1
-        contents = d.get("/Contents")
+        contents = d["/Contents"]
         if isinstance(contents, pikepdf.String):
             graph.largest_signature = max(graph.largest_signature, len(bytes(contents)))
+    kind = d.get("/Type")
+    kind = str(kind) if kind is not None and isinstance(kind, pikepdf.Name) else ""
     ef = d.get("/EF")
-    if ef is not None or d.get("/Type") == pikepdf.Name.Filespec:
+    if ef is not None or kind == "/Filespec":
         for key in FILESPEC_NAME_KEYS:
-            if executable_name(_text(d.get(key))):
+            if key in d and executable_name(_text(d[key])):
                 found.add("嵌入的可执行文件")
         if isinstance(ef, pikepdf.Dictionary) and inspect_embedded:
             for embedded in ef.values():
                 if embedded._type_code == pikepdf.ObjectType.stream:
                     found.update(embedded_file_findings(embedded))
-    elif d.get("/Type") == pikepdf.Name.EmbeddedFile and isinstance(d, pikepdf.Stream) and inspect_embedded:
-        found.update(embedded_file_findings(d))
+    elif kind == "/EmbeddedFile" and stream is not None and inspect_embedded:
+        found.update(embedded_file_findings(stream))
 
 
 def _text(value) -> str:

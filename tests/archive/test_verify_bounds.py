@@ -138,6 +138,13 @@ def test_a_sealed_file_larger_than_any_upload_is_verified(small_limits):
     assert result["valid"] and result["ledger"]["found"]
     limit = verification.max_verify_bytes(60_000)
     assert verify(client, sealed + b"\n" * (limit - len(sealed) + 1)).status_code == 413
+    # the PDF itself as the body: the same answer, no multipart parsing
+    raw = client.post("/v1/verify", data=sealed, content_type="application/pdf").get_json()
+    assert raw == result
+    empty = client.post("/v1/verify", data=b"", content_type="application/pdf")
+    assert empty.status_code == 422 and empty.get_json()["errors"][0]["path"] == "file"
+    too_big = client.post("/v1/verify", data=sealed + b"\n" * limit, content_type="application/pdf")
+    assert too_big.status_code == 413
 
 
 def hostile_signature(contents_hex_bytes: int, nesting: int = 0) -> bytes:
