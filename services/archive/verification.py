@@ -11,7 +11,7 @@ pyHanko sees it: the upload size (the route's own limit, `max_verify_bytes`),
 then a pikepdf walk of the whole object graph with bounds on objects,
 nesting, the length of any string (a signature value is a few KB; a 25 MB
 hex string made pyHanko take 49 s and 4.5 GB), the number of signatures;
-and pyHanko itself runs in a forked child under a memory limit and a
+and the walk and pyHanko run in a forked child under a memory limit and a
 deadline, so that whatever got past the checks cannot take the process
 with it.
 """
@@ -24,6 +24,7 @@ import pickle
 import resource
 import select
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -52,13 +53,17 @@ MAX_STRING_BYTES = 256 * 1024     # our seal's /Contents is ~20 KB (with a times
 MAX_SIGNATURES = 16
 WALK_SECONDS = 10.0
 VALIDATE_SECONDS = 20.0           # pyHanko in its child; the 226 MB sealed file takes ~0.3 s
-VALIDATE_MEMORY_BYTES = 768 * 1024 * 1024
+VALIDATE_MEMORY_BYTES = 512 * 1024 * 1024
+CONCURRENT_CHILDREN = 2           # so the children's memory is bounded for the process, not only per request
 DIFF_TAIL_BYTES = 16 * 1024 * 1024   # appended after the seal: larger is not analysed object by object
 
 MODIFICATION_LEVELS = {
     "NONE": "无实质改动", "LTA_UPDATES": "仅追加长期验证数据（证书、吊销信息、时间戳）",
     "FORM_FILLING": "表单填写或追加签名", "ANNOTATIONS": "增加或修改了批注", "OTHER": "改动了文件内容",
 }
+
+
+_children = threading.BoundedSemaphore(CONCURRENT_CHILDREN)
 
 
 def max_verify_bytes(max_upload_bytes: int) -> int:
@@ -102,14 +107,24 @@ class Verifier:
                   "ledger": {"found": known is not None, "sequence": known["sequence"] if known else None},
                   "changes": [], "signed_revision": None, "findings": []}
         findings = result["findings"]
-        graph = self._precheck(path)
-        if graph is None:
+        # Everything that parses the copy runs in the bounded child: the walk
+        # too (an array of millions of numbers costs qpdf as much as a long string).
+        need_number = known is None
+        if not _children.acquire(timeout=VALIDATE_SECONDS):
+            raise Problem(503, "busy", "服务繁忙", "正在核验的文件过多，请稍后重试。")
+        try:
+            outcome = run_bounded(lambda: _examine(path, self.trust_roots, size, need_number),
+                                  VALIDATE_SECONDS, VALIDATE_MEMORY_BYTES)
+        finally:
+            _children.release()
+        if outcome.get("refused"):
+            raise too_costly(outcome["refused"])
+        if outcome.get("unreadable"):
             findings.append("文件已损坏或不是 PDF 文件，无法读取电子印章。")
             return result
-        if graph.signatures == 0:
+        if outcome.get("unsigned"):
             findings.append("文件中没有电子印章（数字签名），不是本档案馆封存的文件。")
             return result
-        outcome = run_bounded(lambda: _validate(path, self.trust_roots, size), VALIDATE_SECONDS, VALIDATE_MEMORY_BYTES)
         if outcome.get("error"):
             log.info("verification could not read the file: %s", outcome["error"])
             findings.append("文件已损坏或被篡改，无法读取电子印章。")
@@ -131,7 +146,7 @@ class Verifier:
         elif not status["trusted"]:
             findings.append(f"签名有效，但签名证书（{status['signer']}）不是本档案馆的封存证书：不是本档案馆封存的文件。")
         if modified and status["intact"]:
-            result["changes"] = self._changes(path, status)
+            result["changes"] = status["changes"]
             findings.insert(0, "文件在封存之后被修改，不是有效的封存文件：" + "；".join(result["changes"]) + "。")
             end = status["signed_end"]
             revision_sha = file_sha256(path, end)
@@ -146,7 +161,7 @@ class Verifier:
         if known is None and not (modified and result["signed_revision"] and result["signed_revision"]["ledger_found"]):
             findings.append("档案台账中没有与本文件逐字节相同的封存记录。")
         if not result["archive_number"] and status["intact"]:
-            result["archive_number"] = _archive_number(path)
+            result["archive_number"] = status.get("xmp_archive_number")
         if not findings:
             findings.append("电子印章有效，文件自封存以来未被改动，档案台账中有该文件的封存记录。")
         return result
@@ -164,49 +179,69 @@ class Verifier:
                           [FieldError("file", "不含本档案馆完好的封存版本。")])
         return revision["bytes"], report
 
-    # -- bounds -----------------------------------------------------------------
 
-    def _precheck(self, path: Path):
-        """The object graph (bounded), or None when this is not a readable PDF."""
+# -- in the child: bounds, pyHanko, what changed ---------------------------------------
+
+def _examine(path: Path, trust_roots: list, size: int, need_number: bool) -> dict:
+    """All parsing of the copy (runs in the bounded child); plain data back."""
+    graph, refusal = _precheck(path)
+    if refusal:
+        return {"refused": refusal}
+    if graph is None:
+        return {"unreadable": True}
+    if graph.signatures == 0:
+        return {"unsigned": True}
+    status = _validate(path, trust_roots, size)
+    if status.get("error"):
+        return status
+    modified = (not status["entire_file"]) or status["later_signatures"] or status["docmdp_ok"] is False
+    if modified and status["intact"]:
+        status["changes"] = _changes(path, status)
+    if need_number and status["intact"]:
+        status["xmp_archive_number"] = _archive_number(path)
+    return status
+
+
+def _precheck(path: Path):
+    """(object graph, None), (None, why refused) or (None, None) when this is not a readable PDF."""
+    with open(path, "rb") as fh:
+        if b"%PDF-" not in fh.read(1024):
+            return None, None
+    try:
+        with pikepdf.open(path) as pdf:
+            graph = walk_pdf(pdf, MAX_VERIFY_NODES, MAX_VERIFY_NESTING, WALK_SECONDS, inspect_embedded=False,
+                             max_string=MAX_STRING_BYTES)
+    except PdfTooComplex as exc:
+        return None, str(exc)
+    except (pikepdf.PdfError, RecursionError, ValueError, OSError) as exc:
+        log.info("verification could not open the file: %s", exc)
+        return None, None
+    if graph.signatures > MAX_SIGNATURES:
+        return None, f"签名超过 {MAX_SIGNATURES} 个"
+    return graph, None
+
+
+def _changes(path: Path, status: dict) -> list[str]:
+    """What the revisions after the seal changed, in words: pages added or
+    removed, a page's content, its annotations, form fields, the catalog."""
+    changes = []
+    if status["later_signatures"]:
+        changes.append("封存后又追加了其他签名")
+    level = status.get("modification_level")
+    changed = status.get("changed_objects")
+    if changed is None:
+        changes.append(f"封存后追加了 {status['tail_bytes']} 字节的修改（过大，未逐项分析）")
+        return changes
+    try:
         with open(path, "rb") as fh:
-            if b"%PDF-" not in fh.read(1024):
-                return None
-        try:
-            with pikepdf.open(path) as pdf:
-                graph = walk_pdf(pdf, MAX_VERIFY_NODES, MAX_VERIFY_NESTING, WALK_SECONDS, inspect_embedded=False,
-                                 max_string=MAX_STRING_BYTES)
-        except PdfTooComplex as exc:
-            raise too_costly(str(exc))
-        except (pikepdf.PdfError, RecursionError, ValueError, OSError) as exc:
-            log.info("verification could not open the file: %s", exc)
-            return None
-        if graph.signatures > MAX_SIGNATURES:
-            raise too_costly(f"签名超过 {MAX_SIGNATURES} 个")
-        return graph
-
-    # -- what changed -------------------------------------------------------------
-
-    def _changes(self, path: Path, status: dict) -> list[str]:
-        """What the revisions after the seal changed, in words: pages added or
-        removed, a page's content, its annotations, form fields, the catalog."""
-        changes = []
-        if status["later_signatures"]:
-            changes.append("封存后又追加了其他签名")
-        level = status.get("modification_level")
-        changed = status.get("changed_objects")
-        if changed is None:
-            changes.append(f"封存后追加了 {status['tail_bytes']} 字节的修改（过大，未逐项分析）")
-            return changes
-        try:
-            with open(path, "rb") as fh:
-                with pikepdf.open(_Prefix(fh, status["signed_end"])) as before, pikepdf.open(path) as after:
-                    changes.extend(_describe(before, after, set(changed)))
-        except (pikepdf.PdfError, OSError, ValueError) as exc:
-            log.info("could not compare revisions: %s", exc)
-            changes.append("封存后追加了修改（无法逐项比较）")
-        if level and level in MODIFICATION_LEVELS and level != "NONE":
-            changes.append(f"签名验证程序判定的改动类别：{MODIFICATION_LEVELS[level]}")
-        return changes or ["封存后追加了修订"]
+            with pikepdf.open(_Prefix(fh, status["signed_end"])) as before, pikepdf.open(path) as after:
+                changes.extend(_describe(before, after, set(changed)))
+    except (pikepdf.PdfError, OSError, ValueError) as exc:
+        log.info("could not compare revisions: %s", exc)
+        changes.append("封存后追加了修改（无法逐项比较）")
+    if level and level in MODIFICATION_LEVELS and level != "NONE":
+        changes.append(f"签名验证程序判定的改动类别：{MODIFICATION_LEVELS[level]}")
+    return changes or ["封存后追加了修订"]
 
 
 def _describe(before: pikepdf.Pdf, after: pikepdf.Pdf, changed: set[tuple[int, int]]) -> list[str]:
