@@ -146,6 +146,35 @@ def parse_upload(directory: Path, max_bytes: int) -> MultipartForm:
     return form
 
 
+def parse_body(directory: Path, max_bytes: int, name: str = "file", chunk: int = 1 << 20) -> MultipartForm:
+    """The current request's whole body as one file (e.g. `Content-Type:
+    application/pdf`), streamed to a temp file and hashed like a multipart
+    file part, as `form.file(name)`; no multipart parsing (a 200 MB body
+    costs one copy)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise _too_large(max_bytes)
+    form = MultipartForm()
+    container = _HashingFile(directory, max_bytes)
+    form._temp_paths.append(container.path)
+    try:
+        stream = request.stream
+        while data := stream.read(chunk):
+            container.write(data)
+    except BaseException:
+        container.close()
+        form.close()
+        raise
+    container.close()
+    if container.size == 0:
+        form.close()
+        raise invalid_field(name, "请求体为空：请上传文件。")
+    form.files[name] = Upload(path=container.path, size=container.size, sha256=container.digest.hexdigest(),
+                              filename="", content_type=request.mimetype, field=name)
+    return form
+
+
 def _too_large(limit: int) -> Problem:
     return Problem(413, "payload-too-large", "上传文件过大", f"上传的文件超过 {limit} 字节的上限。",
                    [FieldError("file", f"文件不能超过 {limit} 字节。")])

@@ -354,6 +354,8 @@ def serve(app: Flask, host: str, port: int, threads: int = 8, stop_timeout: floa
         app, map=socket_map, host=host, port=port, threads=threads,
         ident=f"zhifa-{app.extensions.get('zhifa.service', 'app')}",
         max_request_body_size=app.config["MAX_CONTENT_LENGTH"],
+        # 1 MB per recv (waitress reads 64 KB): a 228 MB upload cost its loop 0.7 s of CPU, now 0.25 s
+        recv_bytes=1024 * 1024,
         connection_limit=settings.http_connection_limit,
         channel_timeout=settings.http_channel_timeout,
         cleanup_interval=max(1, min(30, settings.http_channel_timeout // 2)),

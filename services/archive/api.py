@@ -3,17 +3,18 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from flask import Blueprint, current_app, jsonify, request, send_file
+from flask import Blueprint, Response, current_app, jsonify, request, send_file
 from sqlalchemy import select
 
 from services.archive.case_files import require_open
 from services.archive.models import AuditLog, CaseFile, Item
 from services.archive.runtime import Runtime
+from services.archive.verification import max_verify_bytes
 from shared import audit
 from shared.db import as_utc, reading
 from shared.paging import int_arg, page_args
 from shared.problems import conflict, invalid_field, not_found
-from shared.uploads import parse_upload
+from shared.uploads import parse_body, parse_upload
 from shared.web import external_url, json_body, principal, requires
 
 bp = Blueprint("archive", __name__)
@@ -177,11 +178,40 @@ def package(case_file_id: str):
 
 
 @bp.post("/v1/verify")
+@bp.post("/v1/verify/signed-revision")
 def verify():
-    """Public: any copy of a sealed file."""
+    """Public: any copy of a sealed file (multipart `file`, or the PDF as an
+    application/pdf body), up to its own bound (a sealed file can be larger
+    than any upload). /signed-revision answers with the sealed
+    revision itself, cut from the copy sent (so it gives back only bytes the
+    caller has): the original of a copy changed after sealing. One endpoint
+    for both, so one rate limit counts both."""
     rt = _rt()
-    with parse_upload(rt.settings.service_dir("archive") / "uploads", rt.settings.max_upload_bytes) as form:
-        return jsonify(rt.verifier.verify(form.file("file").path))
+    limit = max_verify_bytes(rt.settings.max_upload_bytes)
+    uploads = rt.settings.service_dir("archive") / "uploads"
+    # multipart `file`, or the PDF itself as the body (application/pdf: no multipart parsing)
+    with (parse_body(uploads, limit) if request.mimetype == "application/pdf" else parse_upload(uploads, limit)) as form:
+        upload = form.file("file")
+        if request.path.endswith("/signed-revision"):
+            length, report = rt.verifier.signed_revision(upload.path, upload.sha256)
+            fh = open(upload.path, "rb")      # stays readable after the temp file is removed
+
+            def stream():
+                with fh:
+                    left = length
+                    while left > 0:
+                        chunk = fh.read(min(left, 1024 * 1024))
+                        if not chunk:
+                            break
+                        left -= len(chunk)
+                        yield chunk
+            name = (report["signed_revision"] or {}).get("archive_number") or report["archive_number"] or "sealed"
+            resp = Response(stream(), mimetype="application/pdf")
+            resp.headers["Content-Length"] = str(length)
+            resp.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name + '.pdf')}"
+            resp.headers["Cache-Control"] = "no-store"
+            return resp
+        return jsonify(rt.verifier.verify(upload.path, upload.sha256))
 
 
 @bp.get("/v1/ledger")

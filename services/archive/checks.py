@@ -13,7 +13,7 @@ import pikepdf
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.archive.binding import CaseTypeRules
-from services.archive.inspection import active_content
+from services.archive.inspection import PDFA_RULES, PdfTooComplex, pdfa_conformance, walk_pdf
 from services.archive.malware import ClamdScanner
 from services.archive.models import AuditLog
 from shared.audit import verify_chain
@@ -58,12 +58,12 @@ class FourProperties:
 
     def run(self, case_file, rules: CaseTypeRules) -> dict:
         items = list(case_file.items)
-        opened = self._open_all(items)
+        opened, reports = self._open_all(items)
         checks = [
             *self._authenticity(case_file, items),
             *self._integrity(items, rules, opened),
-            *self._usability(items, opened),
-            *self._security(items, opened),
+            *self._usability(items, opened, reports),
+            *self._security(items, reports),
         ]
         return summary(checks)
 
@@ -131,7 +131,7 @@ class FourProperties:
 
     # -- usability ----------------------------------------------------------------
 
-    def _usability(self, items, opened: dict) -> list[Check]:
+    def _usability(self, items, opened: dict, reports: dict) -> list[Check]:
         broken = [i.title for i in items if i.pdf_sha256 and opened.get(i.id) is None]
         opens = Check("usability", "opens", "每件均可打开", not broken,
                       f"无法打开：{'、'.join(broken)}。" if broken else "每件文件均可正常打开读取。")
@@ -141,33 +141,71 @@ class FourProperties:
                          f"以下文件使用了未嵌入的字体，在其他计算机上可能显示不同：{'；'.join(fonts)}。" if fonts
                          else "所有 PDF 使用的字体均已嵌入。")
         return [opens, embedded, Check("usability", "no_encryption", "未加密", True,
-                                       "所有文件均未加密（加密文件在接收时即被拒绝）。")]
+                                       "所有文件均未加密（加密文件在接收时即被拒绝）。"), self._pdfa(items, reports)]
 
-    # -- security -----------------------------------------------------------------
-
-    def _security(self, items, opened: dict) -> list[Check]:
-        active = []
+    def _pdfa(self, items, reports: dict) -> Check:
+        """PDF/A rules per item PDF (inspection.pdfa_conformance); the detail
+        names the rules checked, since this is not a full veraPDF validation."""
+        claimed, plain, broken = 0, 0, []
         for item in items:
             if not item.pdf_sha256:
                 continue
-            try:
-                with pikepdf.open(self.blobs.path(item.pdf_sha256)) as pdf:
-                    if active_content(pdf):
-                        active.append(item.title)
-            except pikepdf.PdfError:
-                pass   # reported by the usability check
-        no_active = Check("security", "active_content", "无主动内容", not active,
-                          f"含有脚本或可执行内容：{'、'.join(active)}。" if active else "没有 JavaScript、启动动作或嵌入的可执行文件。")
+            _, report = reports[item.id]
+            if isinstance(report, str):
+                broken.append(f"{item.title}（无法检查：{report}）")
+                continue
+            claimed, plain = claimed + bool(report.claim), plain + (not report.claim)
+            if report.problems:
+                broken.append(f"{item.title}（{'PDF/A-' + report.claim + '：' if report.claim else ''}"
+                              f"{'；'.join(report.problems)}）")
+        checked = "；".join(PDFA_RULES.values())
+        scope = (f"{claimed} 件声明 PDF/A 的文件按全部规则检查，{plain} 件未声明 PDF/A 的文件（扫描件等）"
+                 f"按字体、加密、主动内容规则检查（封存文件整体声明 PDF/A-3B，文档级要求由封存文件提供）。"
+                 f"以 pikepdf 检查的规则：{checked}。未使用 veraPDF，不是完整的符合性验证。")
+        if broken:
+            return Check("usability", "pdfa_conformance", "PDF/A 长期保存规则", False,   # short: printed on the back note
+                         f"不符合：{'；'.join(broken)}。（以 pikepdf 检查 {len(PDFA_RULES)} 项规则，非 veraPDF 完整验证）")
+        return Check("usability", "pdfa_conformance", "PDF/A 长期保存规则", True, f"均符合。{scope}")
+
+    # -- security -----------------------------------------------------------------
+
+    def _security(self, items, reports: dict) -> list[Check]:
+        active, unchecked, objects, pdfs = [], [], 0, 0
+        for item in items:
+            if not item.pdf_sha256:
+                continue
+            graph, _ = reports[item.id]
+            if isinstance(graph, str):
+                unchecked.append(f"{item.title}（{graph}）")
+                continue
+            pdfs, objects = pdfs + 1, objects + graph.nodes
+            if graph.active:
+                active.append(f"{item.title}（{'、'.join(sorted(graph.active))}）")
+        what = ("JavaScript（含名称树、附加动作、动作链）、启动/提交表单/导入数据/打开其他文件的动作、非网页链接、"
+                "XFA、富媒体与多媒体、嵌入文件（可执行文件、压缩包中的可执行文件、含宏的 Office 文件）")
+        detail = (f"含有主动内容：{'；'.join(active)}。" if active else "") + \
+                 (f"无法完整检查：{'；'.join(unchecked)}。" if unchecked else "")
+        if detail:      # short: printed on the back note
+            return [Check("security", "active_content", "无主动内容", False, detail),
+                    *self._security_rest(items)]
+        no_active = Check("security", "active_content", "无主动内容", True,
+                          f"已检查 {pdfs} 个 PDF 的全部 {objects} 个字典、数组和流对象，查找：{what}。"
+                          + (f"{sum(1 for i in items if not i.pdf_sha256)} 件音视频原件不是 PDF，不在此项之列（见恶意代码扫描）。"
+                             if any(not i.pdf_sha256 for i in items) else ""))
+        return [no_active, *self._security_rest(items)]
+
+    def _security_rest(self, items) -> list[Check]:
         with reading(self.sessions) as session:
             broken = verify_chain(session, AuditLog)
         logged = Check("security", "process_logged", "过程已记录", broken is None,
                        f"审计日志在第 {broken} 条处断链。" if broken else "归档全过程记录于哈希链审计日志，链条完整。")
-        return [no_active, self._malware(items), logged]
+        return [self._malware(items), logged]
 
     def _malware(self, items) -> Check:
         if self.scanner is None:
-            return Check("security", "malware_scan", "恶意代码扫描", True,
-                         "未扫描：未配置恶意代码扫描服务（ZHIFA_CLAMD）。", status="not_scanned")
+            # A check that did not run is not a pass: sealing then needs the archivist's reason.
+            return Check("security", "malware_scan", "恶意代码扫描", False,
+                         "未扫描（检测未执行）：未配置恶意代码扫描服务（ZHIFA_CLAMD）。", status="not_scanned")
         infected, errors = [], []
         for item in items:
             result = self.scanner.scan(self.blobs.iter_chunks(item.original_sha256))
@@ -181,18 +219,26 @@ class FourProperties:
             return Check("security", "malware_scan", "恶意代码扫描", False, f"扫描未完成：{'、'.join(errors)}。")
         return Check("security", "malware_scan", "恶意代码扫描", True, f"clamd 扫描 {len(items)} 件原件，未发现恶意代码。")
 
-    def _open_all(self, items) -> dict:
-        """Page count of each item's PDF rendition, or None when it does not open."""
-        counts = {}
+    def _open_all(self, items) -> tuple[dict, dict]:
+        """Page count of each item's PDF rendition, or None when it does not
+        open; and its (object graph, PDF/A report), or the reason they could
+        not be made (each PDF is opened once)."""
+        counts, reports = {}, {}
         for item in items:
             if not item.pdf_sha256:
                 continue
             try:
                 with pikepdf.open(self.blobs.path(item.pdf_sha256)) as pdf:
                     counts[item.id] = None if pdf.is_encrypted else len(pdf.pages)
+                    try:
+                        graph = walk_pdf(pdf)
+                        reports[item.id] = (graph, pdfa_conformance(pdf, graph))
+                    except (pikepdf.PdfError, PdfTooComplex, RecursionError, ValueError) as exc:
+                        reports[item.id] = (str(exc), str(exc))
             except (pikepdf.PdfError, OSError):
                 counts[item.id] = None
-        return counts
+                reports[item.id] = ("无法打开", "无法打开")
+        return counts, reports
 
 
 # Titles of the generator's document types, for messages about missing ones.

@@ -21,12 +21,20 @@ SPEC["components"]["schemas"].update({
         "passed": {"type": "boolean"}, "checks": {"type": "array", "items": {"type": "object", "properties": {
             "property": {"enum": ["authenticity", "integrity", "usability", "security"]}, "id": {"type": "string"},
             "name": {"type": "string"}, "passed": {"type": "boolean"}, "detail": {"type": "string"},
-            "status": {"enum": ["passed", "failed", "not_scanned"]}}}}}},
+            "status": {"enum": ["passed", "failed", "not_scanned"],
+                       "description": "not_scanned：检测未执行，不算通过（passed 为 false）"}}}}}},
     "Verification": {"type": "object", "properties": {
         "valid": {"type": "boolean"}, "intact": {"type": "boolean"}, "modified_after_seal": {"type": ["boolean", "null"]},
         "ours": {"type": "boolean"}, "signed_by": {"type": ["string", "null"]}, "sealed_at": {"type": ["string", "null"]},
         "case_file_id": {"type": ["string", "null"]}, "archive_number": {"type": ["string", "null"]},
         "ledger": {"type": "object", "properties": {"found": {"type": "boolean"}, "sequence": {"type": ["integer", "null"]}}},
+        "sha256": {"type": "string"}, "bytes": {"type": "integer"},
+        "changes": {"type": "array", "items": {"type": "string"},
+                    "description": "封存后的改动（页面内容、批注、页数、文档目录……）；valid 为 false"},
+        "signed_revision": {"type": ["object", "null"], "description": "副本中封存版本的长度与摘要值：截取前 bytes 字节即封存原件",
+                            "properties": {"bytes": {"type": "integer"}, "sha256": {"type": "string"},
+                                           "ledger_found": {"type": "boolean"},
+                                           "archive_number": {"type": ["string", "null"]}}},
         "findings": {"type": "array", "items": {"type": "string"}}}},
 })
 SPEC["paths"] = {
@@ -59,9 +67,19 @@ SPEC["paths"] = {
                                                  {"200": {"description": "PDF"}, "409": PROBLEM}, auth=True, parameters=_ID)},
     "/v1/case-files/{id}/package": {"get": operation("getPackage", "移交包（BagIt，tar）",
                                                      {"200": {"description": "tar"}, "409": PROBLEM}, auth=True, parameters=_ID)},
-    "/v1/verify": {"post": operation("verifyCopy", "核验任一副本（公开）",
-                                     {"200": response("核验结果", "Verification"), **RATE_LIMITED},
-                                     body_schema=_MULTIPART_FILE, body_media_type="multipart/form-data")},
+    "/v1/verify": {"post": {
+        **operation("verifyCopy", "核验任一副本（公开）：multipart 的 file，或以 application/pdf 直接提交 PDF",
+                    {"200": response("核验结果", "Verification"), "413": PROBLEM, "422": PROBLEM, **RATE_LIMITED}),
+        "requestBody": {"required": True, "content": {
+            "multipart/form-data": {"schema": _MULTIPART_FILE},
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}},
+    "/v1/verify/signed-revision": {"post": {
+        **operation("getSignedRevision", "从提交的副本中截取本档案馆封存的版本（公开，与核验共用限流）",
+                    {"200": {"description": "封存版本（PDF）", "content": {"application/pdf": {}}},
+                     "413": PROBLEM, "422": PROBLEM, **RATE_LIMITED}),
+        "requestBody": {"required": True, "content": {
+            "multipart/form-data": {"schema": _MULTIPART_FILE},
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}}}}}},
     "/v1/ledger": {"get": operation("getLedger", "封存台账（哈希链）", {"200": response("台账")}, auth=True,
                                     parameters=[query_param("after", {"type": "integer"}),
                                                 query_param("limit", {"type": "integer"})])},

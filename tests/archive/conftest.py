@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -105,6 +106,43 @@ def archive(zhifa_env, generator, seal_p12, tmp_path):
                                  ZHIFA_ARCHIVE_DATABASE_URL=f"sqlite:///{tmp_path / 'archive.sqlite3'}"))
     yield app, app.test_client()
     app.extensions["zhifa.runtime"].close()
+
+
+@pytest.fixture
+def scanned_archive(zhifa_env, generator, seal_p12, clamd, tmp_path):
+    """The archive with its malware scan configured: without one the scan
+    check does not pass (a check that did not run is not a pass)."""
+    from services.archive.app import create_app
+    app = create_app(archive_env(zhifa_env, generator, seal_p12, ZHIFA_CLAMD=clamd,
+                                 ZHIFA_ARCHIVE_DATABASE_URL=f"sqlite:///{tmp_path / 'archive.sqlite3'}"))
+    yield app, app.test_client()
+    app.extensions["zhifa.runtime"].close()
+
+
+EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+CLAMD = shutil.which("clamd") or "/usr/sbin/clamd"
+
+
+@pytest.fixture(scope="session")
+def clamd(tmp_path_factory):
+    """A real clamd with a one-signature database of our own (EICAR stands for malware)."""
+    if not Path(CLAMD).exists():
+        pytest.fail("clamd is missing: deploy/setup.sh installs clamav-daemon")
+    tmp = tmp_path_factory.mktemp("clamd")
+    (tmp / "db").mkdir()
+    (tmp / "db" / "zhifa-test.ndb").write_text(f"Zhifa-Test-Eicar:0:*:{EICAR.hex()}\n")
+    socket_path = tmp / "clamd.sock"
+    (tmp / "clamd.conf").write_text(f"LocalSocket {socket_path}\nDatabaseDirectory {tmp / 'db'}\n"
+                                    f"Foreground yes\nLogFile {tmp / 'clamd.log'}\n")
+    proc = subprocess.Popen([CLAMD, "-c", str(tmp / "clamd.conf")], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not socket_path.exists():
+        assert proc.poll() is None and time.monotonic() < deadline, (tmp / "clamd.log").read_text()
+        time.sleep(0.1)
+    yield f"unix:{socket_path}"
+    proc.terminate()
+    proc.wait(10)
 
 
 LICENSE_CASE = {

@@ -13,6 +13,7 @@ import pikepdf
 import pytest
 
 from services.archive.eep import verify_eep
+from services.archive.inspection import pdfa_conformance
 from tests.archive import samples
 from tests.archive.conftest import open_case, upload, wait_sealed
 from tests.conftest import auth
@@ -26,8 +27,8 @@ def page_text(pdf_path, page: int) -> str:
 
 
 @pytest.fixture
-def sealed_case(archive, license_documents, tmp_path):
-    app, client = archive
+def sealed_case(scanned_archive, license_documents, tmp_path):
+    app, client = scanned_archive
     accepted, granted, receipt = license_documents
     case = open_case(client, decision_number=granted["number"])
     for doc in (receipt, accepted, granted):       # added out of order on purpose
@@ -98,6 +99,8 @@ def test_pdfsig_accepts_the_sealed_file_and_fonts_are_embedded_sc(sealed_case):
         attached = {name: spec for name, spec in pdf.attachments.items()}
         audio = next(spec for name, spec in attached.items() if name.endswith(".wav"))
         assert audio.get_file().read_bytes() == samples.wav(3)
+        report = pdfa_conformance(pdf)       # the rules the archive can check without veraPDF
+    assert report.claim == "3B" and report.conforms and "embedded_files" in report.rules, report.problems
 
 
 def test_verify_reports_intact_ours_and_in_ledger(sealed_case):

@@ -7,12 +7,8 @@ from __future__ import annotations
 
 import datetime
 import io
-import shutil
-import subprocess
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 from asn1crypto import keys as asn1_keys
@@ -26,35 +22,10 @@ from PIL import Image
 
 from services.archive.malware import ClamdScanner
 from tests.archive import samples
-from tests.archive.conftest import archive_env, open_case, upload, wait_sealed
+from tests.archive.conftest import EICAR, archive_env, open_case, upload, wait_sealed
 from tests.conftest import auth
 
 ARCHIVIST = auth("archivist")
-EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
-CLAMD = shutil.which("clamd") or "/usr/sbin/clamd"
-
-
-@pytest.fixture(scope="module")
-def clamd(tmp_path_factory):
-    if not Path(CLAMD).exists():
-        pytest.fail("clamd is missing: deploy/setup.sh installs clamav-daemon")
-    tmp = tmp_path_factory.mktemp("clamd")
-    (tmp / "db").mkdir()
-    (tmp / "db" / "zhifa-test.ndb").write_text(f"Zhifa-Test-Eicar:0:*:{EICAR.hex()}\n")
-    socket_path = tmp / "clamd.sock"
-    (tmp / "clamd.conf").write_text(f"LocalSocket {socket_path}\nDatabaseDirectory {tmp / 'db'}\n"
-                                    f"Foreground yes\nLogFile {tmp / 'clamd.log'}\n")
-    proc = subprocess.Popen([CLAMD, "-c", str(tmp / "clamd.conf")], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while not socket_path.exists():
-        assert proc.poll() is None and time.monotonic() < deadline, (tmp / "clamd.log").read_text()
-        time.sleep(0.1)
-    yield f"unix:{socket_path}"
-    proc.terminate()
-    proc.wait(10)
-
-
 def license_case(client, license_documents) -> dict:
     """An open license case file holding its three generated documents."""
     accepted, granted, receipt = license_documents
@@ -146,10 +117,10 @@ def tsa():
 
 
 def test_the_seal_carries_a_timestamp_from_the_configured_authority(
-        zhifa_env, generator, seal_p12, license_documents, tsa, tmp_path):
+        zhifa_env, generator, seal_p12, license_documents, tsa, clamd, tmp_path):
     from services.archive.app import create_app
     url, requests = tsa
-    app = create_app(archive_env(zhifa_env, generator, seal_p12, ZHIFA_TSA_URL=url,
+    app = create_app(archive_env(zhifa_env, generator, seal_p12, ZHIFA_TSA_URL=url, ZHIFA_CLAMD=clamd,
                                  ZHIFA_ARCHIVE_DATABASE_URL=f"sqlite:///{tmp_path / 'a.sqlite3'}"))
     client = app.test_client()
     try:

@@ -30,7 +30,7 @@ def overridden(archive, tmp_path):
                   {"title": "现场检查记录", "kind": "evidence", "date": "2026-02-01", "author": "执法监督科"}).status_code == 201
     checks = client.get(f"/v1/case-files/{case['id']}/checks", headers=ARCHIVIST).get_json()
     failed = {c["id"] for c in checks["checks"] if not c["passed"]}
-    assert not checks["passed"] and "required_documents" in failed and "fonts_embedded" in failed
+    assert not checks["passed"] and {"required_documents", "fonts_embedded", "malware_scan", "pdfa_conformance"} <= failed
     refused = client.post(f"/v1/case-files/{case['id']}/seal", headers=ARCHIVIST)
     assert refused.status_code == 409 and refused.get_json()["errors"][0]["path"] == "override_reason"
     reason = "纸质决定书已另行归档（档号 A012-2026-30-0100），经科长批准先行封存电子部分。"
@@ -55,6 +55,7 @@ def test_override_reason_is_printed_on_the_back_note(overridden):
     back = subprocess.run(["pdftotext", "-f", str(pages), "-l", str(pages), str(path), "-"],
                           capture_output=True, text=True).stdout.replace("\n", "").replace(" ", "")
     assert "四性检测未通过项" in back and reason.replace(" ", "")[:20] in back and "未扫描" in back
+    assert "全部通过" not in back
 
 
 def test_one_flipped_byte_is_detected(overridden):
@@ -77,7 +78,9 @@ def test_an_appended_incremental_update_is_detected(overridden, tmp_path):
         writer.write(out)
     result = verify(client, out.getvalue())
     assert result["intact"] and result["modified_after_seal"] and not result["ledger"]["found"]
-    assert any("追加" in f for f in result["findings"])
+    assert not result["valid"] and "不是有效的封存文件" in result["findings"][0]
+    assert any("文档目录" in c for c in result["changes"]), result["changes"]
+    assert result["signed_revision"]["ledger_found"] and result["signed_revision"]["bytes"] == path.stat().st_size
     original = verify(client, path.read_bytes())
     assert original["valid"] and not original["modified_after_seal"] and original["ledger"]["found"]
 
