@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import re
 import statistics
@@ -111,19 +112,28 @@ def main() -> None:
         print("  damaged:", damage)
 
     texts = decisions(args.decisions)
-    times = []
+    wall, cpu = [], []
+    load_before = os.getloadavg()[0]
     for text, context in texts:
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.thread_time()
         redactor.redact(text, context)
-        times.append((time.perf_counter() - started) * 1000)
-    times.sort()
-    p50, p95 = statistics.median(times), times[int(len(times) * 0.95) - 1]
-    print(f"\nredacting {len(texts)} decisions of {len(texts[0][0]):,} characters: "
-          f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {times[-1]:.1f} ms (goal p95 <= 20 ms)")
+        cpu.append((time.thread_time() - started_cpu) * 1000)
+        wall.append((time.perf_counter() - started) * 1000)
+    wall.sort()
+    cpu.sort()
+    p50, p95 = statistics.median(wall), wall[int(len(wall) * 0.95) - 1]
+    c50, c95 = statistics.median(cpu), cpu[int(len(cpu) * 0.95) - 1]
+    # CPU time of this thread is what a decision costs; wall time adds what other
+    # processes on the same cores take (load average printed).
+    print(f"\nredacting {len(texts)} decisions of {len(texts[0][0]):,} characters (load average {load_before:.1f} -> "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):\n"
+          f"  wall p50 {p50:.1f} ms, p95 {p95:.1f} ms, max {wall[-1]:.1f} ms\n"
+          f"  CPU  p50 {c50:.1f} ms, p95 {c95:.1f} ms, max {cpu[-1]:.1f} ms   (goal p95 <= 20 ms)")
     if args.jionlp:
         jionlp_recall(args.jionlp, cases)
     print(json.dumps({"recall_below_goal": failed, "intact": round(result.intact(), 4),
-                      "precision": round(result.precision(), 4), "p50_ms": round(p50, 2), "p95_ms": round(p95, 2)}))
+                      "precision": round(result.precision(), 4), "p50_ms": round(p50, 2), "p95_ms": round(p95, 2),
+                      "cpu_p50_ms": round(c50, 2), "cpu_p95_ms": round(c95, 2)}))
 
 
 if __name__ == "__main__":

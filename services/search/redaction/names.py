@@ -87,14 +87,45 @@ def _compiled(words) -> re.Pattern:
 
 
 _ROLE_WORDS = re.compile("|".join(re.escape(w) for w in sorted(_ROLES, key=len, reverse=True) if len(w) > 1))
+_EVIDENCE_AFTER = re.compile("(?:" + "|".join(re.escape(w) for w in sorted(_SPEECH, key=len, reverse=True)) +
+                             r"|[,，(（]\s*(?:男|女|性别|曾用名|身份证|公民身份|出生|现年|\d{1,3}\s*周?岁|[一二三四五六七八九十]{1,3}周?岁)"
+                             r"|[、和及与]|[二两三四五六七八九十\d]+\s*(?:人|名)|等)")
+_EVIDENCE_FIRST = frozenset(w[0] for w in _SPEECH) | frozenset(",，(（、和及与等二两三四五六七八九十0123456789")
+_ROLE_BY_LAST: dict[str, tuple[str, ...]] = {}
+for _role in sorted(_ROLES, key=len, reverse=True):
+    _ROLE_BY_LAST[_role[-1]] = (*_ROLE_BY_LAST.get(_role[-1], ()), _role)
+
+
+def _role_ends(norm: str, end: int) -> bool:
+    """A role word (证人, 其母 …) ends at `end`."""
+    if end <= 0:
+        return False
+    return any(norm.startswith(role, end - len(role)) for role in _ROLE_BY_LAST.get(norm[end - 1], ())
+               if len(role) > 1 and end >= len(role))
+
+
+def _skip_back(norm: str, at: int) -> int:
+    while at > 0 and norm[at - 1] in " :：":
+        at -= 1
+    return at
+
+
+_ROLE_END = re.compile("(?:" + "|".join(re.escape(w) for w in sorted(_ROLES, key=len, reverse=True)) +
+                       r")\s*[:：]?\s*")
 _ROLE_BEFORE = re.compile("(?:" + "|".join(re.escape(w) for w in sorted(_ROLES, key=len, reverse=True)) +
                           r")\s*[:：]?\s*$")
 _OFFICER_ROLE = r"(?<![被受])" + labels(*_OFFICER_ROLES)
+_OFFICER_ROLE_RE = re.compile(_OFFICER_ROLE + r"\s*(?:[:：]|为|是)?\s*")
 _OFFICER_BEFORE = re.compile(_OFFICER_ROLE + r"\s*(?:[:：]|为|是)?\s*$")
 _AFTER = _compiled(_AFTER_NAME + _SPEECH)
 _SPEECH_AFTER = _compiled(_SPEECH)
 _VERB_START = re.compile("(?:" + "|".join(re.escape(w) for w in _SPEECH if len(w) == 2) + ")")
-_OFFICER_AFTER = re.compile(r"\s*[(（]?\s*(?:执法证|执法编号|证号|执法证件)")
+_OFFICER_AFTER = re.compile(r"(?<=[" + HAN + r"])\s*[(（]?\s*(?:执法证|执法编号|证号|执法证件)")
+_OFFICER_NEXT = re.compile(r"\s*(?:[(（][^()（）]{0,40}[)）])?" + _ENUM)
+_HEAD_BEFORE = re.compile(r"(?:当事人|姓名|申请人|被申请人|委托人)\s*[:：]?\s*$")
+_ENUM_COUNT = re.compile(_ENUM + r"[" + HAN + r"]{2,4}?" + _COUNT_AFTER.pattern)
+_ENUM_BEFORE = re.compile(r"(?:、|和|及|与)\s*$")
+_STARTS_WORD = re.compile(r"(?:据|经|由|向|让|请|与|和|及|同|对|被|把|将|给|叫|找|即|是|为|系|其|的|、|当事人|之(?:妻|夫|子|女|父|母))$")
 
 
 class NameFinder:
@@ -162,13 +193,18 @@ class NameFinder:
             folded = build(value).norm.strip() if value else ""
             if len(folded) >= 2:
                 add(0, folded)
-        # Role words are not names (其母禚秀兰: 母 is a surname too).
-        protected = bytearray(protected)
-        for m in _ROLE_WORDS.finditer(norm):
-            protected[m.start():m.end()] = b"\x01" * (m.end() - m.start())
         # Evidence around a surname.
+        length = len(norm)
         for m in _SURNAME_START.finditer(norm):
             at = m.start()
+            # cheap look first: most surname characters are in ordinary words, far from evidence
+            if not (at == 0 or norm[at - 1] in "、和及与" or _role_ends(norm, _skip_back(norm, at))
+                    or personal_data.find(1, at + 2, at + 9) >= 0
+                    or any(norm[k] in _EVIDENCE_FIRST and _EVIDENCE_AFTER.match(norm, k)
+                           for k in range(at + 2, min(at + 5, length)))):
+                continue
+            if _role_ends(norm, at + 1):
+                continue                      # the last character of a role word (其母禚秀兰: 母)
             name = self.candidate(norm, at)
             if not name or _overlaps(at, at + len(name), protected):
                 continue
@@ -182,13 +218,13 @@ class NameFinder:
             ends = after >= len(norm) or bool(_AFTER.match(norm, after))
             clause = at == 0 or norm[at - 1] in "\n：: 。；;，,"
             head = bool(_HEAD.match(norm, after)) and (clause or bool(
-                re.search(r"(?:当事人|姓名|申请人|被申请人|委托人)\s*[:：]?\s*$", before)))
+                _HEAD_BEFORE.search(before)))
             # personal data right after the name: 李德明居住在【…】, 蒯玉洁患有【…】
             personal = personal_data.find(1, after, after + 5) >= 0 and (clause or role or _starts_word(before)) \
                 and (ends or personal_data.find(1, after, after + 1) >= 0) \
                 and not self.wordlike(name, surname)
-            counted = bool(re.match(_ENUM + r"[" + HAN + r"]{2,4}?" + _COUNT_AFTER.pattern, norm[after:after + 12])) \
-                or bool(_COUNT_AFTER.match(norm, after) and re.search(r"(?:、|和|及|与)\s*$", before))
+            counted = bool(_ENUM_COUNT.match(norm, after, after + 12)) \
+                or bool(_COUNT_AFTER.match(norm, after) and _ENUM_BEFORE.search(before))
             if _WORD_CONTEXT.match(norm, after) and not speech:
                 continue
             if at > 0 and _is_han(norm[at - 1]) and not (role or head or _starts_word(before)):
@@ -211,7 +247,7 @@ class NameFinder:
         for _ in range(2):
             for start, end in list(found):
                 self._enumerated(norm, end, add, protected)
-            for m in _PSEUDONYM.finditer(norm):
+            for m in (_PSEUDONYM.finditer(norm) if "某" in norm else ()):
                 self._enumerated(norm, m.end(), add, protected)
         # Minority names with a middle dot: hidden whole.
         hits: list[Hit] = []
@@ -221,7 +257,7 @@ class NameFinder:
             end = m.end()
             last = max(norm.rfind(c, m.start(), end) for c in "·•・.．") + 1
             for i in range(last + 2, end):          # 买买提称: the name ends before 称
-                if _AFTER.match(norm, i):
+                if _SPEECH_AFTER.match(norm, i) or norm[i] in "的在于是等和与及":
                     end = i
                     break
             hits.append(Hit(m.start(), end, "person_name:" + m.group()[0] + "某", "hide"))
@@ -269,23 +305,23 @@ class NameFinder:
     def _officers(self, norm: str) -> list[Hit]:
         """Officers named in their official role stay public (执法公示)."""
         keep = []
-        role = re.compile(_OFFICER_ROLE + r"\s*(?:[:：]|为|是)?\s*")
-        for m in role.finditer(norm):
+        role = _OFFICER_ROLE_RE if any(w in norm for w in _OFFICER_ROLES) else None
+        for m in (role.finditer(norm) if role else ()):
             at = m.end()
             for _ in range(6):
                 name = self.candidate(norm, at)
                 if not name:
                     break
                 keep.append(Hit(at, at + len(name), "officer", "keep_name"))
-                nxt = re.match(r"\s*(?:[(（][^()（）]{0,40}[)）])?" + _ENUM, norm[at + len(name):at + len(name) + 50])
+                nxt = _OFFICER_NEXT.match(norm, at + len(name), at + len(name) + 50)
                 if not nxt:
                     break
                 at = at + len(name) + nxt.end()
-        for m in re.finditer(r"([" + HAN + r"]{2,4})" + _OFFICER_AFTER.pattern, norm):
+        for m in (_OFFICER_AFTER.finditer(norm) if "证" in norm or "编号" in norm else ()):
             for k in (2, 3, 4):
-                s = m.end(1) - k
-                if s >= 0 and self.candidate(norm, s) == norm[s:m.end(1)]:
-                    keep.append(Hit(s, m.end(1), "officer", "keep_name"))
+                s = m.start() - k
+                if s >= 0 and self.candidate(norm, s) == norm[s:m.start()]:
+                    keep.append(Hit(s, m.start(), "officer", "keep_name"))
                     break
         return keep
 
@@ -296,8 +332,7 @@ def _is_han(ch: str) -> bool:
 
 def _starts_word(before: str) -> bool:
     """The text before a candidate ends a word that a name may follow."""
-    return bool(re.search(r"(?:据|经|由|向|让|请|与|和|及|同|对|被|把|将|给|叫|找|即|是|为|系|其|的|、|当事人|之(?:妻|夫|子|女|父|母))$",
-                          before))
+    return bool(_STARTS_WORD.search(before))
 
 
 def _overlaps(start: int, end: int, mask: bytearray) -> bool:
