@@ -36,7 +36,7 @@ def _load() -> tuple[tuple[str, ...], frozenset[str]]:
 COMPOUND_SURNAMES, SURNAMES = _load()
 
 # Given names never contain these (a pseudonym 张某 is never read again).
-_NOT_GIVEN = set("某之的了在于是和与及或等称说向对把被从为将已也都就又未不曾系着过并且其所该此这那个人们们我你他她它"
+_NOT_GIVEN = set("账帐户号卡码址话某之的了在于是和与及或等称说向对把被从为将已也都就又未不曾系着过并且其所该此这那个人们们我你他她它"
                  "年月日时分秒元号条款项章节第、，。；：,.;:!?！？（）()【】《》“”\"' \n")
 # A name ends before these (李四在场: 李四).
 _AFTER_NAME = ("承认", "称", "说", "表示", "陈述", "证实", "供述", "辩称", "介绍", "反映", "确认", "签字", "签名",
@@ -122,6 +122,10 @@ _SPEECH_AFTER = _compiled(_SPEECH)
 _VERB_START = re.compile("(?:" + "|".join(re.escape(w) for w in _SPEECH if len(w) == 2) + ")")
 _OFFICER_AFTER = re.compile(r"(?<=[" + HAN + r"])\s*[(（]?\s*(?:执法证|执法编号|证号|执法证件)")
 _OFFICER_NEXT = re.compile(r"\s*(?:[(（][^()（）]{0,40}[)）])?" + _ENUM)
+# the rest of an enumeration up to its verb or count: 、宁静、常胜均称 / 和黎明二人
+_CHAIN_END = re.compile(r"(?:" + _ENUM + r"[" + HAN + r"]{2,4}?)*\s*(?:均|都|也|等|分别|一同|共同)?\s*(?:" +
+                        "|".join(re.escape(w) for w in sorted(_SPEECH, key=len, reverse=True)) + r"|" +
+                        _COUNT_AFTER.pattern.lstrip("\\s*") + r")")
 _HEAD_BEFORE = re.compile(r"(?:当事人|姓名|申请人|被申请人|委托人)\s*[:：]?\s*$")
 _ENUM_COUNT = re.compile(_ENUM + r"[" + HAN + r"]{2,4}?" + _COUNT_AFTER.pattern)
 _ENUM_BEFORE = re.compile(r"(?:、|和|及|与)\s*$")
@@ -297,8 +301,7 @@ class NameFinder:
         after = at + len(name)
         if _WORD_CONTEXT.match(norm, after) and not _COUNT_AFTER.match(norm, after):
             return
-        if self.wordlike(name, self.surname_at(norm, at)) and not (
-                _COUNT_AFTER.match(norm, after) or _SPEECH_AFTER.match(norm, after)):
+        if self.wordlike(name, self.surname_at(norm, at)) and not _CHAIN_END.match(norm, after, after + 30):
             return
         add(at, name)
 

@@ -135,4 +135,3 @@ def card_ok(value: str) -> bool:
 SEP = r"(?:[ \t\u3000]*[\r\n]+[ \t\u3000]*|[ \t\u3000]{1,3}|[ \t]?[-‐‑‒–—―−.·•・_][ \t]?(?:[\r\n]+[ \t]*)?)"
 RUN = re.compile(r"[0-9A-Za-z]+(?:" + SEP + r"[0-9A-Za-z]+)*")
 GROUP = re.compile(r"[0-9A-Za-z]+")
-MAX_JOIN = 8         # groups joined at most (an ID in 4-4-4-4-2 with separators has 5)

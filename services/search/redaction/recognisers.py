@@ -98,7 +98,7 @@ def classify(value: str, norm: str, start: int, end: int, kept: frozenset[str],
     inside an account number is a coincidence)."""
     if value in kept or value.upper() in kept:
         return "public", "keep"
-    if value in n.HOTLINES and len(value) >= 5 and norm[end:end + 1] not in _UNIT_CHARS:
+    if value in n.HOTLINES and len(value) >= 5 and whole and norm[end:end + 1] not in _UNIT_CHARS:
         return "public", "keep"
     if value.isdigit() and norm[end:end + 1] in ("元", "万"):
         return "public", "keep"
@@ -159,7 +159,11 @@ def number_hits(view: View, context: Context) -> list[Hit]:
         i = 0
         while i < len(groups):
             found = None
-            for j in range(min(len(groups), i + n.MAX_JOIN) - 1, i - 1, -1):
+            last, size = i, 0
+            while last < len(groups) and size + len(groups[last][2]) <= 26:
+                size += len(groups[last][2])
+                last += 1
+            for j in range(max(last, i + 1) - 1, i - 1, -1):
                 value = "".join(g[2] for g in groups[i:j + 1])
                 if len(value) > 26 or len(value) < 3:
                     continue
@@ -224,7 +228,7 @@ _EMAIL = re.compile(r"(?<![A-Za-z0-9._%+\-])[A-Za-z0-9._%+\-]{1,64}\s?@\s?[A-Za-
 _WXID = re.compile(r"wxid_[A-Za-z0-9_\-]{3,40}", re.I)
 _IM = re.compile(r"(?:" + labels("微信号码", "微信账号", "微信号", "微信", "威信", "V信", "vx", "VX", "wx", "WX", "WeChat",
                                   "wechat", "weixin") +
-                 r"|(?:QQ|qq|Qq|扣扣)\s*(?:号码?|账号)?)\s*(?:号码?|账号|ID|id)?\s*(?:是|为|:)?\s*"
+                 r"|(?:QQ|qq|Qq|扣扣)\s*(?:号码?|账号)?)\s*(?:号码?|账号|ID|id)?\s*(?:是|为|:|\()?\s*"
                  r"([A-Za-z0-9][A-Za-z0-9_\-]{4,39})")
 _PLATE = re.compile(r"(?<![0-9A-Za-z梯容锅起厂客索游车压管])[" + PROVINCES + r"]\s{0,2}[A-Za-z]\s{0,2}[\-·•・.]?\s{0,2}"
                     r"(?:[A-Za-z0-9]{5,6}|[A-Za-z0-9]{4}[挂学警港澳领使])(?![0-9A-Za-z])")
