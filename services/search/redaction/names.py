@@ -61,7 +61,8 @@ _ROLES = ("证人", "见证人", "目击者", "目击证人", "举报人", "投�
           "陪同人", "翻译人员", "律师", "医师", "医生", "护士", "药师", "教师", "学生", "学员", "租客", "工作人员",
           "姓名", "名叫", "叫做", "之妻", "之夫", "之子", "之女", "之父", "之母", "之兄", "之弟", "之姐", "之妹", "之孙",
           "其妻", "其夫", "其子", "其女", "其父", "其母", "其兄", "其弟", "其姐", "其妹", "据", "经", "由", "向", "让", "请",
-          "委托", "雇佣", "雇用", "聘用", "安排", "指派")
+          "委托", "雇佣", "雇用", "聘用", "安排", "指派", "证人证言", "证言", "询问笔录", "笔录", "签收人", "领取人",
+          "务工人员", "帮工", "学徒", "务工")
 # Roles after which a name is an officer's, public under 执法公示.
 _OFFICER_ROLES = ("执法人员", "执法员", "承办人", "承办人员", "办案人员", "办案人", "执法人", "检查人员", "检查人", "调查人员",
                   "调查人", "询问人", "记录人", "主办人", "协办人", "审核人", "批准人", "负责人员")
@@ -105,7 +106,7 @@ def _role_ends(norm: str, end: int) -> bool:
 
 
 def _skip_back(norm: str, at: int) -> int:
-    while at > 0 and norm[at - 1] in " :：":
+    while at > 0 and norm[at - 1] in " :：(（":
         at -= 1
     return at
 
@@ -113,7 +114,7 @@ def _skip_back(norm: str, at: int) -> int:
 _ROLE_END = re.compile("(?:" + "|".join(re.escape(w) for w in sorted(_ROLES, key=len, reverse=True)) +
                        r")\s*[:：]?\s*")
 _ROLE_BEFORE = re.compile("(?:" + "|".join(re.escape(w) for w in sorted(_ROLES, key=len, reverse=True)) +
-                          r")\s*[:：]?\s*$")
+                          r")\s*[:：(（]?\s*$")
 _OFFICER_ROLE = r"(?<![被受])" + labels(*_OFFICER_ROLES)
 _OFFICER_ROLE_RE = re.compile(_OFFICER_ROLE + r"\s*(?:[:：]|为|是)?\s*")
 _OFFICER_BEFORE = re.compile(_OFFICER_ROLE + r"\s*(?:[:：]|为|是)?\s*$")
@@ -126,6 +127,10 @@ _OFFICER_NEXT = re.compile(r"\s*(?:[(（][^()（）]{0,40}[)）])?" + _ENUM)
 _CHAIN_END = re.compile(r"(?:" + _ENUM + r"[" + HAN + r"]{2,4}?)*\s*(?:均|都|也|等|分别|一同|共同)?\s*(?:" +
                         "|".join(re.escape(w) for w in sorted(_SPEECH, key=len, reverse=True)) + r"|" +
                         _COUNT_AFTER.pattern.lstrip("\\s*") + r")")
+_ENUM_CHAIN = re.compile(r"(?:" + _ENUM + r"[" + HAN + r"]{2,4}?)+\s*(?:均|都|也|等|分别|一同|共同)?\s*(?:" +
+                         "|".join(re.escape(w) for w in sorted(_SPEECH, key=len, reverse=True)) + r"|" +
+                         _COUNT_AFTER.pattern.lstrip("\\s*") + r")")
+_DATED = re.compile(r"(?:于|在|自|从)\s*(?:\d{4}|[一二]〇)")
 _HEAD_BEFORE = re.compile(r"(?:当事人|姓名|申请人|被申请人|委托人)\s*[:：]?\s*$")
 _ENUM_COUNT = re.compile(_ENUM + r"[" + HAN + r"]{2,4}?" + _COUNT_AFTER.pattern)
 _ENUM_BEFORE = re.compile(r"(?:、|和|及|与)\s*$")
@@ -202,7 +207,7 @@ class NameFinder:
         for m in _SURNAME_START.finditer(norm):
             at = m.start()
             # cheap look first: most surname characters are in ordinary words, far from evidence
-            if not (at == 0 or norm[at - 1] in "、和及与" or _role_ends(norm, _skip_back(norm, at))
+            if not (at == 0 or norm[at - 1] in "、和及与，,。；;\n：:" or _role_ends(norm, _skip_back(norm, at))
                     or personal_data.find(1, at + 2, at + 9) >= 0
                     or any(norm[k] in _EVIDENCE_FIRST and _EVIDENCE_AFTER.match(norm, k)
                            for k in range(at + 2, min(at + 5, length)))):
@@ -227,8 +232,11 @@ class NameFinder:
             personal = personal_data.find(1, after, after + 5) >= 0 and (clause or role or _starts_word(before)) \
                 and (ends or personal_data.find(1, after, after + 1) >= 0) \
                 and not self.wordlike(name, surname)
-            counted = bool(_ENUM_COUNT.match(norm, after, after + 12)) \
+            counted = bool(_ENUM_CHAIN.match(norm, after, after + 40)) \
                 or bool(_COUNT_AFTER.match(norm, after) and _ENUM_BEFORE.search(before))
+            # 经查，褚国平于2026年…: a name at the start of a clause, then a date (names only, not words)
+            dated = clause and bool(_DATED.match(norm, after)) and not self.common(name[:2], 5) \
+                and not self.common(name, 1)
             if _WORD_CONTEXT.match(norm, after) and not speech:
                 continue
             if at > 0 and _is_han(norm[at - 1]) and not (role or head or _starts_word(before)):
@@ -241,7 +249,7 @@ class NameFinder:
                     continue
                 if self.common(name[:2] if len(surname) == 1 else name, 5000) and not (counted or (role and speech)):
                     continue
-            elif not (role or speech or head or counted or personal):
+            elif not (role or speech or head or counted or personal or dated):
                 continue
             elif speech and not (role or head or counted) and at > 0 and _is_han(norm[at - 1]) \
                     and not _starts_word(before):

@@ -119,7 +119,9 @@ def mobile_ok(value: str) -> bool:
 
 
 def landline_ok(value: str) -> bool:
-    """Area code (010, 02x, 0xxx) and a 7- or 8-digit local number."""
+    """Area code (010, 02x, 0xxx; or 86 and the code without its 0) and a 7- or 8-digit local number."""
+    if value[:2] == "86" and value[2:3] != "0" and len(value) >= 11:
+        value = "0" + value[2:]
     if not value.isdigit() or value[:1] != "0" or value[:2] == "00":
         return False
     area = 3 if value[1] in "12" else 4
@@ -132,6 +134,6 @@ def card_ok(value: str) -> bool:
 
 
 # A separator inside a run: spaces, dashes, dots, slashes of a copied PDF.
-SEP = r"(?:[ \t\u3000]*[\r\n]+[ \t\u3000]*|[ \t\u3000]{1,3}|[ \t]?[-‐‑‒–—―−.·•・_][ \t]?(?:[\r\n]+[ \t]*)?)"
+SEP = r"(?:[ \t\u3000\r\n]{1,4}|[ \t\u3000\r\n]{0,3}[-‐‑‒–—―−.·•・_][ \t\u3000\r\n]{0,3})"
 RUN = re.compile(r"[0-9A-Za-z]+(?:" + SEP + r"[0-9A-Za-z]+)*")
 GROUP = re.compile(r"[0-9A-Za-z]+")
