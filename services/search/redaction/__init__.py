@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import jieba.posseg
+
 from services.search.analysis import Analyzer
 from services.search.redaction import numbers, recognisers
 from services.search.redaction.model import MARKER, RULES, Context, Redacted, Span, hidden
@@ -45,8 +47,10 @@ class Redactor:
     def _names(self) -> NameFinder:
         finder = self.__dict__.get("_finder")
         if finder is None:
-            freq = self.analyzer.tokenizer.FREQ
-            finder = self.__dict__["_finder"] = NameFinder(lambda w: freq.get(w) or 0)
+            tokenizer = self.analyzer.tokenizer
+            freq, tags = tokenizer.FREQ, jieba.posseg.POSTokenizer(tokenizer).word_tag_tab
+            finder = self.__dict__["_finder"] = NameFinder(lambda w: freq.get(w) or 0, lambda t: list(tokenizer.cut(t)),
+                                                           tags.get)
         return finder
 
     def detect(self, text: str, context: Context | None = None) -> list[Span]:

@@ -74,7 +74,7 @@ _WORD_CONTEXT = re.compile(_WORD_CHAIN + r"(?:有限公司|有限责任公司|�
                            r"|(?:(?![在于的是住到从向对和与及称说])[" + HAN + r"]){0,1}(?:路|街|大街|巷|村|镇|乡|县|区|市|省|桥)"
                            r"|期|时分|时段|时期|时刻|时节|值|点|峰|谷|线|学|化|科|性|度|级|型|式|馆|站|室|局|所|处|队")
 _ENUM = r"\s*(?:、|和|及|与|以及|,|，)\s*"
-_COUNT_AFTER = re.compile(r"\s*(?:[二两三四五六七八九十\d]+\s*(?:人|名)|等\s*[二两三四五六七八九十\d]*\s*人|等)")
+_COUNT_AFTER = re.compile(r"\s*(?:[二两三四五六七八九十\d]+\s*(?:人|名)|等\s*[二两三四五六七八九十\d]*\s*(?:人|名))")
 _HEAD = re.compile(r"\s*[,，(（]\s*(?:男|女|性别|曾用名|身份证|公民身份|出生|[一二]九|19|20|现年|\d{1,3}\s*周?岁|[一二三四五六七八九十]{1,3}周?岁)")
 _MINORITY = re.compile(r"[" + HAN + r"]{1,6}(?:\s?[·•・.．]\s?[" + HAN + r"]{1,8}){1,3}")
 
@@ -138,8 +138,36 @@ _STARTS_WORD = re.compile(r"(?:据|经|由|向|让|请|与|和|及|同|对|被|�
 
 
 class NameFinder:
-    def __init__(self, frequency: Callable[[str], int]):
+    def __init__(self, frequency: Callable[[str], int], cut: Callable[[str], list[str]] | None = None,
+                 tag: Callable[[str], str | None] | None = None):
         self.frequency = frequency
+        self.cut = cut            # jieba's precise cut (HMM on): the last evidence for a bare name
+        self.tag = tag            # jieba's part of speech of a dictionary word
+
+    def segmented_as_name(self, norm: str, at: int, name: str, surname: str) -> bool:
+        """jieba, reading the clause, cuts the candidate as one unknown or name word
+        (李德明, 祁文斌) or as surname + given name (冯/志强); a dictionary word that is
+        not a name (叶菜类) is not one."""
+        if self.cut is None:
+            return False
+        start = at
+        while start > 0 and at - start < 8 and _is_han(norm[start - 1]):
+            start -= 1
+        end = min(len(norm), at + len(name) + 8)
+        pos, words = start, []
+        for word in self.cut(norm[start:end]):
+            words.append((pos, word))
+            pos += len(word)
+        for i, (pos, word) in enumerate(words):
+            if pos != at:
+                continue
+            if word == name:
+                tag = self.tag(word) if self.tag else None
+                return tag is None or tag.startswith("nr")
+            if word == surname and i + 1 < len(words) and words[i + 1][1] == name[len(surname):]:
+                tag = self.tag(name[len(surname):]) if self.tag else None
+                return tag is None or tag.startswith("nr")
+        return False
 
     @lru_cache(maxsize=20000)
     def common(self, word: str, threshold: int = 100) -> bool:
@@ -250,11 +278,17 @@ class NameFinder:
                 if self.common(name[:2] if len(surname) == 1 else name, 5000) and not (counted or (role and speech)):
                     continue
             elif not (role or speech or head or counted or personal or dated):
-                continue
+                # bare: 当日下午，李德明到店购买 — a full-length name at a clause start that
+                # jieba also reads as a name
+                if not (len(name) - len(surname) == 2 and (clause or _starts_word(before))
+                        and not (self.common(name[:2], 3) and not (self.tag and (self.tag(name[:2]) or "").startswith("nr")))
+                        and self.segmented_as_name(norm, at, name, surname)):
+                    continue
             elif speech and not (role or head or counted) and at > 0 and _is_han(norm[at - 1]) \
                     and not _starts_word(before):
                 continue
             add(at, name)
+        kept_names = {norm[h.start:h.end] for h in keep}
         # Enumerations from names found: 王某、李娜 / 李娜和张伟.
         for _ in range(2):
             for start, end in list(found):
@@ -273,6 +307,12 @@ class NameFinder:
                     end = i
                     break
             hits.append(Hit(m.start(), end, "person_name:" + m.group()[0] + "某", "hide"))
+        for name in [n for n in names if n in kept_names]:
+            del names[name]
+        for name in names:
+            longer = [other for other in names if len(other) > len(name) and other.endswith(name)]
+            if longer:
+                names[name] = names[longer[0]]       # 国栋称 after 亓国栋: 亓某
         # Given-name references of the names found (德明称 after 李德明).
         given: dict[str, str] = {}
         for name, replacement in names.items():
@@ -327,7 +367,7 @@ class NameFinder:
                 nxt = _OFFICER_NEXT.match(norm, at + len(name), at + len(name) + 50)
                 if not nxt:
                     break
-                at = at + len(name) + nxt.end()
+                at = nxt.end()
         for m in (_OFFICER_AFTER.finditer(norm) if "证" in norm or "编号" in norm else ()):
             for k in (2, 3, 4):
                 s = m.start() - k
