@@ -83,6 +83,8 @@ _DISABILITY_LABEL = re.compile(r"残\s*疾\s*人?\s*证")
 _EXTENSION = re.compile(r"\s*(?:转|分机|分机号|ext\.?|EXT\.?|Ext\.?|[-—])\s*(\d{1,6})(?![0-9])")
 
 
+# lengths of the kinds: landline 10-12 (13 with 86), mobile 11/13/15, ID 15/18 (+1-4), card 15-19
+_NUMBER_LENGTHS = frozenset({10, 11, 12, 13, 15, 16, 17, 18, 19, 20, 21, 22})
 _MOBILE_PREFIX = re.compile(r"(?:\(\s*\+?\s*86\s*\)|\+\s*86|\+)\s*$")
 _UNIT_CHARS = set("室号楼栋幢层单户组米元万年月日天个次人件台吨")
 
@@ -151,6 +153,7 @@ def number_hits(view: View, context: Context) -> list[Hit]:
     norm = view.norm
     kept = frozenset(re.sub(r"[^0-9A-Za-z]", "", build(v).norm).upper() for v in context.kept_values if v)
     hits: list[Hit] = []
+    seen: dict[tuple, tuple[str, str] | None] = {}
     for m in n.RUN.finditer(norm):
         if not any(c.isdigit() for c in m.group()):
             continue
@@ -159,15 +162,22 @@ def number_hits(view: View, context: Context) -> list[Hit]:
         i = 0
         while i < len(groups):
             found = None
-            last, size = i, 0
+            last, size, sizes = i, 0, []
             while last < len(groups) and size + len(groups[last][2]) <= 26:
                 size += len(groups[last][2])
+                sizes.append(size)
                 last += 1
-            for j in range(max(last, i + 1) - 1, i - 1, -1):
-                value = "".join(g[2] for g in groups[i:j + 1])
-                if len(value) > 26 or len(value) < 3:
+            joined = "".join(g[2] for g in groups[i:last])
+            for j in range(last - 1, i - 1, -1):
+                value = joined[:sizes[j - i]]
+                whole = i == 0 and j == len(groups) - 1
+                # lengths no kind has: only a kept value or a whole run (a hotline) can matter
+                if len(value) < 3 or (len(value) not in _NUMBER_LENGTHS and not whole and value.upper() not in kept):
                     continue
-                kind = classify(value, norm, groups[i][0], groups[j][1], kept, i == 0 and j == len(groups) - 1)
+                key = (value, whole, norm[max(0, groups[i][0] - 24):groups[i][0]], norm[groups[j][1]:groups[j][1] + 1])
+                kind = seen.get(key, False)
+                if kind is False:       # repeated numbers (tables, hostile input) are classified once
+                    kind = seen[key] = classify(value, norm, groups[i][0], groups[j][1], kept, whole)
                 if kind:
                     found = j, kind
                     break
