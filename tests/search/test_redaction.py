@@ -320,8 +320,12 @@ def test_names_that_are_words_follow_the_context():
     assert REDACTOR.redact("高峰、黎明二人称").text == "高某、黎某二人称"
     assert REDACTOR.redact("证人高峰称").text == "证人高某称"
     for text in ("鞍山市高峰建材有限公司在高峰期销售", "黎明时分", "向当事人送达", "查看了", "另查明", "张贴", "银行卡", "支付宝",
-                 "宋体", "于现场", "负责人陈述申辩意见", "文明", "万元", "时间", "当事人陈述、申辩的权利"):
+                 "宋体", "于现场", "负责人陈述申辩意见", "文明", "万元", "时间", "当事人陈述、申辩的权利",
+                 "程序、方式表示认可", "金额，当事人均表示", "细化执法权限、方式、标准、步骤、时限等内容"):
         assert REDACTOR.redact(text).text == text, text
+    # a name ends before an adverb: 均, 也, 都
+    assert REDACTOR.redact("韩梅、李娜均称").text == "韩某、李某均称"
+    assert REDACTOR.redact("证人李娜也在场，证人王均称").text == "证人李某也在场，证人王某称"
 
 
 def test_minority_names_are_hidden_whole_and_given_names_follow_the_full_name():

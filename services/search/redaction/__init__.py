@@ -21,7 +21,7 @@ from datetime import date
 import jieba.posseg
 
 from services.search.analysis import Analyzer
-from services.search.redaction import numbers, recognisers
+from services.search.redaction import recognisers
 from services.search.redaction.model import MARKER, RULES, Context, Redacted, Span, hidden
 from services.search.redaction.names import COMPOUND_SURNAMES, SURNAMES, NameFinder, pseudonym
 from services.search.redaction.numbers import (

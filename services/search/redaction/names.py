@@ -38,6 +38,8 @@ COMPOUND_SURNAMES, SURNAMES = _load()
 # Given names never contain these (a pseudonym 张某 is never read again).
 _NOT_GIVEN = set("账帐户号卡码址话某之的了在于是和与及或等称说向对把被从为将已也都就又未不曾系着过并且其所该此这那个人们们我你他她它"
                  "年月日时分秒元号条款项章节第、，。；：,.;:!?！？（）()【】《》“”\"' \n")
+# Adverbs between a name and its verb (韩梅、李娜均称).
+_SOFT_AFTER = frozenset("均都也仍即便还再亦皆已")
 # A name ends before these (李四在场: 李四).
 _AFTER_NAME = ("承认", "称", "说", "表示", "陈述", "证实", "供述", "辩称", "介绍", "反映", "确认", "签字", "签名",
                "在场", "到场", "作证", "指认", "交代", "陈诉", "提供", "出具", "讲", "叫", "在", "于", "的", "是", "等",
@@ -74,6 +76,7 @@ _WORD_CONTEXT = re.compile(_WORD_CHAIN + r"(?:有限公司|有限责任公司|�
                            r"|(?:(?![在于的是住到从向对和与及称说])[" + HAN + r"]){0,1}(?:路|街|大街|巷|村|镇|乡|县|区|市|省|桥)"
                            r"|期|时分|时段|时期|时刻|时节|值|点|峰|谷|线|学|化|科|性|度|级|型|式|馆|站|室|局|所|处|队")
 _ENUM = r"\s*(?:、|和|及|与|以及|,|，)\s*"
+_LIST = r"\s*(?:、|和|及|与|以及)\s*"          # a list within a clause (a comma ends the clause)
 _COUNT_AFTER = re.compile(r"\s*(?:[二两三四五六七八九十\d]+\s*(?:人|名)|等\s*[二两三四五六七八九十\d]*\s*(?:人|名))")
 _HEAD = re.compile(r"\s*[,，(（]\s*(?:男|女|性别|曾用名|身份证|公民身份|出生|[一二]九|19|20|现年|\d{1,3}\s*周?岁|[一二三四五六七八九十]{1,3}周?岁)")
 _MINORITY = re.compile(r"[" + HAN + r"]{1,6}(?:\s?[·•・.．]\s?[" + HAN + r"]{1,8}){1,3}")
@@ -87,7 +90,6 @@ def _compiled(words) -> re.Pattern:
     return re.compile("(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + ")")
 
 
-_ROLE_WORDS = re.compile("|".join(re.escape(w) for w in sorted(_ROLES, key=len, reverse=True) if len(w) > 1))
 _EVIDENCE_AFTER = re.compile("(?:" + "|".join(re.escape(w) for w in sorted(_SPEECH, key=len, reverse=True)) +
                              r"|[,，(（]\s*(?:男|女|性别|曾用名|身份证|公民身份|出生|现年|\d{1,3}\s*周?岁|[一二三四五六七八九十]{1,3}周?岁)"
                              r"|[、和及与]|[二两三四五六七八九十\d]+\s*(?:人|名)|等)")
@@ -111,8 +113,6 @@ def _skip_back(norm: str, at: int) -> int:
     return at
 
 
-_ROLE_END = re.compile("(?:" + "|".join(re.escape(w) for w in sorted(_ROLES, key=len, reverse=True)) +
-                       r")\s*[:：]?\s*")
 _ROLE_BEFORE = re.compile("(?:" + "|".join(re.escape(w) for w in sorted(_ROLES, key=len, reverse=True)) +
                           r")\s*[:：(（]?\s*$")
 _OFFICER_ROLE = r"(?<![被受])" + labels(*_OFFICER_ROLES)
@@ -124,15 +124,15 @@ _VERB_START = re.compile("(?:" + "|".join(re.escape(w) for w in _SPEECH if len(w
 _OFFICER_AFTER = re.compile(r"(?<=[" + HAN + r"])\s*[(（]?\s*(?:执法证|执法编号|证号|执法证件)")
 _OFFICER_NEXT = re.compile(r"\s*(?:[(（][^()（）]{0,40}[)）])?" + _ENUM)
 # the rest of an enumeration up to its verb or count: 、宁静、常胜均称 / 和黎明二人
-_CHAIN_END = re.compile(r"(?:" + _ENUM + r"[" + HAN + r"]{2,4}?)*\s*(?:均|都|也|等|分别|一同|共同)?\s*(?:" +
+_CHAIN_END = re.compile(r"(?:" + _LIST + r"[" + HAN + r"]{2,4}?)*\s*(?:均|都|也|等|分别|一同|共同)?\s*(?:" +
                         "|".join(re.escape(w) for w in sorted(_SPEECH, key=len, reverse=True)) + r"|" +
                         _COUNT_AFTER.pattern.lstrip("\\s*") + r")")
-_ENUM_CHAIN = re.compile(r"(?:" + _ENUM + r"[" + HAN + r"]{2,4}?)+\s*(?:均|都|也|等|分别|一同|共同)?\s*(?:" +
-                         "|".join(re.escape(w) for w in sorted(_SPEECH, key=len, reverse=True)) + r"|" +
-                         _COUNT_AFTER.pattern.lstrip("\\s*") + r")")
+_ENUM_COUNTED = re.compile(r"(?:" + _LIST + r"[" + HAN + r"]{2,4}?)+\s*(?:均|都|也|等|分别|一同|共同)?\s*(?:" +
+                           _COUNT_AFTER.pattern.lstrip("\\s*") + r")")
+_ENUM_SPOKEN = re.compile(r"(?:" + _LIST + r"[" + HAN + r"]{2,4}?)+\s*(?:均|都|也|等|分别|一同|共同)?\s*(?:" +
+                          "|".join(re.escape(w) for w in sorted(_SPEECH, key=len, reverse=True)) + r")")
 _DATED = re.compile(r"(?:于|在|自|从)\s*(?:\d{4}|[一二]〇)")
 _HEAD_BEFORE = re.compile(r"(?:当事人|姓名|申请人|被申请人|委托人)\s*[:：]?\s*$")
-_ENUM_COUNT = re.compile(_ENUM + r"[" + HAN + r"]{2,4}?" + _COUNT_AFTER.pattern)
 _ENUM_BEFORE = re.compile(r"(?:、|和|及|与)\s*$")
 _STARTS_WORD = re.compile(r"(?:据|经|由|向|让|请|与|和|及|同|对|被|把|将|给|叫|找|即|是|为|系|其|的|、|当事人|之(?:妻|夫|子|女|父|母))$")
 
@@ -191,8 +191,9 @@ class NameFinder:
             chars += 1
         if chars == 0:
             return None
-        if chars == 2 and not _AFTER.match(norm, s + 2) and _AFTER.match(norm, s + 1):
-            chars = 1
+        if chars == 2 and ((not _AFTER.match(norm, s + 2) and _AFTER.match(norm, s + 1))
+                           or (norm[s + 1] in _SOFT_AFTER and _AFTER.match(norm, s + 2))):
+            chars = 1                          # 李娜在场 / 李娜均称: the name ends before the adverb
         return norm[at:s + chars]
 
     def wordlike(self, name: str, surname: str) -> bool:
@@ -260,8 +261,10 @@ class NameFinder:
             personal = personal_data.find(1, after, after + 5) >= 0 and (clause or role or _starts_word(before)) \
                 and (ends or personal_data.find(1, after, after + 1) >= 0) \
                 and not self.wordlike(name, surname)
-            counted = bool(_ENUM_CHAIN.match(norm, after, after + 40)) \
+            # 高峰、黎明二人: a list that ends in a count of people; 韩梅、李娜均称: in a verb
+            counted = bool(_ENUM_COUNTED.match(norm, after, after + 40)) \
                 or bool(_COUNT_AFTER.match(norm, after) and _ENUM_BEFORE.search(before))
+            listed = counted or bool(_ENUM_SPOKEN.match(norm, after, after + 40))
             # 经查，褚国平于2026年…: a name at the start of a clause, then a date (names only, not words)
             dated = clause and bool(_DATED.match(norm, after)) and not self.common(name[:2], 5) \
                 and not self.common(name, 1)
@@ -277,7 +280,7 @@ class NameFinder:
                     continue
                 if self.common(name[:2] if len(surname) == 1 else name, 5000) and not (counted or (role and speech)):
                     continue
-            elif not (role or speech or head or counted or personal or dated):
+            elif not (role or speech or head or listed or personal or dated):
                 # bare: 当日下午，李德明到店购买 — a full-length name at a clause start that
                 # jieba also reads as a name
                 if not (len(name) - len(surname) == 2 and (clause or _starts_word(before))
