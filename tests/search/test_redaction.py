@@ -29,6 +29,7 @@ digits = lambda n: st.text(alphabet="0123456789", min_size=n, max_size=n)  # noq
 birth = st.dates(min_value=date(1930, 1, 1), max_value=date(2008, 12, 31))
 FULL = str.maketrans("0123456789Xx", "０１２３４５６７８９Ｘｘ")
 CN = str.maketrans("0123456789", "零一二三四五六七八九")
+CN_FINANCIAL = str.maketrans("0123456789", "零壹贰叁肆伍陆柒捌玖")
 
 
 @st.composite
@@ -187,9 +188,16 @@ def test_mobile_numbers_in_any_form(before, value, prefix, after):
 
 
 @PROPERTY
-@given(filler, mobiles, filler)
-def test_mobile_numbers_in_chinese_numerals(before, value, after):
-    hidden_by(before + "手机" + value.translate(CN) + after, value.translate(CN), {"mobile"})
+@given(filler, mobiles, st.sampled_from([CN, CN_FINANCIAL]), filler)
+def test_mobile_numbers_in_chinese_numerals(before, value, numerals, after):
+    hidden_by(before + "手机" + value.translate(numerals) + after, value.translate(numerals), {"mobile"})
+
+
+@PROPERTY
+@given(filler, mobiles)
+def test_a_bracketed_prefix_goes_with_the_number(before, value):
+    for written_ in (f"({value[:3]}){value[3:7]}-{value[7:]}", f"(+86){value}", f"（+86）{value}"):
+        hidden_by(before + "电话" + written_ + "。", written_, {"mobile"})
 
 
 @PROPERTY

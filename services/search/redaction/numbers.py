@@ -134,6 +134,6 @@ def card_ok(value: str) -> bool:
 
 
 # A separator inside a run: spaces, dashes, dots, slashes of a copied PDF.
-SEP = r"(?:[ \t\u3000\r\n]{1,4}|[ \t\u3000\r\n]{0,3}[-‐‑‒–—―−.·•・_][ \t\u3000\r\n]{0,3})"
+SEP = r"(?:[ \t\u3000\r\n]{1,4}|[ \t\u3000\r\n]{0,3}[-‐‑‒–—―−.·•・_()][ \t\u3000\r\n]{0,3})"
 RUN = re.compile(r"[0-9A-Za-z]+(?:" + SEP + r"[0-9A-Za-z]+)*")
 GROUP = re.compile(r"[0-9A-Za-z]+")

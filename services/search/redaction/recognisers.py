@@ -85,7 +85,7 @@ _EXTENSION = re.compile(r"\s*(?:转|分机|分机号|ext\.?|EXT\.?|Ext\.?|[-—]
 
 # lengths of the kinds: landline 10-12 (13 with 86), mobile 11/13/15, ID 15/18 (+1-4), card 15-19
 _NUMBER_LENGTHS = frozenset({10, 11, 12, 13, 15, 16, 17, 18, 19, 20, 21, 22})
-_MOBILE_PREFIX = re.compile(r"(?:\(\s*\+?\s*86\s*\)|\+\s*86|\+)\s*$")
+_MOBILE_PREFIX = re.compile(r"(?:\(\s*\+?\s*86\s*\)|\(?\s*\+\s*86|\(?\s*\+)\s*$")
 _UNIT_CHARS = set("室号楼栋幢层单户组米元万年月日天个次人件台吨")
 
 
@@ -194,6 +194,8 @@ def number_hits(view: View, context: Context) -> list[Hit]:
                 ext = _EXTENSION.match(norm, end)
                 if ext:
                     end = ext.end()
+            if start > 0 and norm[start - 1] == "(" and ")" in norm[start:end]:
+                start -= 1                     # (139)0412-5679: the bracket opened before the run
             hits.append(Hit(start, end, rule, action))
             i = j + 1
     return hits
@@ -294,7 +296,7 @@ _HOME = labels("家庭住址", "家庭地址", "现住址", "现住所", "现居
                "居住地", "暂住地址", "暂住地", "暂住", "户籍地址", "户籍所在地", "户籍地", "户口所在地", "户口地址", "住址",
                "住处", "住在", "家住", "居住在", "居住于", "寄住在", "租住在", "租住于", "租住")
 _PERSON_SEAT = labels("住所地", "住所", "地址", "联系地址", "送达地址", "通讯地址", "邮寄地址")
-_HEAD_LIVES = r"(?<=[,，:：])\s*住\s*(?:址)?\s*(?=[" + HAN + r"]{2,8}?(?:省|市|区|县|镇|乡|村|街道))"
+_HEAD_LIVES = r"(?:(?<=[,，:：;；。\n])|(?<![\s\S]))\s*住\s*(?:址)?\s*(?=[" + HAN + r"]{2,8}?(?:省|市|区|县|镇|乡|村|街道))"
 _HOME_ADDRESS = re.compile(_HOME + r"\s*(?:是|为|:|在)?\s*|" + _HEAD_LIVES)
 _SEAT_ADDRESS = re.compile(_PERSON_SEAT + r"\s*(?:是|为|:)?\s*")
 _TAIL_STOP = re.compile(r"[。；;\n【(（)）]|电\s*话|手\s*机|联系|身份证|公民身份|邮编|邮政编码|微信|QQ|邮箱|$")

@@ -33,8 +33,9 @@ def _t2s() -> dict[str, str]:
 T2S = _t2s()
 # Chinese numerals as digits, in runs long enough to be a number (a phone has 11)
 # and not a date year (二〇二六) or a count (三十八).
-_CN_DIGITS = str.maketrans("零〇一二三四五六七八九幺", "001234567891")
-_CN_RUN = re.compile(r"[零〇一二三四五六七八九幺](?:[\s\-－—.]?[零〇一二三四五六七八九幺]){6,}")
+# (and the financial forms 壹贰叁…, written on receipts and by some clerks)
+_CN_DIGITS = str.maketrans("零〇一二三四五六七八九幺壹贰叁肆伍陆柒捌玖", "001234567891123456789")
+_CN_RUN = re.compile(r"[零〇一二三四五六七八九幺壹贰叁肆伍陆柒捌玖](?:[\s\-－—.]?[零〇一二三四五六七八九幺壹贰叁肆伍陆柒捌玖]){6,}")
 _AT = re.compile(r"\s?[(\[{（【]\s*(?:at|AT|At)\s*[)\]}）】]\s?|\s(?:at|AT)\s(?=[A-Za-z0-9-]+\s?(?:\.|[(\[（]dot))")
 _DOT = re.compile(r"\s?[(\[{（【]\s*(?:dot|DOT)\s*[)\]}）】]\s?")
 
@@ -85,7 +86,7 @@ def build(text: str) -> View:
     norm = text.translate(_FOLD)
     if len(norm) == len(text) and not any(c in text for c in _NONUNIT) \
             and not _AT.search(norm) and not _DOT.search(norm):
-        if any(c in norm for c in "零〇一二三四五六七八九幺"):
+        if any(c in norm for c in "零〇一二三四五六七八九幺壹贰叁肆伍陆柒捌玖"):
             chars = list(norm)
             for m in _CN_RUN.finditer(norm):
                 chars[m.start():m.end()] = m.group().translate(_CN_DIGITS)
@@ -106,9 +107,9 @@ def _build_mapped(text: str) -> View:
             ends.append(i + 1)
     norm = "".join(chars)
     # 1:1 replacements: Chinese numeral runs become digits.
-    if any(c in norm for c in "零〇一二三四五六七八九幺"):
+    if any(c in norm for c in "零〇一二三四五六七八九幺壹贰叁肆伍陆柒捌玖"):
         for m in _CN_RUN.finditer(norm):
-            digits = sum(1 for c in m.group() if c.isdigit() or c in "零〇一二三四五六七八九幺")
+            digits = sum(1 for c in m.group() if c.isdigit() or c in "零〇一二三四五六七八九幺壹贰叁肆伍陆柒捌玖")
             if digits >= 7:
                 chars[m.start():m.end()] = m.group().translate(_CN_DIGITS)
         norm = "".join(chars)
