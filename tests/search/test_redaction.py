@@ -464,3 +464,14 @@ def test_hostile_input_costs_linear_time(text):
     started = time.thread_time()
     REDACTOR.redact(text)
     assert time.thread_time() - started < 3.0
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(filler, st.sampled_from(["证人", "员工", "之妻", "称", "、", "二人", "某", "住址：", "电话", "单元",
+                                                   "室", "号楼", "·", "执法人员", "当事人"]),
+                          st.text(alphabet="王李张刘陈明高商经品海洋于向文静峰黎", min_size=1, max_size=4),
+                          st.text(alphabet="0123456789 -\n", min_size=1, max_size=20), mobiles, id18()), max_size=12))
+def test_redacting_any_mixture_twice_changes_nothing(parts):
+    text = "".join(parts)
+    once = REDACTOR.redact(text).text
+    assert REDACTOR.redact(once).text == once, (text, once)

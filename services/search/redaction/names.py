@@ -231,6 +231,12 @@ class NameFinder:
             folded = build(value).norm.strip() if value else ""
             if len(folded) >= 2:
                 add(0, folded)
+        # A pseudonym (王某) is never part of another name: 商经明品 → 商经明某 must not be
+        # read again as 商经明 + 某 (redacting twice changes nothing).
+        if "某" in norm:
+            protected = bytearray(protected)
+            for m in _PSEUDONYM.finditer(norm):
+                protected[m.start():m.end()] = b"\x01" * (m.end() - m.start())
         # Evidence around a surname.
         length = len(norm)
         for m in _SURNAME_START.finditer(norm):
