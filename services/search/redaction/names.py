@@ -51,7 +51,11 @@ _AFTER_NAME = ("承认", "称", "说", "表示", "陈述", "证实", "供述", "
                "手机", "电话", "联系", "微信", "QQ", "邮箱", "住址", "家住", "现住", "户籍", "年龄", "现年", "患", "怀孕",
                "名下", "账户", "驾驶", "身份", "证件", "居住", "暂住", "系", "属", ")", "）", "（", "(")
 _SPEECH = ("承认", "称", "说", "表示", "陈述", "证实", "供述", "辩称", "介绍", "反映", "确认", "签字", "签名", "在场",
-           "到场", "作证", "指认", "交代", "陈诉", "口述", "提出", "证明", "讲述", "回忆")
+           "到场", "作证", "指认", "交代", "陈诉", "口述", "提出", "证明", "讲述", "回忆", "核实", "联系", "交谈", "律师",
+           "先生", "女士", "同志", "夫妇", "拒绝签字")
+# Verbs that follow a role word and are no name (律师代理, 负责人陈述): never a candidate.
+_VERBS = ("代理", "代表", "负责", "签收", "经营", "管理", "销售", "购买", "驾驶", "使用", "办理", "持有", "出示", "提供",
+          "出具", "拒绝", "同意", "申请", "申辩", "陈述", "到场", "在场", "签字", "签名", "确认", "表示", "承认", "介绍")
 _ROLES = ("证人", "见证人", "目击者", "目击证人", "举报人", "投诉人", "申诉人", "信访人", "委托代理人", "代理人", "法定代理人",
           "监护人", "受害人", "被害人", "受托人", "员工", "职工", "店员", "店长", "雇员", "工人", "服务员", "营业员", "收银员",
           "厨师", "帮厨", "配菜员", "驾驶员", "驾驶人", "司机", "乘客", "顾客", "消费者", "患者", "买家", "卖家", "购买者",
@@ -64,7 +68,8 @@ _ROLES = ("证人", "见证人", "目击者", "目击证人", "举报人", "投�
           "姓名", "名叫", "叫做", "之妻", "之夫", "之子", "之女", "之父", "之母", "之兄", "之弟", "之姐", "之妹", "之孙",
           "其妻", "其夫", "其子", "其女", "其父", "其母", "其兄", "其弟", "其姐", "其妹", "据", "经", "由", "向", "让", "请",
           "委托", "雇佣", "雇用", "聘用", "安排", "指派", "证人证言", "证言", "询问笔录", "笔录", "签收人", "领取人",
-          "务工人员", "帮工", "学徒", "务工")
+          "务工人员", "帮工", "学徒", "务工", "我叫", "本人叫", "名字叫", "现场负责人", "在场人员", "同事", "亲属",
+          "购买者", "送货司机", "店长", "会计")
 # Roles after which a name is an officer's, public under 执法公示.
 _OFFICER_ROLES = ("执法人员", "执法员", "承办人", "承办人员", "办案人员", "办案人", "执法人", "检查人员", "检查人", "调查人员",
                   "调查人", "询问人", "记录人", "主办人", "协办人", "审核人", "批准人", "负责人员")
@@ -110,17 +115,21 @@ def _role_ends(norm: str, end: int) -> bool:
 def _skip_back(norm: str, at: int) -> int:
     while at > 0 and norm[at - 1] in " :：(（":
         at -= 1
+    if at > 0 and norm[at - 1] in "为是" and _role_ends(norm, at - 1):
+        at -= 1                                # 现场负责人为柏林
     return at
 
 
 _ROLE_BEFORE = re.compile("(?:" + "|".join(re.escape(w) for w in sorted(_ROLES, key=len, reverse=True)) +
-                          r")\s*[:：(（]?\s*$")
+                          r")\s*(?:[:：(（]|为|是)?\s*$")
 _OFFICER_ROLE = r"(?<![被受])" + labels(*_OFFICER_ROLES)
 _OFFICER_ROLE_RE = re.compile(_OFFICER_ROLE + r"\s*(?:[:：]|为|是)?\s*")
 _OFFICER_BEFORE = re.compile(_OFFICER_ROLE + r"\s*(?:[:：]|为|是)?\s*$")
 _AFTER = _compiled(_AFTER_NAME + _SPEECH)
 _SPEECH_AFTER = _compiled(_SPEECH)
-_VERB_START = re.compile("(?:" + "|".join(re.escape(w) for w in _SPEECH if len(w) == 2) + ")")
+_ASIDE_SPEECH = re.compile(r"\s*[(（][^()（）]{1,20}[)）]\s*(?:" +
+                           "|".join(re.escape(w) for w in sorted(_SPEECH, key=len, reverse=True)) + ")")
+_VERB_START = re.compile("(?:" + "|".join(re.escape(w) for w in (*_SPEECH, *_VERBS) if len(w) == 2) + ")")
 _OFFICER_AFTER = re.compile(r"(?<=[" + HAN + r"])\s*[(（]?\s*(?:执法证|执法编号|证号|执法证件)")
 _OFFICER_NEXT = re.compile(r"\s*(?:[(（][^()（）]{0,40}[)）])?" + _ENUM)
 # the rest of an enumeration up to its verb or count: 、宁静、常胜均称 / 和黎明二人
@@ -258,7 +267,7 @@ class NameFinder:
                 continue                      # 陈述申辩, 称, 说: a verb, not a name
             before = norm[max(0, at - 8):at]
             role = bool(_ROLE_BEFORE.search(before)) and not _OFFICER_BEFORE.search(before)
-            speech = bool(_SPEECH_AFTER.match(norm, after))
+            speech = bool(_SPEECH_AFTER.match(norm, after)) or bool(_ASIDE_SPEECH.match(norm, after, after + 30))
             ends = after >= len(norm) or bool(_AFTER.match(norm, after))
             clause = at == 0 or norm[at - 1] in "\n：: 。；;，,"
             head = bool(_HEAD.match(norm, after)) and (clause or bool(
