@@ -66,6 +66,12 @@ def test_same_number_replaces(sqlite_search):
     ({"penalties": [{"kind": "警告"}]}, "penalties"),
     ({"party": {**PERSON_PENALTY["party"], "minor": True}}, "party"),
     ({"party": {**PERSON_PENALTY["party"], "id_number": "210302201201011230"}}, "party"),  # born 2012
+    ({"party": {**PERSON_PENALTY["party"], "id_number": "210302 20120101 1230"}}, "party"),
+    ({"party": {**PERSON_PENALTY["party"], "id_number": "２１０３０２－２０１２０１０１－１２３０"}}, "party"),
+    ({"party": {**PERSON_PENALTY["party"], "id_number": "2103022012\n01011230"}}, "party"),
+    ({"summary": "当事人张伟（16周岁）无证销售散装白酒。"}, "summary"),
+    ({"text": "当事人：张伟，男，现年十六岁，住鞍山市。"}, "text"),
+    ({"summary": "当事人张伟，公民身份号码210302 2012 0101 1230，无证销售散装白酒。"}, "summary"),
     ({"confidentiality": "trade_secret"}, "confidentiality"),
     ({"text": "机密★1年\n当事人……"}, "text"),
 ])
