@@ -21,7 +21,8 @@ Side by side with Carbone (run first, `--versus N`, 0 to skip):
      Carbone renders the DOCX zhifa made for the first request, with the
      document number swapped for a Carbone tag ({d.number}), so both produce
      the same pages and both substitute data. `--carbone-dir DIR` reuses an
-     npm folder that already holds carbone.
+     npm folder that already holds carbone; `--compare CHECKOUT` adds the
+     generator served from another checkout (before/after in one run).
 
 Served (with --database-url postgresql+psycopg://… and --redis-url redis://…):
   5. a batch of one kind and a batch of mixed kinds through two RQ workers
@@ -269,47 +270,70 @@ def carbone_template(docx: bytes, number: str, folder: Path) -> Path:
     return out
 
 
+class ZhifaServer:
+    """`zhifa serve generator` from a checkout (this one, or --compare's), embedded
+    defaults: SQLite in a temp dir, inline jobs, the default LibreOffice pool."""
+
+    def __init__(self, root: Path, body: dict):
+        self.root, self.body = root, body
+        self.data_dir = Path(tempfile.mkdtemp(prefix="zhifa-bench-versus-"))
+        port = free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIFA_") or k == "ZHIFA_FONTS_DIR"}
+        env.update(ZHIFA_DATA_DIR=str(self.data_dir), ZHIFA_API_KEYS=f"{TOKEN}=case-system",
+                   ZHIFA_GENERATOR_URL=self.base, ZHIFA_LOG_LEVEL="WARNING", PYTHONPATH=str(root))
+        # cwd is the checkout: `python -m` puts it first on sys.path.
+        self.proc = subprocess.Popen([sys.executable, "-m", "services.cli", "serve", "generator", "--port", str(port)],
+                                     env=env, cwd=root)
+        self.client: Client | None = None
+
+    def ready(self) -> None:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if urllib.request.urlopen(self.base + "/readyz", timeout=2).status == 200:
+                    break
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise
+                time.sleep(0.3)
+        self.client = Client(self.base)
+
+    def document(self) -> tuple[float, dict]:
+        """Seconds from POST until the PDF has been fetched, and the document."""
+        t0 = time.perf_counter()
+        status, answer = self.client.request("POST", "/v1/documents", self.body)
+        doc = json.loads(answer)
+        assert status == 201 and doc["files"]["pdf"]["status"] == "done", (status, doc)
+        status, pdf = self.client.request("GET", f"/v1/documents/{doc['id']}/pdf")
+        assert status == 200 and pdf.startswith(b"%PDF-"), status
+        return time.perf_counter() - t0, doc
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
 def versus_carbone(args) -> None:
     from services.generator.catalogue import Catalogue
     from shared.fonts import install_fonts
 
     body = {"type": args.type, "data": example(Catalogue(), args.type)}
     fonts_conf = install_fonts(config.load().fonts_dir)
-    data_dir = Path(tempfile.mkdtemp(prefix="zhifa-bench-versus-"))
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    # Embedded defaults: SQLite, inline jobs, the default pool.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIFA_") or k == "ZHIFA_FONTS_DIR"}
-    env.update(ZHIFA_DATA_DIR=str(data_dir), ZHIFA_API_KEYS=f"{TOKEN}=case-system",
-               ZHIFA_GENERATOR_URL=base, ZHIFA_LOG_LEVEL="WARNING")
-    server = subprocess.Popen([sys.executable, "-m", "services.cli", "serve", "generator", "--port", str(port)],
-                              env=env, cwd=ROOT)
+    roots = [ROOT] + [Path(r).resolve() for r in args.compare or []]
+    servers = [ZhifaServer(root, body) for root in roots]
     carbone = None
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if urllib.request.urlopen(base + "/readyz", timeout=2).status == 200:
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.3)
-        client = Client(base)
-
-        def zhifa() -> tuple[float, dict]:
-            t0 = time.perf_counter()
-            status, answer = client.request("POST", "/v1/documents", body)
-            doc = json.loads(answer)
-            assert status == 201 and doc["files"]["pdf"]["status"] == "done", (status, doc)
-            status, pdf = client.request("GET", f"/v1/documents/{doc['id']}/pdf")
-            assert status == 200 and pdf.startswith(b"%PDF-"), status
-            return time.perf_counter() - t0, doc
-
-        _, first = zhifa()   # also waits for the pool's LibreOffice
-        for _ in range(4):
-            zhifa()
-        status, docx = client.request("GET", f"/v1/documents/{first['id']}/docx")
+        for server in servers:
+            server.ready()
+            for _ in range(5):   # also waits for the pool's LibreOffice
+                server.document()
+        _, first = servers[0].document()
+        status, docx = servers[0].client.request("GET", f"/v1/documents/{first['id']}/docx")
         assert status == 200
         try:
             module = install_carbone(Path(args.carbone_dir) if args.carbone_dir
@@ -323,29 +347,31 @@ def versus_carbone(args) -> None:
             print(f"0. Carbone could not run here: {exc}")
             carbone = None
 
-        # Alternate one document each, so both see the same load on a shared machine.
-        ours, theirs = [], []
+        # Alternate one document each, so all see the same load on a shared machine.
+        ours: list[list[float]] = [[] for _ in servers]
+        theirs: list[float] = []
         for _ in range(args.versus):
-            ours.append(zhifa()[0])
+            for server, times in zip(servers, ours):
+                times.append(server.document()[0])
             if carbone:
                 theirs.append(carbone.render())
-        print(f"0. {args.type}, one document at a time (n={args.versus} each, alternating):")
-        print(f"   zhifa,   POST /v1/documents over HTTP until the PDF/A is fetched, numbered and registered: "
-              f"p50 {percentile(ours, 50) * 1000:.0f} ms, p95 {percentile(ours, 95) * 1000:.0f} ms")
+        print(f"0. {args.type}, one document at a time (n={args.versus} each, alternating; "
+              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
+        for server, times in zip(servers, ours):
+            name = "zhifa" if server.root == ROOT else f"zhifa at {server.root}"
+            print(f"   {name}, POST /v1/documents over HTTP until the PDF/A is fetched, numbered and registered: "
+                  f"p50 {percentile(times, 50) * 1000:.0f} ms, p95 {percentile(times, 95) * 1000:.0f} ms"
+                  + (f"; ratio Carbone / this: p50 {percentile(theirs, 50) / percentile(times, 50):.2f}x, "
+                     f"p95 {percentile(theirs, 95) / percentile(times, 95):.2f}x" if theirs else ""))
         if theirs:
             print(f"   Carbone, render() to a PDF buffer in node (warm LibreOffice, no PDF/A, no numbering): "
-                  f"p50 {percentile(theirs, 50) * 1000:.0f} ms, p95 {percentile(theirs, 95) * 1000:.0f} ms")
-            print(f"   ratio Carbone / zhifa: p50 {percentile(theirs, 50) / percentile(ours, 50):.2f}x, "
-                  f"p95 {percentile(theirs, 95) / percentile(ours, 95):.2f}x (above 1: zhifa is faster)")
+                  f"p50 {percentile(theirs, 50) * 1000:.0f} ms, p95 {percentile(theirs, 95) * 1000:.0f} ms "
+                  f"(ratio above 1: zhifa is faster)")
     finally:
         if carbone:
             carbone.close()
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        for server in servers:
+            server.stop()
 
 
 # ---- served: zhifa serve + zhifa worker on PostgreSQL and Redis ------------------------------------
@@ -488,6 +514,8 @@ def main() -> int:
     parser.add_argument("--versus", type=int, default=40, help="documents each for zhifa and Carbone (0: skip)")
     parser.add_argument("--versus-only", action="store_true", help="run only the side-by-side comparison")
     parser.add_argument("--carbone-dir", help="an npm folder that holds carbone (default: a new temporary one)")
+    parser.add_argument("--compare", action="append", metavar="CHECKOUT",
+                        help="also serve the generator from another checkout (e.g. before a change), alternating")
     parser.add_argument("--database-url", help="PostgreSQL URL for the served runs (5-7)")
     parser.add_argument("--redis-url", help="Redis URL for the served runs (5-7)")
     parser.add_argument("--batch", type=int, default=200, help="documents per batch in run 5")
