@@ -301,6 +301,24 @@ def test_a_large_docx_converts_whole_through_memory_and_leaves_no_files(pool, tm
     assert left == []
 
 
+def test_the_docx_core_properties_become_the_pdfs_title_and_author(pool, tmp):
+    """Loaded from memory, the DOCX still gives the PDF its Title and Author
+    (no file name stands in for a missing title)."""
+    doc = Document()
+    _run(doc.add_paragraph(), TITLE, "方正小标宋简体", 22)
+    doc.core_properties.title = "行政处罚决定书 鞍审批罚决字〔2026〕7号"
+    doc.core_properties.author = "鞍山市行政审批局"
+    path = tmp / "titled.docx"
+    doc.save(path)
+    with pikepdf.open(save(tmp, "titled.pdf", pool.convert(path.read_bytes()))) as pdf:
+        assert str(pdf.docinfo["/Title"]) == "行政处罚决定书 鞍审批罚决字〔2026〕7号"
+        assert str(pdf.docinfo["/Author"]) == "鞍山市行政审批局"
+    untitled = tmp / "untitled.docx"
+    Document().save(untitled)
+    with pikepdf.open(save(tmp, "untitled.pdf", pool.convert(untitled.read_bytes()))) as pdf:
+        assert "stream" not in str(pdf.docinfo.get("/Title", ""))
+
+
 def test_a_stopped_worker_cannot_hold_a_large_docx_past_the_timeout(pool, large_docx):
     """A worker that stops reading (LibreOffice hung, the process stopped)
     leaves the DOCX unsent in a full pipe: the conversion still times out,
