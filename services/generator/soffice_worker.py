@@ -6,9 +6,9 @@ in its own process group (the pool starts this worker as a group leader),
 connects over a private UNO pipe, says READY on stdout, then serves requests
 on stdin/stdout, each a JSON header line followed by raw bytes:
 
-    request:  {"bytes": N}\n  + N bytes of DOCX
-    answer:   {"ok": true, "bytes": M, "ms": {...}}\n + M bytes of PDF
-              or {"ok": false, "error": "..."}\n
+    request:  the line {"bytes": N}, then N bytes of DOCX
+    answer:   the line {"ok": true, "bytes": M, "ms": {...}}, then M bytes of PDF,
+              or the line {"ok": false, "error": "..."}
 
 The DOCX is handed to LibreOffice as an in-memory stream and the PDF comes
 back as one byte sequence (SequenceOutputStream: LibreOffice writes it
