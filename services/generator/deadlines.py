@@ -25,6 +25,7 @@ from typing import Callable
 from shared.dates import chinese_date, parse_iso_date
 from shared.problems import FieldError, Problem, invalid
 
+from .penalties import is_warning_only
 from .workdays import CalendarUnavailable, WorkdayCalendar
 
 __all__ = [
@@ -86,6 +87,11 @@ def imposes_payment(data: dict) -> bool:
 
 def _positive(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+def published(data: dict) -> bool:
+    """The decision is published: a warning-only penalty is not (market-supervision practice, DOMAIN.md)."""
+    return not is_warning_only(data)
 
 
 def grants_hearing_right(data: dict) -> bool:
@@ -180,6 +186,7 @@ RULES: dict[str, Rule] = {
         name="执法决定信息公示期限",
         length=7, unit=WORKING_DAYS, start="decision.date",
         basis=_GUOBAN_118 + "：行政许可、行政处罚的执法决定信息要在执法决定作出之日起7个工作日内公开。",
+        applies=published,
     ),
     "publication_other": Rule(
         name="执法决定信息公示期限",

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.generator import deadlines as deadline_rules
-from services.generator import numbering, rules, timeliness
+from services.generator import numbering, penalties, rules, timeliness
 from services.generator.agency import AgencyProfiles
 from services.generator.catalogue import Catalogue, DocumentType
 from services.generator.deadlines import Deadline
@@ -118,6 +118,7 @@ class DocumentService:
             errors += schema_errors(doc_type.validator, data, "data")
         errors += glyphs.unprintable_errors(data, "data")
         errors += rules.amount_errors(data, "data")
+        errors += penalties.content_errors(data, "data")
         if doc_type.party_writes:
             errors += rules.prefilled_waiver_errors(data, "data")
         if errors:
@@ -125,8 +126,10 @@ class DocumentService:
 
         issued_on = parse_iso_date(issue_date_of(data)) or today_in_china()
         chosen = self.agencies.choose(data.get("agency"))
+        if "hearing_right" in doc_type.source_schema.get("properties", {}):
+            data = self._hearing_right(data, chosen)
         agency = chosen.for_document(data.get("agency"), doc_type.seal)
-        remedy_clause = rules.remedy_clause(agency) if doc_type.remedy else ""
+        remedy_clause = rules.remedy_clause(agency, doc_type.title) if doc_type.remedy else ""
         if doc_type.type == "service_receipt":
             data = self._served_document(data, chosen.name)
         deadlines = deadline_rules.compute_deadlines(list(doc_type.deadlines), data, issued_on, self.calendar)
@@ -135,6 +138,17 @@ class DocumentService:
             raise invalid(errs)
         warnings = timeliness.check(doc_type.type, data, issued_on, self.calendar)
         return Prepared(doc_type, data, formats, issued_on, chosen.id, agency, remedy_clause, deadlines, warnings)
+
+    @staticmethod
+    def _hearing_right(data: dict, chosen) -> dict:
+        """The hearing right follows from the penalties proposed (处罚法 art. 63): derived when the request
+        leaves it out, refused when the request withholds it. An agency may grant it beyond the law."""
+        errors = penalties.hearing_right_errors(data, chosen.hearing_thresholds, "data")
+        if errors:
+            raise invalid(errors, "拟作出的行政处罚依法应当告知当事人有要求听证的权利，请按 errors 中列出的字段更正后重试。")
+        if data.get("hearing_right") is None:
+            data = {**data, "hearing_right": bool(penalties.hearing_reasons(data, chosen.hearing_thresholds))}
+        return data
 
     def _served_document(self, data: dict, agency_name: str) -> dict:
         """A service receipt names only a document this registry issued; its
@@ -224,6 +238,7 @@ class DocumentService:
         context.update(
             agency=prepared.agency, number=number, doc_title=doc_type.title,
             issued_on=chinese_date(prepared.issued_on), remedy_clause=prepared.remedy_clause,
+            warning_only=penalties.is_warning_only(prepared.data),
             deadlines={d.key: chinese_date(d.due_on) for d in prepared.deadlines},
             verification_code=code, verify_url=url, verify_page=self.public_verify_url,
         )

@@ -20,6 +20,7 @@ __all__ = [
     "amount_errors",
     "prefilled_waiver_errors",
     "remedy_clause",
+    "self_names",
     "hearing_date_errors",
 ]
 
@@ -187,8 +188,18 @@ _BODY_PATH = "data/agency/reconsideration_body"
 _COURT_PATH = "data/agency/court"
 
 
-def remedy_clause(agency: dict) -> str:
-    """The remedy sentence naming the reconsideration body and the court.
+def self_names(title: str) -> tuple[str, str]:
+    """How a document names itself and its act: 责令改正通知书 → ("本通知", "本通知书"),
+    行政处罚决定书 → ("本决定", "本决定书"); never another type's name."""
+    for suffix in ("决定书", "通知书", "告知书"):
+        if title.endswith(suffix):
+            return "本" + suffix[:2], "本" + suffix
+    return "本决定", "本" + title
+
+
+def remedy_clause(agency: dict, title: str = "行政处罚决定书") -> str:
+    """The remedy sentence naming the reconsideration body and the court, and the
+    document by its own name (`title`, e.g. 责令改正通知书 → 本通知书).
 
     `agency` is the agency profile already merged with the request's
     overrides. Raises Problem 422 "remedy-incomplete" when either name is
@@ -232,9 +243,10 @@ def remedy_clause(agency: dict) -> str:
         )
     if wrong:
         raise invalid(wrong, "救济途径中的复议机关或法院名称有误，请按 errors 中列出的字段更正后重试。")
+    act, document = self_names(title)
     return (
-        f"如不服本决定，可以自收到本决定书之日起六十日内向{body}申请行政复议，"
-        f"也可以自收到本决定书之日起六个月内向{court}提起行政诉讼。"
+        f"如不服{act}，可以自收到{document}之日起六十日内向{body}申请行政复议，"
+        f"也可以自收到{document}之日起六个月内向{court}提起行政诉讼。"
     )
 
 

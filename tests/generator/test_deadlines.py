@@ -223,7 +223,19 @@ def test_fine_payment_deadline_only_when_something_is_to_be_paid(penalties, expe
     data = {"decision": {"date": "2026-09-05", "penalties": penalties}}
     keys = [d.key for d in compute_deadlines(
         ["penalty_fine_payment", "publication_decision"], data, date(2026, 9, 5), CAL)]
-    assert keys == (["penalty_fine_payment"] if expected else []) + ["publication_decision"]
+    warning_only = bool(penalties) and all(p["kind"] == "警告" for p in penalties)
+    assert keys == (["penalty_fine_payment"] if expected else []) + ([] if warning_only else ["publication_decision"])
+
+
+@pytest.mark.parametrize("kinds, published", [
+    (["警告"], False), (["通报批评"], False), (["警 告", "通报批评"], False), (["予以警告"], False),
+    (["警告", "罚款"], True), (["责令停产停业"], True), (["吊销许可证件"], True),
+])
+def test_warning_only_decision_has_no_publication_deadline(kinds, published):
+    """DOMAIN: warning-only penalties are not published, so no publication deadline is printed or returned."""
+    data = {"decision": {"date": "2026-09-05", "penalties": [{"kind": k} for k in kinds]}}
+    keys = [d.key for d in compute_deadlines(["publication_decision"], data, date(2026, 9, 5), CAL)]
+    assert keys == (["publication_decision"] if published else [])
 
 
 @pytest.mark.parametrize("hearing_right, expected", [(True, 1), (False, 0), (None, 0), ("true", 0)])

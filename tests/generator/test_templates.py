@@ -22,11 +22,12 @@ import pytest
 from docx import Document
 from docx.oxml.ns import qn
 
+from services.generator import penalties
 from services.generator import template_lint as lint
 from services.generator.agency import DEMO_PROFILE, TEMPLATE_FIELDS
 from services.generator.catalogue import Catalogue
 from services.generator.rendering import printable, render_docx
-from services.generator.rules import prefilled_waiver_errors
+from services.generator.rules import prefilled_waiver_errors, remedy_clause
 from services.generator.template_lint import check_use, placeholder_uses, required_paths
 from services.generator.workdays import WorkdayCalendar
 
@@ -71,8 +72,6 @@ RULE_FIELDS = {
 }
 FORBIDDEN_WAIVERS = ["不申请听证", "我已知晓", "放弃陈述申辩", "放弃听证", "不申请回避", "无异议"]
 HANDWRITING_LABEL = "本人书写"
-REMEDY_CLAUSE = ("如不服本决定，可以自收到本决定书之日起六十日内向鞍山市人民政府申请行政复议，"
-                 "也可以自收到本决定书之日起六个月内向鞍山市铁东区人民法院提起行政诉讼。")
 PROFILE = json.loads(DEMO_PROFILE.read_text(encoding="utf-8"))
 
 
@@ -140,7 +139,8 @@ def render_bytes(doc_type: str, data: dict) -> bytes:
         issued_on="2026年11月27日",
         doc_title=e["title"],
         deadlines={rule: "2026年12月18日" for rule in e["deadlines"]},
-        remedy_clause=REMEDY_CLAUSE if e["remedy"] else "",
+        remedy_clause=remedy_clause(PROFILE, e["title"]) if e["remedy"] else "",
+        warning_only=penalties.is_warning_only(data),
         verification_code="7KQ2M9XA",
         verify_url="https://zhifa.example/verify?number=x&code=y",
         verify_page="https://zhifa.example/verify",
@@ -470,8 +470,14 @@ def test_remedy_clause(doc_type, tmp_path):
         doc = Document(TEMPLATES / f"{doc_type}.docx")
         assert any(p.text.strip() == "{{ remedy_clause }}" for p in doc.paragraphs)
         text = render(doc_type, load(doc_type, "example"), tmp_path / "remedy.docx")
-        assert REMEDY_CLAUSE in text
-        assert text.index(REMEDY_CLAUSE) < text.rindex(signing_body(doc_type))
+        clause = remedy_clause(PROFILE, entry(doc_type)["title"])
+        assert clause in text
+        assert text.index(clause) < text.rindex(signing_body(doc_type))
+        # the document names itself, never another type (a 责令改正通知书 is no 决定书)
+        own = entry(doc_type)["title"][-3:]
+        assert f"自收到本{own}之日起" in clause
+        others = {"决定书", "通知书", "告知书"} - {own}
+        assert not any(f"本{other}" in clause for other in others), clause
 
 
 @pytest.mark.parametrize("doc_type", TYPES)

@@ -45,7 +45,7 @@ def penalty_list(d: Doc) -> None:
 @spec
 def _case_filing_form() -> Spec:
     def layout(d: Doc) -> None:
-        d.heading_block(you=False)
+        d.heading_block(you=False, case_number=True)
         d.form(FORM_WIDTHS, [
             [L("案件来源"), V("{{ case.source }}"), L("线索受理日期"), V("{{ filing.received_on }}")],
             [L("案由"), V("{{ case.cause }}", 3)],
@@ -102,7 +102,7 @@ INTERVIEWEE = obj({
 @spec
 def _inquiry_record() -> Spec:
     def layout(d: Doc) -> None:
-        d.heading_block(you=False)
+        d.heading_block(you=False, case_number=True)
         d.field("询问时间", "{{ inquiry.date }} {{ inquiry.started_at }} 至 {{ inquiry.ended_at }}")
         d.field("询问地点", "{{ inquiry.place }}")
         d.field("询问人", HANDLERS_INLINE)
@@ -175,7 +175,7 @@ def _inquiry_record() -> Spec:
 @spec
 def _inspection_record() -> Spec:
     def layout(d: Doc) -> None:
-        d.heading_block(you=False)
+        d.heading_block(you=False, case_number=True)
         d.field("检查（勘验）时间",
                 "{{ inspection.date }} {{ inspection.started_at }} 至 {{ inspection.ended_at }}")
         d.field("检查（勘验）地点", "{{ inspection.place }}")
@@ -230,7 +230,7 @@ def _inspection_record() -> Spec:
 @spec
 def _rectification_order() -> Spec:
     def layout(d: Doc) -> None:
-        d.heading_block()
+        d.heading_block(case_number=True)
         d.salutation()
         d.body("经查明：{{ facts }}")
         d.body("{{ you }}的上述行为违反了" + joined("rectification.violated") + "的规定。根据"
@@ -245,7 +245,7 @@ def _rectification_order() -> Spec:
 
     return Spec(
         "rectification_order", "责令改正通知书", "penalty", "责改字", "agency", layout,
-        props={"party": use("party", []), "facts": use("facts"),
+        props={"case": use("case", []), "party": use("party", []), "facts": use("facts"),
                "rectification": obj({
                    "violated": {**use("provisions"), "description": "违反的法律、法规、规章条款"},
                    "legal_basis": {**use("provisions"), "description": "责令改正的法律依据"},
@@ -258,6 +258,7 @@ def _rectification_order() -> Spec:
         description="责令当事人限期改正违法行为。责令改正本身可以申请行政复议或者提起行政诉讼，故载明救济途径。",
         example={
             "issued_on": "2026-09-04",
+            "case": PENALTY_CASE,
             "party": TRADER,
             "facts": "当事人于2026年6月将经营场所由鞍山市铁西区人民路示例号迁至鞍山市铁西区建设大道示例号，"
                      "至今未向登记机关申请住所变更登记。",
@@ -275,7 +276,7 @@ def _rectification_order() -> Spec:
 @spec
 def _penalty_prior_notice() -> Spec:
     def layout(d: Doc) -> None:
-        d.heading_block()
+        d.heading_block(case_number=True)
         d.salutation()
         d.body("本机关在办理{{ you }}{{ case.cause }}一案中查明：{{ facts }}")
         d.body("上述事实有下列证据证明：", keep_next=True)
@@ -306,8 +307,9 @@ def _penalty_prior_notice() -> Spec:
         props={"case": use("case", ["cause"]), "party": use("party", []), "facts": use("facts"),
                "evidence": use("evidence"),
                "decision": use("decision", ["violated", "legal_basis", "penalties"]),
-               "hearing_right": boolean("当事人是否享有要求听证的权利（行政处罚法第六十三条）")},
-        required=["case", "party", "facts", "evidence", "decision", "hearing_right"],
+               "hearing_right": boolean("当事人是否享有要求听证的权利（行政处罚法第六十三条）。不填则按拟作出的处罚"
+                                        "依法确定；依法享有听证权利的，不得填写 false")},
+        required=["case", "party", "facts", "evidence", "decision"],
         deadlines=["penalty_hearing_request"], party_writes=True,
         description="作出行政处罚决定前，告知拟处罚的事实、理由、依据和内容以及陈述、申辩、要求听证的"
                     "权利（行政处罚法第四十四条、第六十三条）。当事人的意见由本人书写，数据中不含该内容。",
@@ -325,7 +327,7 @@ def _penalty_prior_notice() -> Spec:
 @spec
 def _statement_defence_record() -> Spec:
     def layout(d: Doc) -> None:
-        d.heading_block(you=False)
+        d.heading_block(you=False, case_number=True)
         d.field("时间", "{{ statement.date }} {{ statement.started_at or '　　时　　分' }} 至 "
                       "{{ statement.ended_at or '　　时　　分' }}")
         d.field("地点", "{{ statement.place }}")
@@ -375,7 +377,7 @@ def _statement_defence_record() -> Spec:
 @spec
 def _hearing_notice() -> Spec:
     def layout(d: Doc) -> None:
-        d.heading_block()
+        d.heading_block(case_number=True)
         d.salutation()
         d.body("{{ you }}{% if hearing.requested_on %}于{{ hearing.requested_on }}{% endif %}提出的听证"
                "申请收悉。根据《中华人民共和国行政处罚法》第六十四条的规定，本机关决定就{{ case.cause }}"
@@ -493,7 +495,7 @@ def _legal_review_opinion() -> Spec:
 @spec
 def _penalty_decision() -> Spec:
     def layout(d: Doc) -> None:
-        d.heading_block()
+        d.heading_block(case_number=True)
         d.party_block()
         d.body("本机关于{{ case.filed_on }}对{{ you }}{{ case.cause }}一案立案调查。"
                "{% if extension %}因{{ extension.reason }}，经本机关负责人"
@@ -515,8 +517,10 @@ def _penalty_decision() -> Spec:
                "百分之三加处罚款，加处罚款的数额不超出罚款的数额。")
         d.tag("endif")
         d.body("{{ remedy_clause }}")
+        d.tag("if not warning_only")   # a warning leaves nothing to enforce
         d.body("{{ you }}在法定期限内不申请行政复议或者提起行政诉讼，又不履行本决定的，本机关将依法申请"
                "人民法院强制执行。")
+        d.tag("endif")
         d.contact()
         d.seal("{{ decision.date }}")
 

@@ -153,8 +153,12 @@ DECISION = obj({
 PENALTY = obj({
     "kind": string("处罚种类（如：警告、罚款、没收违法所得、吊销许可证件）"),
     "amount_yuan": amount("金额（元），打印为大写并附小写，如：人民币贰万元整（¥20,000.00）"),
-    "detail": string("处罚内容说明", LINE),
-}, ["kind"], "一项行政处罚")
+    "detail": string("处罚内容说明（降低资质等级的，写明由何等级降为何等级）", LINE),
+    "license_name": string("许可证件名称（吊销、暂扣许可证件时必填）", 200),
+    "license_number": string("许可证件编号（吊销、暂扣许可证件时必填）", SHORT),
+    "scope": string("范围（责令停产停业、限制从业、限制开展生产经营活动时必填）", LINE),
+    "period": string("期限（责令停产停业、限制从业、暂扣许可证件等时必填，如：三个月）", SHORT),
+}, ["kind"], "一项行政处罚。罚款、没收须填写大于零的金额")
 
 AGENCY = obj({
     "profile": string("机关配置的标识（不填则为默认机关）；机关名称、印章、复议机关和法院均取自该配置", SHORT),
