@@ -653,3 +653,16 @@ def test_pages_in_libreoffice(doc_type, converter, tmp_path):
             lines = [line.strip() for line in page if line.strip()]
             for above, below in zip(lines, lines[1:]):
                 assert not (above[-1].isdigit() and below[0].isdigit()), (variant, above, below)
+
+
+@pytest.mark.parametrize("doc_type", TYPES)
+def test_case_number_printed_on_every_document_of_a_case(doc_type, tmp_path):
+    """The Liaoning forms carry the 案号 on every document of a case: each type whose data has a case
+    prints data.case.number (here an unusual one, so no template text can pass for it)."""
+    if "case" not in load(doc_type, "schema")["properties"]:
+        return
+    data = load(doc_type, "example")
+    data["case"] = {**data.get("case", {}), "number": "鞍审批案〔2026〕第4711号", "cause": "未依法办理住所变更登记",
+                    "filed_on": "2026-09-03"}
+    assert CATALOGUE.get(doc_type).validator.is_valid(data)
+    assert "鞍审批案〔2026〕第4711号" in render(doc_type, data, tmp_path / "case.docx")
