@@ -119,6 +119,8 @@ class DocumentService:
         errors += glyphs.unprintable_errors(data, "data")
         errors += rules.amount_errors(data, "data")
         errors += penalties.content_errors(data, "data")
+        if doc_type.type == "license_non_acceptance_decision":
+            errors += rules.non_acceptance_errors(data, "data")
         if doc_type.party_writes:
             errors += rules.prefilled_waiver_errors(data, "data")
         if errors:

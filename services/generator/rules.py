@@ -22,6 +22,8 @@ __all__ = [
     "remedy_clause",
     "self_names",
     "hearing_date_errors",
+    "non_acceptance_errors",
+    "non_acceptance_grounds",
 ]
 
 
@@ -248,6 +250,36 @@ def remedy_clause(agency: dict, title: str = "行政处罚决定书") -> str:
         f"如不服{act}，可以自收到{document}之日起六十日内向{body}申请行政复议，"
         f"也可以自收到{document}之日起六个月内向{court}提起行政诉讼。"
     )
+
+
+# --- not accepting an application (行政许可法 art. 32) ------------------------------
+
+_XUKE_32_ITEM = re.compile(
+    r"行政许可法[^，,；;。]{0,4}第(?:三十二|32)条(?:第(?:一|1)款)?(?:第)?[（(]?(一|二|1|2)[)）]?项?")
+
+
+def non_acceptance_grounds(data: dict) -> set[int]:
+    """The items of 许可法 art. 32 para. 1 a non-acceptance rests on (1: 不需要取得行政许可;
+    2: 不属于本机关职权范围), read from its legal basis however it is written."""
+    decision = data.get("decision") if isinstance(data.get("decision"), dict) else {}
+    found: set[int] = set()
+    for provision in decision.get("legal_basis") or []:
+        if isinstance(provision, str):
+            norm = _normalise(provision)
+            found |= {1 if m[1] in "一1" else 2 for m in _XUKE_32_ITEM.finditer(norm)}
+    return found
+
+
+def non_acceptance_errors(data: dict, path: str = "data") -> list[FieldError]:
+    """A refusal because the matter is outside the agency's competence (art. 32(二)) must tell the
+    applicant which body to apply to."""
+    decision = data.get("decision") if isinstance(data.get("decision"), dict) else {}
+    refer_to = decision.get("refer_to")
+    if 2 in non_acceptance_grounds(data) and not (isinstance(refer_to, str) and refer_to.strip()):
+        return [FieldError(f"{path}/decision/refer_to",
+                           "申请事项依法不属于本机关职权范围的，应当即时作出不予受理的决定，并告知申请人向有关行政机关申请"
+                           "（《中华人民共和国行政许可法》第三十二条第一款第（二）项）：请填写申请人应当向其申请的行政机关。")]
+    return []
 
 
 # --- hearing notice lead time --------------------------------------------------

@@ -17,6 +17,7 @@ from shared.dates import chinese_date, parse_iso_date
 from shared.problems import FieldError, Problem
 
 from .deadlines import RULES, Rule, calendar_unavailable_problem, due_date
+from .rules import non_acceptance_grounds
 from .workdays import CalendarUnavailable, WorkdayCalendar
 
 __all__ = ["check"]
@@ -197,7 +198,19 @@ def _check_penalty_decision(data: dict, issued_on: date, calendar: WorkdayCalend
                      f"已超过办案期限（{_CHUFA_60}）。")
 
 
+def _check_non_acceptance(data: dict, issued_on: date, calendar: WorkdayCalendar, found: _Findings) -> None:
+    grounds = non_acceptance_grounds(data)
+    received = _get(data, "application.received_on", issued_on)
+    if not grounds or received is None or issued_on == received:
+        return
+    item = "（一）" if grounds == {1} else "（二）"
+    found.warn("non-acceptance-not-immediate", "issued_on",
+               f"依照{_XUKE_32}第一款第{item}项，不予受理应当在收到申请时即时作出；本决定书印发于{chinese_date(issued_on)}，"
+               f"晚于收到申请材料之日（{chinese_date(received)}）。请核对印发日期，并在案卷中说明未即时作出的原因。")
+
+
 _BY_TYPE = {
+    "license_non_acceptance_decision": _check_non_acceptance,
     "license_extension_notice": _check_extension_notice,
     "license_supplement_notice": _check_supplement_notice,
     "license_grant_decision": _check_license_decision,

@@ -123,9 +123,10 @@ def _license_non_acceptance_decision() -> Spec:
         required=["party", "application", "decision"],
         deadlines=["publication_other"], remedy=True,
         description="申请事项不需要取得行政许可或者不属于本机关职权范围等情形，作出不予受理决定"
-                    "（行政许可法第三十二条）",
+                    "（行政许可法第三十二条）。依第三十二条第一款第（二）项不予受理的，须在 decision.refer_to 中"
+                    "告知申请人应当向其申请的行政机关；第（一）、（二）项应当即时作出。",
         example={
-            "issued_on": "2026-10-13",
+            "issued_on": "2026-10-12",   # 即时: on the day the application is received (art. 32)
             "party": PERSON,
             "application": {"item": FOOD_ITEM, "received_on": "2026-10-12"},
             "decision": {
