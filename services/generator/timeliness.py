@@ -166,32 +166,53 @@ def _check_license_decision(data: dict, issued_on: date, calendar: WorkdayCalend
                      f"起三十个工作日（{chinese_date(due)}届满）（{_XUKE_42}）。")
 
 
+# 处罚法 art. 60 lets "法律、法规、规章另有规定" set other periods; the rule the bureau applies
+# (《市场监督管理行政处罚程序规定》第六十四条, the practice of market-supervision and approval
+# bureaus) allows one extension of at most 30 days approved by the agency's head; a longer one
+# needs the heads' collective decision (集体讨论决定), which then sets a reasonable period.
+PENALTY_EXTENSION_DAYS = 30
+_EXTENSION_RULE = ("《市场监督管理行政处罚程序规定》第六十四条：因案情复杂或者其他原因，不能在规定期限内作出处理决定的，"
+                   "经负责人批准，可以延长三十日；经延期仍不能作出处理决定的，应当由负责人集体讨论决定是否继续延期")
+
+
 def _check_penalty_decision(data: dict, issued_on: date, calendar: WorkdayCalendar, found: _Findings) -> None:
     filed = _get(data, "case.filed_on", issued_on)
     decided = _get(data, "decision.date", issued_on)
     if filed is None or decided is None or decided < filed:
         return
     in_time, due = _within(RULES["penalty_decision"], filed, decided, calendar)
-    if in_time:
-        return
     extension = data.get("extension")
     if not isinstance(extension, dict):
-        found.refuse("decision.date",
-                     f"作出处罚决定之日（{chinese_date(decided)}）已超过自立案之日（{chinese_date(filed)}）起九十日"
-                     f"（{chinese_date(due)}届满）（{_CHUFA_60}）。如依法经批准延长办案期限，请在 extension 中"
-                     "填写批准日期、批准人、理由和延长至的日期。")
+        if not in_time:
+            found.refuse("decision.date",
+                         f"作出处罚决定之日（{chinese_date(decided)}）已超过自立案之日（{chinese_date(filed)}）起九十日"
+                         f"（{chinese_date(due)}届满）（{_CHUFA_60}）。如依法经批准延长办案期限，请在 extension 中"
+                         "填写延期依据的条款、批准日期、批准人、理由和延长至的日期。")
         return
-    for key, label in (("approved_on", "批准延长之日"), ("approved_by", "批准人"), ("reason", "延长理由"),
-                       ("until", "延长至的日期")):
+    # A printed extension carries its basis and its approval, whether or not the decision needed it.
+    for key, label in (("provision", "延长办案期限所依据的法律、法规、规章条款"), ("approved_on", "批准延长之日"),
+                       ("approved_by", "批准人（本机关负责人）"), ("reason", "延长理由"), ("until", "延长至的日期")):
         value = extension.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
-            found.refuse(f"extension.{key}", f"延长办案期限须载明{label}（{_CHUFA_60}）。")
+            found.refuse(f"extension.{key}", f"延长办案期限须载明{label}（{_CHUFA_60}：法律、法规、规章另有规定的，"
+                                             f"从其规定；{_EXTENSION_RULE}）。")
+    if due is None:
+        return
     approved = _get(data, "extension.approved_on", issued_on)
     if approved and approved > due:
         found.refuse("extension.approved_on",
                      f"批准延长之日（{chinese_date(approved)}）已超过自立案之日起九十日（{chinese_date(due)}届满）："
                      f"办案期限届满前才能批准延长（{_CHUFA_60}）。")
     until = _get(data, "extension.until", issued_on)
+    if until and until <= due:
+        found.refuse("extension.until",
+                     f"延长至的日期（{chinese_date(until)}）不晚于原办案期限（{chinese_date(due)}届满），不构成延长。")
+    elif until and (until - due).days > PENALTY_EXTENSION_DAYS and not _get(data, "extension.collective_decision_on",
+                                                                              issued_on):
+        found.refuse("extension.until",
+                     f"延长至{chinese_date(until)}，超过原办案期限（{chinese_date(due)}届满）{(until - due).days}日："
+                     f"经负责人批准最多延长{PENALTY_EXTENSION_DAYS}日；更长的延期须经本机关负责人集体讨论决定，"
+                     f"请填写 extension.collective_decision_on（{_EXTENSION_RULE}）。")
     if until and decided > until:
         found.refuse("decision.date",
                      f"作出处罚决定之日（{chinese_date(decided)}）晚于批准延长至的日期（{chinese_date(until)}），"

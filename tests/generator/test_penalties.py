@@ -149,3 +149,18 @@ def test_a_warning_only_decision_threatens_no_enforcement_and_is_not_published(s
     fined = post(client, {"type": "penalty_decision", "formats": ["docx"],
                           "data": decision([{"kind": "警告"}, {"kind": "罚款", "amount_yuan": 200}])})
     assert "强制执行" in docx_text(client, fined.get_json()["id"])
+
+
+def test_an_extension_prints_its_basis_and_approval(sqlite_generator):
+    _, client = sqlite_generator
+    data = example("penalty_decision", extension={
+        "reason": "需委托鉴定机构对涉案物品进行鉴定", "provision": "《市场监督管理行政处罚程序规定》第六十四条",
+        "approved_by": "局长孙立", "approved_on": "2026-11-20", "until": "2026-12-30"})
+    resp = post(client, {"type": "penalty_decision", "data": data, "formats": ["docx"]})
+    assert resp.status_code == 201, resp.get_json()
+    text = docx_text(client, resp.get_json()["id"])
+    assert ("依据《市场监督管理行政处罚程序规定》第六十四条的规定，经本机关负责人局长孙立于2026年11月20日批准，"
+            "办案期限延长至2026年12月30日") in text
+    del data["extension"]["provision"]
+    assert_problem(post(client, {"type": "penalty_decision", "data": data, "formats": ["docx"]}), 422,
+                   "data/extension/provision")

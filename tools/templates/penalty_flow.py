@@ -498,8 +498,10 @@ def _penalty_decision() -> Spec:
         d.heading_block(case_number=True)
         d.party_block()
         d.body("本机关于{{ case.filed_on }}对{{ you }}{{ case.cause }}一案立案调查。"
-               "{% if extension %}因{{ extension.reason }}，经本机关负责人"
-               "{% if extension.approved_by %}{{ extension.approved_by }}{% endif %}批准，办案期限依法延长。"
+               "{% if extension %}因{{ extension.reason }}，依据{{ extension.provision }}的规定，经本机关负责人"
+               "{{ extension.approved_by }}于{{ extension.approved_on }}批准"
+               "{% if extension.collective_decision_on %}并经本机关负责人于{{ extension.collective_decision_on }}"
+               "集体讨论决定{% endif %}，办案期限延长至{{ extension.until }}。"
                "{% endif %}经查明：{{ facts }}")
         d.body("上述事实有下列证据证明：", keep_next=True)
         evidence_list(d)
@@ -530,7 +532,7 @@ def _penalty_decision() -> Spec:
                "facts": use("facts"), "evidence": use("evidence"),
                "defence_summary": text("告知、陈述申辩和听证情况及采纳意见"),
                "decision": use("decision", ["date", "violated", "legal_basis", "penalties", "performance"]),
-               "extension": use("extension", ["reason", "approved_on"])},
+               "extension": use("extension", ["reason", "approved_on", "approved_by", "until", "provision"])},
         required=["case", "party", "facts", "evidence", "decision"],
         deadlines=["penalty_fine_payment", "publication_decision"], remedy=True,
         description="行政处罚决定书，载明行政处罚法第五十九条规定的事项",

@@ -178,6 +178,9 @@ EXTENSION = obj({
     "approved_on": date("本机关负责人批准延期日期"),
     "approved_by": string("批准延期的负责人"),
     "until": date("延长后的期限截止日期"),
+    "provision": string("延长期限所依据的法律、法规、规章条款（行政处罚案件必填，如：《市场监督管理行政处罚程序规定》"
+                        "第六十四条）", 200),
+    "collective_decision_on": date("本机关负责人集体讨论决定继续延期的日期（行政处罚案件延长超过三十日时必填）"),
 }, desc="经本机关负责人批准延长办理期限")
 
 INSPECTION = obj({
