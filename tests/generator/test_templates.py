@@ -144,6 +144,7 @@ def render_bytes(doc_type: str, data: dict) -> bytes:
         verification_code="7KQ2M9XA",
         verify_url="https://zhifa.example/verify?number=x&code=y",
         verify_page="https://zhifa.example/verify",
+        registered_on="",
     )
     return render_docx(TEMPLATES / f"{doc_type}.docx", context, "https://zhifa.example/verify?number=x&code=y")
 

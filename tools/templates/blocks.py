@@ -172,6 +172,9 @@ class Doc:
         self.p("{{ signer }}", style="ZF Agency")
         self.p("{{ doc_title }}", style="ZF Title")
         self.p("{{ number }}", style="ZF Number")
+        self.tag("if registered_on")   # dated before it was registered: the registry's 补登记 mark
+        self.p("（本文书于{{ registered_on }}补登记）", style="ZF Number")
+        self.tag("endif")
         if case_number:
             self.tag("if case and case.number")
             self.p("案号：{{ case.number }}", style="ZF Number")
