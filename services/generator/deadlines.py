@@ -12,8 +12,16 @@ Counting (民法典 art. 201; 行政许可法 art. 82; 行政处罚法 art. 85):
   of the n-th month (the month's last day when it has no such day); when that
   last day is a rest day the period ends on the first working day after it
   (民法典 art. 203);
-- a period that reaches a year with no holiday schedule loaded is refused
-  (Problem "calendar-unavailable"), never guessed.
+- a period that reaches a year whose holiday schedule the State Council has
+  not yet published is never refused (a bureau's work cannot wait for it):
+  it is counted on the holidays the law itself fixes (workdays.statutory_holidays)
+  and weekends, marked `provisional`, printed with a note, and the document is
+  flagged in the registry (warning "provisional-calendar") for review once
+  the schedule is loaded. Such a count can only end later than, or on, the
+  day the published schedule will give when that schedule adds no 调休
+  workday before the due date; a 调休 Saturday can make it one day late,
+  which the review catches. Calendar-day periods only need to know whether
+  their last day is a rest day.
 """
 from __future__ import annotations
 
@@ -23,7 +31,7 @@ from datetime import date, timedelta
 from typing import Callable
 
 from shared.dates import chinese_date, parse_iso_date
-from shared.problems import FieldError, Problem, invalid
+from shared.problems import FieldError, invalid
 
 from .penalties import is_warning_only
 from .workdays import CalendarUnavailable, WorkdayCalendar
@@ -38,8 +46,8 @@ __all__ = [
     "compute_deadlines",
     "due_date",
     "due_date_from_field",
-    "calendar_unavailable_message",
-    "calendar_unavailable_problem",
+    "counted",
+    "PROVISIONAL_NOTE",
     "start_label",
     "imposes_payment",
     "grants_hearing_right",
@@ -68,15 +76,31 @@ def start_label(start: str) -> str:
 _ROLL_BASIS = "《中华人民共和国民法典》第二百零三条：期间的最后一日是法定休假日的，以法定休假日结束的次日为期间的最后一日"
 
 
+PROVISIONAL_NOTE = "（暂按法定节假日计算）"
+
+
 @dataclass(frozen=True)
 class Deadline:
     key: str
     name: str        # Chinese
     due_on: date
     basis: str       # Chinese, cites the article
+    provisional: bool = False   # counted without the State Council's schedule for some year
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "due_on": self.due_on.isoformat(), "basis": self.basis, "key": self.key}
+        out = {"name": self.name, "due_on": self.due_on.isoformat(), "basis": self.basis, "key": self.key}
+        if self.provisional:
+            out["provisional"] = True
+        return out
+
+    def printed(self) -> str:
+        return chinese_date(self.due_on) + (PROVISIONAL_NOTE if self.provisional else "")
+
+
+def provisional_basis(years: list[int]) -> str:
+    listed = "、".join(f"{y}年" for y in years)
+    return (f"{listed}的节假日安排尚未由国务院公布，本期限暂按《全国年节及纪念日放假办法》规定的法定节假日和周末计算，"
+            "不含调休；该年度安排公布后由本机关复核。")
 
 
 def imposes_payment(data: dict) -> bool:
@@ -212,21 +236,31 @@ def _add_months(start: date, months: int) -> date:
     return date(year, month, day)
 
 
-def due_date(rule: Rule, start: date, calendar: WorkdayCalendar) -> tuple[date, date | None]:
+def due_date(rule: Rule, start: date, calendar: WorkdayCalendar,
+             provisional: bool = False) -> tuple[date, date | None]:
     """(due date, the unmoved last day when it fell on a rest day, else None).
 
-    Raises CalendarUnavailable when the period reaches a year without data.
+    Raises CalendarUnavailable when the period reaches a year without data,
+    unless `provisional` (then such a year counts its statutory holidays).
     """
     if rule.unit == WORKING_DAYS:
-        return calendar.add_workdays(start, rule.length), None
+        return calendar.add_workdays(start, rule.length, provisional), None
     if rule.unit == CALENDAR_DAYS:
         last = start + timedelta(days=rule.length)
     elif rule.unit == MONTHS:
         last = _add_months(start, rule.length)
     else:
         raise ValueError(f"unknown period unit {rule.unit!r}")
-    due = calendar.next_workday_on_or_after(last)
+    due = calendar.next_workday_on_or_after(last, provisional)
     return due, (last if due != last else None)
+
+
+def counted(rule: Rule, start: date, calendar: WorkdayCalendar) -> tuple[date, date | None, int | None]:
+    """(due date, unmoved last day or None, the first year without a schedule when the count is provisional)."""
+    try:
+        return (*due_date(rule, start, calendar), None)
+    except CalendarUnavailable as exc:
+        return (*due_date(rule, start, calendar, provisional=True), exc.year)
 
 
 def _lookup(data: dict, dotted: str):
@@ -236,34 +270,6 @@ def _lookup(data: dict, dotted: str):
             return None
         node = node.get(part)
     return node
-
-
-def calendar_unavailable_message(year: int, start: str | None = None, start_on: date | None = None) -> str:
-    """Why a period cannot be counted; names the start date when given (e.g. 受理申请之日)."""
-    if start is None:
-        return f"{year}年的法定节假日安排尚未载入，无法计算期限，请管理员在节假日配置文件中补充该年度安排。"
-    when = f"（{chinese_date(start_on)}）" if start_on else ""
-    return (f"{year}年的法定节假日安排尚未载入，无法计算自{start_label(start)}{when}起算的期限，"
-            "请管理员在节假日配置文件中补充该年度安排。")
-
-
-def calendar_unavailable_problem(missing: list[tuple[int, str, date]]) -> Problem:
-    """Problem "calendar-unavailable" for (year, start field, start date) triples: names every year and field."""
-    years = sorted({year for year, _, _ in missing})
-    errors: list[FieldError] = []
-    for year, start, start_on in missing:
-        error = FieldError(_path_of(start), calendar_unavailable_message(year, start, start_on))
-        if error not in errors:
-            errors.append(error)
-    labels = "、".join(dict.fromkeys(start_label(start) for _, start, _ in missing))
-    return Problem(
-        422,
-        "calendar-unavailable",
-        "法定节假日安排缺失",
-        f"{'、'.join(f'{y}年' for y in years)}的法定节假日安排尚未载入，无法计算自{labels}起算的期限，"
-        "请管理员在节假日配置文件中补充该年度安排。",
-        errors,
-    )
 
 
 def _path_of(start: str) -> str:
@@ -276,10 +282,7 @@ def due_date_from_field(rule: Rule, start_on: date, calendar: WorkdayCalendar) -
     Raises Problem "calendar-unavailable" naming rule.start's field when the
     period reaches a year without a holiday schedule.
     """
-    try:
-        return due_date(rule, start_on, calendar)[0]
-    except CalendarUnavailable as exc:
-        raise calendar_unavailable_problem([(exc.year, rule.start, start_on)]) from None
+    return counted(rule, start_on, calendar)[0]
 
 
 def compute_deadlines(
@@ -333,20 +336,16 @@ def compute_deadlines(
             errors.append(FieldError(path, msg))
         raise invalid(errors, "计算法定期限所需的起算日期缺失或有误，请按 errors 中列出的字段更正后重试。")
 
-    # 2. Count the periods; refuse (never guess) a year without a schedule.
+    # 2. Count the periods; a year without a published schedule is counted provisionally, never refused.
     deadlines: list[Deadline] = []
-    missing: list[tuple[int, str, date]] = []
     for rule_id, rule in rules:
         start_on = starts[rule.start_path]
-        try:
-            due, moved_from = due_date(rule, start_on, calendar)
-        except CalendarUnavailable as exc:
-            missing.append((exc.year, rule.start, start_on))
-            continue
+        due, moved_from, unpublished = counted(rule, start_on, calendar)
         basis = rule.basis
         if moved_from is not None:
             basis += (f"期间最后一日{chinese_date(moved_from)}为法定休假日，顺延至{chinese_date(due)}（{_ROLL_BASIS}）。")
-        deadlines.append(Deadline(key=rule_id, name=rule.name, due_on=due, basis=basis))
-    if missing:
-        raise calendar_unavailable_problem(missing)
+        if unpublished is not None:
+            basis += provisional_basis(list(range(unpublished, due.year + 1)))
+        deadlines.append(Deadline(key=rule_id, name=rule.name, due_on=due, basis=basis,
+                                  provisional=unpublished is not None))
     return deadlines

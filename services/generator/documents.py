@@ -71,6 +71,7 @@ PAST_DATES = ("issued_on", "decision.date", "application.received_on", "applicat
               "review.submitted_on", "review.reviewed_on", "inquiry.date", "inspection.date", "statement.date",
               "hearing.requested_on")
 AFTER_THE_FACT = "registered-after-the-fact"
+PROVISIONAL_CALENDAR = "provisional-calendar"
 
 
 def future_date_errors(data: dict, today: date) -> list[FieldError]:
@@ -182,6 +183,12 @@ class DocumentService:
         warnings = timeliness.check(doc_type.type, data, issued_on, self.calendar)
         if issued_on < today:
             warnings.append(after_the_fact_warning(issued_on, today))
+        if provisional := [d for d in deadlines if d.provisional]:
+            # The registry's flag: review these documents once the year's schedule is loaded.
+            warnings.append({"code": PROVISIONAL_CALENDAR, "path": "deadlines",
+                             "message": "、".join(f"“{d.name}”" for d in provisional)
+                             + "涉及国务院尚未公布节假日安排的年度，暂按法定节假日和周末计算并在文书上注明；"
+                               "该年度安排载入后请复核本文书的期限。"})
         return Prepared(doc_type, data, formats, issued_on, chosen.id, agency, remedy_clause, deadlines, warnings)
 
     @staticmethod
@@ -288,7 +295,7 @@ class DocumentService:
             agency=prepared.agency, number=number, doc_title=doc_type.title,
             issued_on=chinese_date(prepared.issued_on), remedy_clause=prepared.remedy_clause,
             warning_only=penalties.is_warning_only(prepared.data),
-            deadlines={d.key: chinese_date(d.due_on) for d in prepared.deadlines},
+            deadlines={d.key: d.printed() for d in prepared.deadlines},
             verification_code=code, verify_url=url, verify_page=self.public_verify_url,
             registered_on=chinese_date(today) if prepared.issued_on < today else "",
         )

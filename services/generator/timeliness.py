@@ -16,9 +16,9 @@ from datetime import date
 from shared.dates import chinese_date, parse_iso_date
 from shared.problems import FieldError, Problem
 
-from .deadlines import RULES, Rule, calendar_unavailable_problem, due_date
+from .deadlines import RULES, Rule, counted
 from .rules import non_acceptance_grounds
-from .workdays import CalendarUnavailable, WorkdayCalendar
+from .workdays import WorkdayCalendar
 
 __all__ = ["check"]
 
@@ -89,12 +89,9 @@ def _within(rule: Rule, start: date, day: date, calendar: WorkdayCalendar) -> tu
     A day before the first year without a holiday schedule is within any period
     that reaches that year; otherwise such a year refuses, naming rule.start's field.
     """
-    try:
-        due = due_date(rule, start, calendar)[0]
-    except CalendarUnavailable as exc:
-        if day < date(exc.year, 1, 1):
-            return True, None
-        raise calendar_unavailable_problem([(exc.year, rule.start, start)]) from None
+    due, _, unpublished = counted(rule, start, calendar)
+    if unpublished is not None and day < date(unpublished, 1, 1):
+        return True, None
     return day <= due, due
 
 
@@ -244,7 +241,8 @@ def check(doc_type: str, data: dict, issued_on: date, calendar: WorkdayCalendar)
     """Warnings [{"code", "path", "message"}] for lateness the law allows.
 
     Raises Problem 422 "impossible-dates" naming every field whose date cannot
-    be true, and Problem 422 "calendar-unavailable" (naming the start field)
+    be true. A period reaching a year without a published holiday schedule is counted
+    provisionally (deadlines.counted), never refused
     when a period must be counted into a year without a holiday schedule.
     """
     data = data if isinstance(data, dict) else {}

@@ -180,32 +180,20 @@ def test_party_answers_may_not_be_prefilled(sqlite_generator, doc_type, phrase):
     assert post(client, {"type": doc_type, "data": clean, "formats": ["docx"]}).status_code == 201
 
 
-def test_deadline_in_a_year_without_holiday_schedule_is_refused_not_guessed(zhifa_env, tmp_path):
-    from services.generator.app import create_app
-    app = create_app(zhifa_env(ZHIFA_GENERATOR_DATABASE_URL=f"sqlite:///{tmp_path / 'g.sqlite3'}"))
-    client = app.test_client()
-    data = example("license_acceptance_notice", issued_on="2026-12-21")
-    data["application"].update(received_on="2026-12-21", accepted_on="2026-12-21")
-    body = {"type": "license_acceptance_notice", "formats": ["docx"], "data": data}
-    try:
-        problem = assert_problem(post(client, body), 422, "data/application/accepted_on")
-        assert problem["type"].endswith("calendar-unavailable") and "2027" in problem["detail"]
-    finally:
-        app.extensions["zhifa.runtime"].close()
-
-    calendar = tmp_path / "calendar.json"   # an operator loads a (test) schedule for 2027
-    calendar.write_text(json.dumps({"years": {"2027": {"holidays": ["2027-01-01"], "workdays": []}}}))
-    app = create_app(zhifa_env(ZHIFA_CALENDAR_FILE=calendar,
-                               ZHIFA_GENERATOR_DATABASE_URL=f"sqlite:///{tmp_path / 'g2.sqlite3'}"))
-    try:
-        resp = post(app.test_client(), body)
-        assert resp.status_code == 201, resp.get_data(as_text=True)
-        due = resp.get_json()["deadlines"][0]["due_on"]
-        # accepted 2026-12-21 + 20 working days, skipping weekends and 2027-01-01
-        assert due == "2027-01-19"
-    finally:
-        app.extensions["zhifa.runtime"].close()
-
+def test_deadline_in_a_year_without_holiday_schedule_is_counted_printed_and_flagged(sqlite_generator):
+    """Never block a bureau's work for a schedule nobody has published: a filing in October whose 90 days
+    end in an unpublished year is issued, its deadline printed with a note and flagged for review."""
+    _, client = sqlite_generator
+    data = example("case_filing_form", issued_on="2026-10-05")
+    data["case"]["filed_on"] = "2026-10-05"
+    data["filing"]["received_on"] = "2026-10-01"
+    resp = post(client, {"type": "case_filing_form", "formats": ["docx"], "data": data})
+    assert resp.status_code == 201, resp.get_json()
+    doc = resp.get_json()
+    deadline = next(d for d in doc["deadlines"] if d["key"] == "penalty_decision")
+    assert deadline["due_on"] == "2027-01-04" and deadline["provisional"] is True
+    assert "provisional-calendar" in [w["code"] for w in doc["warnings"]]
+    assert "2027年1月4日（暂按法定节假日计算）" in docx_text(client, doc["id"])
 
 def test_idempotency_key_replays_the_same_document(generator):
     _, client = generator

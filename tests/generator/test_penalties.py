@@ -7,7 +7,11 @@ import copy
 import pytest
 
 from services.generator import penalties
-from services.generator.penalties import DEFAULT_HEARING_THRESHOLDS, content_errors, hearing_reasons
+from services.generator.penalties import (
+    DEFAULT_HEARING_THRESHOLDS,
+    content_errors,
+    hearing_reasons,
+)
 from tests.generator.test_api import assert_problem, docx_text, example, post
 
 ORG = {"kind": "organization", "name": "鞍山示例商贸有限公司", "address": "辽宁省鞍山市铁西区人民路示例号"}

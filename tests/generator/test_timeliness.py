@@ -54,13 +54,13 @@ def test_extension_approved_before_acceptance_is_refused():
     assert "受理申请之日" in p.errors[0].message
 
 
-def test_extension_check_reaching_2027_names_the_acceptance_date():
+def test_extension_check_reaching_an_unpublished_year_counts_the_statutory_holidays():
+    # 20 working days from 2026-12-10 end 2027-01-08 on the law's holidays (2027 not yet published)
     data = {"application": {"received_on": "2026-12-10", "accepted_on": "2026-12-10"},
             "extension": {"reason": "复杂", "approved_on": "2026-12-30"}}
-    p = refused("license_extension_notice", data, date(2027, 1, 4))
-    assert p.type == "calendar-unavailable"
-    assert paths(p) == ["data/application/accepted_on"]
-    assert "受理申请之日" in p.errors[0].message and "2027年" in p.errors[0].message
+    assert check("license_extension_notice", data, date(2027, 1, 8), CAL) == []
+    p = refused("license_extension_notice", data, date(2027, 1, 11))
+    assert paths(p) == ["data/issued_on"] and "2027年1月8日" in p.errors[0].message
 
 
 def test_extension_notice_in_december_needs_no_2027_schedule():
