@@ -7,6 +7,10 @@ several: {"default": "<id>", "profiles": {"<id>": {...}, ...}}. The demo
 profile is built in so `make run` works out of the box. A request's
 `data.agency` may choose a profile (`profile`) and set the contact details
 printed for this one document (REQUEST_FIELDS), nothing else.
+
+Optional profile keys: "number_kinds" ({doc type: 文号 kind}), "number_di"
+(true to print 第 before the sequence; GB/T 9704 §7.2.4 and the default have
+none), "hearing_thresholds" (较大数额 of 处罚法 art. 63, see penalties.py).
 """
 from __future__ import annotations
 

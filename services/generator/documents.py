@@ -286,7 +286,7 @@ class DocumentService:
         chosen = self.agencies.choose({"profile": prepared.agency_id})
         kind = chosen.number_kind(doc_type.type, doc_type.number_kind)
         seq = numbering.allocate(session, chosen.short_name, kind, year)
-        number = numbering.format_number(chosen.short_name, kind, year, seq)
+        number = numbering.format_number(chosen.short_name, kind, year, seq, chosen.profile.get("number_di") is True)
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
         url = self.verify_url(number, code)
 

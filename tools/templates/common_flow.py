@@ -47,7 +47,7 @@ def _service_receipt() -> Spec:
             "issued_on": "2026-11-17",
             "case": PENALTY_CASE,
             "party": TRADER,
-            "service": {"document_title": "行政处罚决定书", "document_number": "鞍审批罚决字〔2026〕第3号",
+            "service": {"document_title": "行政处罚决定书", "document_number": "鞍审批罚决字〔2026〕3号",
                         "method": "直接送达", "place": "辽宁省鞍山市铁西区建设大道示例号"},
             "handlers": HANDLERS,
         },

@@ -590,7 +590,7 @@ def _case_closing_form() -> Spec:
         example={
             "issued_on": "2026-11-27",
             "case": PENALTY_CASE, "party": TRADER,
-            "decision": {"number": "鞍审批罚决字〔2026〕第3号", "date": "2026-11-16", "penalties": FINE},
+            "decision": {"number": "鞍审批罚决字〔2026〕3号", "date": "2026-11-16", "penalties": FINE},
             "closing": {"execution": "当事人已于2026年11月20日办理住所变更登记，并于2026年11月25日缴纳"
                                      "罚款人民币贰万元整（¥20,000.00）。",
                         "reason": "行政处罚决定已执行完毕。",
