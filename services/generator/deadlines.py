@@ -133,6 +133,8 @@ class Rule:
     # The period exists only for documents that give the right or impose the
     # duty it limits; None means always.
     applies: Callable[[dict], bool] | None = None
+    # 许可法 art. 45: periods recorded in data.excluded_periods are not counted.
+    pausable: bool = False
 
     def applies_to(self, data: dict) -> bool:
         return self.applies is None or bool(self.applies(data or {}))
@@ -159,12 +161,14 @@ RULES: dict[str, Rule] = {
         length=20, unit=WORKING_DAYS, start="application.accepted_on",
         basis="《中华人民共和国行政许可法》第四十二条：除可以当场作出行政许可决定的外，行政机关应当自受理行政许可申请"
               "之日起二十日内作出行政许可决定；" + _XUKE_82 + "。自受理之日起算。",
+        pausable=True,
     ),
     "license_decision_extended": Rule(
         name="延长后作出行政许可决定期限",
         length=30, unit=WORKING_DAYS, start="application.accepted_on",
         basis="《中华人民共和国行政许可法》第四十二条：二十日内不能作出决定的，经本行政机关负责人批准，可以延长十日，"
               "并应当将延长期限的理由告知申请人；" + _XUKE_82 + "。自受理之日起算，共三十日。",
+        pausable=True,
     ),
     "license_certificate_delivery": Rule(
         name="颁发、送达行政许可证件期限",
@@ -236,15 +240,43 @@ def _add_months(start: date, months: int) -> date:
     return date(year, month, day)
 
 
+MAX_EXCLUDED_DAYS = 3 * 366   # bounds the cost of counting; longer pauses are refused (timeliness)
+_XUKE_45 = "《中华人民共和国行政许可法》第四十五条"
+
+
+def excluded_ranges(data: dict) -> list[tuple[str, date, date]]:
+    """(kind, first day, last day) of each well-formed period in data.excluded_periods (许可法 art. 45)."""
+    ranges = []
+    for item in (data or {}).get("excluded_periods") or []:
+        if not isinstance(item, dict):
+            continue
+        first, last = parse_iso_date(item.get("started_on")), parse_iso_date(item.get("ended_on"))
+        if first and last and first <= last and (last - first).days <= MAX_EXCLUDED_DAYS:
+            ranges.append((str(item.get("kind") or ""), first, last))
+    return ranges
+
+
+def excluded_days(data: dict) -> frozenset[date]:
+    return frozenset(first + timedelta(days=i) for _, first, last in excluded_ranges(data)
+                     for i in range((last - first).days + 1))
+
+
 def due_date(rule: Rule, start: date, calendar: WorkdayCalendar,
-             provisional: bool = False) -> tuple[date, date | None]:
+             provisional: bool = False, excluded: frozenset[date] = frozenset()) -> tuple[date, date | None]:
     """(due date, the unmoved last day when it fell on a rest day, else None).
 
     Raises CalendarUnavailable when the period reaches a year without data,
     unless `provisional` (then such a year counts its statutory holidays).
     """
     if rule.unit == WORKING_DAYS:
-        return calendar.add_workdays(start, rule.length, provisional), None
+        if not excluded:
+            return calendar.add_workdays(start, rule.length, provisional), None
+        day, remaining = start, rule.length
+        while remaining:
+            day += timedelta(days=1)
+            if day not in excluded and calendar.is_workday(day, provisional):
+                remaining -= 1
+        return day, None
     if rule.unit == CALENDAR_DAYS:
         last = start + timedelta(days=rule.length)
     elif rule.unit == MONTHS:
@@ -255,12 +287,15 @@ def due_date(rule: Rule, start: date, calendar: WorkdayCalendar,
     return due, (last if due != last else None)
 
 
-def counted(rule: Rule, start: date, calendar: WorkdayCalendar) -> tuple[date, date | None, int | None]:
-    """(due date, unmoved last day or None, the first year without a schedule when the count is provisional)."""
+def counted(rule: Rule, start: date, calendar: WorkdayCalendar,
+            excluded: frozenset[date] = frozenset()) -> tuple[date, date | None, int | None]:
+    """(due date, unmoved last day or None, the first year without a schedule when the count is provisional).
+    `excluded` days (许可法 art. 45) are not counted when the rule is pausable."""
+    excluded = excluded if rule.pausable else frozenset()
     try:
-        return (*due_date(rule, start, calendar), None)
+        return (*due_date(rule, start, calendar, excluded=excluded), None)
     except CalendarUnavailable as exc:
-        return (*due_date(rule, start, calendar, provisional=True), exc.year)
+        return (*due_date(rule, start, calendar, provisional=True, excluded=excluded), exc.year)
 
 
 def _lookup(data: dict, dotted: str):
@@ -340,8 +375,12 @@ def compute_deadlines(
     deadlines: list[Deadline] = []
     for rule_id, rule in rules:
         start_on = starts[rule.start_path]
-        due, moved_from, unpublished = counted(rule, start_on, calendar)
+        due, moved_from, unpublished = counted(rule, start_on, calendar, excluded_days(data or {}))
         basis = rule.basis
+        if rule.pausable and (ranges := excluded_ranges(data or {})):
+            basis += (f"依照{_XUKE_45}，下列期间所需时间不计算在本期限内，期限相应顺延："
+                      + "；".join(f"{kind}{chinese_date(first)}至{chinese_date(last)}" for kind, first, last in ranges)
+                      + "。")
         if moved_from is not None:
             basis += (f"期间最后一日{chinese_date(moved_from)}为法定休假日，顺延至{chinese_date(due)}（{_ROLL_BASIS}）。")
         if unpublished is not None:

@@ -16,7 +16,7 @@ from datetime import date
 from shared.dates import chinese_date, parse_iso_date
 from shared.problems import FieldError, Problem
 
-from .deadlines import RULES, Rule, counted
+from .deadlines import MAX_EXCLUDED_DAYS, RULES, Rule, counted, excluded_days
 from .rules import non_acceptance_grounds
 from .workdays import WorkdayCalendar
 
@@ -83,13 +83,14 @@ class _Findings:
         self.warnings.append({"code": code, "path": _path(dotted), "message": message})
 
 
-def _within(rule: Rule, start: date, day: date, calendar: WorkdayCalendar) -> tuple[bool, date | None]:
+def _within(rule: Rule, start: date, day: date, calendar: WorkdayCalendar,
+            excluded: frozenset[date] = frozenset()) -> tuple[bool, date | None]:
     """(whether `day` falls on or before the last day of `rule` counted from `start`, that last day).
 
     A day before the first year without a holiday schedule is within any period
     that reaches that year; otherwise such a year refuses, naming rule.start's field.
     """
-    due, _, unpublished = counted(rule, start, calendar)
+    due, _, unpublished = counted(rule, start, calendar, excluded)
     if unpublished is not None and day < date(unpublished, 1, 1):
         return True, None
     return day <= due, due
@@ -104,6 +105,26 @@ def _check_orders(data: dict, issued_on: date, found: _Findings) -> None:
                                       f"（{chinese_date(earlier)}），日期先后顺序不可能成立，请核对。")
 
 
+def _check_excluded_periods(data: dict, issued_on: date, found: _Findings) -> None:
+    """许可法 art. 45 periods: each within the handling of the application, in order, and bounded."""
+    accepted = _get(data, "application.accepted_on", issued_on)
+    decided = _get(data, "decision.date", issued_on) or issued_on
+    for i, item in enumerate(data.get("excluded_periods") or []):
+        if not isinstance(item, dict):
+            continue
+        first, last = parse_iso_date(item.get("started_on")), parse_iso_date(item.get("ended_on"))
+        here = f"excluded_periods.{i}"
+        if first and last and last < first:
+            found.refuse(f"{here}.ended_on", f"结束日期（{chinese_date(last)}）早于开始日期（{chinese_date(first)}）。")
+        elif first and last and (last - first).days > MAX_EXCLUDED_DAYS:
+            found.refuse(f"{here}.ended_on", f"不计算的期间超过{MAX_EXCLUDED_DAYS}日，请核对日期。")
+        if first and accepted and first < accepted:
+            found.refuse(f"{here}.started_on", f"开始日期（{chinese_date(first)}）早于受理申请之日（{chinese_date(accepted)}）："
+                                               f"只有受理后依法需要的{item.get('kind') or '该事项'}所需时间才不计算在期限内。")
+        if last and last > decided and data.get("decision"):
+            found.refuse(f"{here}.ended_on", f"结束日期（{chinese_date(last)}）晚于作出决定之日（{chinese_date(decided)}）。")
+
+
 def _check_extension_notice(data: dict, issued_on: date, calendar: WorkdayCalendar, found: _Findings) -> None:
     accepted = _get(data, "application.accepted_on", issued_on)
     approved = _get(data, "extension.approved_on", issued_on)
@@ -113,7 +134,7 @@ def _check_extension_notice(data: dict, issued_on: date, calendar: WorkdayCalend
                      f"延期须先经本行政机关负责人批准，再告知申请人（{_XUKE_42}）。")
     if accepted is None:
         return
-    in_time, due = _within(RULES["license_decision"], accepted, issued_on, calendar)
+    in_time, due = _within(RULES["license_decision"], accepted, issued_on, calendar, excluded_days(data))
     if not in_time:
         found.refuse("issued_on",
                      f"本延期通知书印发于{chinese_date(issued_on)}，已超过自受理之日（{chinese_date(accepted)}）起二十个工作日"
@@ -140,7 +161,7 @@ def _check_license_decision(data: dict, issued_on: date, calendar: WorkdayCalend
         return
     extension = data.get("extension")
     if not isinstance(extension, dict):
-        in_time, due = _within(RULES["license_decision"], accepted, decided, calendar)
+        in_time, due = _within(RULES["license_decision"], accepted, decided, calendar, excluded_days(data))
         if not in_time:
             found.refuse("decision.date",
                          f"作出决定之日（{chinese_date(decided)}）已超过自受理之日（{chinese_date(accepted)}）起二十个工作日"
@@ -151,12 +172,12 @@ def _check_license_decision(data: dict, issued_on: date, calendar: WorkdayCalend
     if approved is None:
         found.refuse("extension.approved_on", f"载明延期的，须填写本行政机关负责人批准延期的日期（{_XUKE_42}）。")
     elif approved >= accepted:
-        in_time, due = _within(RULES["license_decision"], accepted, approved, calendar)
+        in_time, due = _within(RULES["license_decision"], accepted, approved, calendar, excluded_days(data))
         if not in_time:
             found.refuse("extension.approved_on",
                          f"批准延期之日（{chinese_date(approved)}）已超过自受理之日起二十个工作日（{chinese_date(due)}届满）："
                          f"延期须在二十日内批准（{_XUKE_42}）。")
-    in_time, due = _within(RULES["license_decision_extended"], accepted, decided, calendar)
+    in_time, due = _within(RULES["license_decision_extended"], accepted, decided, calendar, excluded_days(data))
     if not in_time:
         found.refuse("decision.date",
                      f"作出决定之日（{chinese_date(decided)}）已超过延长后的期限，即自受理之日（{chinese_date(accepted)}）"
@@ -248,6 +269,8 @@ def check(doc_type: str, data: dict, issued_on: date, calendar: WorkdayCalendar)
     data = data if isinstance(data, dict) else {}
     found = _Findings()
     _check_orders(data, issued_on, found)
+    if isinstance(data.get("excluded_periods"), list):
+        _check_excluded_periods(data, issued_on, found)
     if not found.refusals and doc_type in _BY_TYPE:
         _BY_TYPE[doc_type](data, issued_on, calendar, found)
     if found.refusals:

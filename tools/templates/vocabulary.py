@@ -183,6 +183,15 @@ EXTENSION = obj({
     "collective_decision_on": date("本机关负责人集体讨论决定继续延期的日期（行政处罚案件延长超过三十日时必填）"),
 }, desc="经本机关负责人批准延长办理期限")
 
+# 许可法 art. 45: time for these is not counted in the decision period; the applicant is told in writing.
+EXCLUDED_KINDS = ["听证", "招标", "拍卖", "检验", "检测", "检疫", "鉴定", "专家评审"]
+EXCLUDED_PERIOD = obj({
+    "kind": {"type": "string", "enum": EXCLUDED_KINDS, "description": "事项（行政许可法第四十五条）"},
+    "basis": string("依法需要该事项的法律、法规、规章条款", 200),
+    "started_on": date("开始日期"),
+    "ended_on": date("结束日期"),
+}, ["kind", "basis", "started_on", "ended_on"], "不计算在许可期限内的期间")
+
 INSPECTION = obj({
     "date": date("检查（核查）日期"),
     "started_at": clock("开始时间"),
@@ -202,6 +211,9 @@ DEFS = {
     "case": CASE,
     "decision": DECISION,
     "evidence": array(string("证据名称及证明内容", LINE), "证据", 1),
+    "excluded_period": EXCLUDED_PERIOD,
+    "excluded_periods": array(local("excluded_period"), "依法需要听证、招标、拍卖、检验、检测、检疫、鉴定和专家评审的期间，"
+                              "所需时间不计算在作出行政许可决定的期限内（行政许可法第四十五条）", 1, 20),
     "extension": EXTENSION,
     "facts": text("查明的事实：经调查查明的案件事实"),
     "handler": HANDLER,
