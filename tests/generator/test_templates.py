@@ -291,13 +291,17 @@ def test_amounts_are_non_negative_numbers():
 
 def test_extension_is_optional_on_decisions_and_required_on_its_notice():
     extension = {"reason": "需要组织专家评审", "approved_on": "2026-11-10", "approved_by": "局长孙立",
-                 "until": "2026-11-30"}
+                 "until": "2026-11-30", "provision": "《市场监督管理行政处罚程序规定》第六十四条"}
     for doc_type in ("license_grant_decision", "license_denial_decision", "penalty_decision"):
         validator = CATALOGUE.get(doc_type).validator
         data = load(doc_type, "example")
         assert "extension" not in data and validator.is_valid(data)
         assert validator.is_valid(dict(data, extension=extension))
         assert not validator.is_valid(dict(data, extension={"until": "2026-11-30"}))
+    # a penalty extension names its basis (处罚法 art. 60: 法律、法规、规章另有规定的，从其规定)
+    penalty = load("penalty_decision", "example")
+    assert not CATALOGUE.get("penalty_decision").validator.is_valid(
+        dict(penalty, extension={k: v for k, v in extension.items() if k != "provision"}))
     validator = CATALOGUE.get("license_extension_notice").validator
     data = load("license_extension_notice", "example")
     del data["extension"]["approved_on"]
