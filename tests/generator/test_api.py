@@ -59,7 +59,8 @@ def assert_problem(resp, status: int, path: str | None = None):
 def test_catalogue_lists_every_standard_document(sqlite_generator):
     _, client = sqlite_generator
     listed = {t["type"]: t for t in client.get("/v1/templates").get_json()}
-    assert len(listed) >= 19
+    assert len(listed) == 21
+    assert listed["hearing_record"]["title"] == "听证笔录" and listed["hearing_report"]["title"] == "听证报告"
     assert listed["penalty_decision"]["title"] == "行政处罚决定书"
     assert listed["license_grant_decision"]["flow"] == "license"
     detail = client.get("/v1/templates/penalty_decision").get_json()

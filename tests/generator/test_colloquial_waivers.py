@@ -106,3 +106,16 @@ def test_an_inquiry_record_with_a_colloquial_waiver_is_refused(sqlite_generator)
     data["inquiry"]["qa"][-1] = {"q": "还有什么要补充的？", "a": "没啥要说的，我认了。"}
     assert_problem(post(client, {"type": "inquiry_record", "data": data, "formats": ["docx"]}), 422,
                    f"data/inquiry/qa/{len(data['inquiry']['qa']) - 1}/a")
+
+
+def test_hearing_record_and_report_are_issued_and_the_record_refuses_a_prefilled_waiver(sqlite_generator):
+    """处罚法 arts. 64-65: the 20th and 21st types; the party's final statement and check are handwritten."""
+    _, client = sqlite_generator
+    for doc_type, kind in (("hearing_record", "听笔字"), ("hearing_report", "听报字")):
+        resp = post(client, {"type": doc_type, "data": example(doc_type), "formats": ["docx"]})
+        assert resp.status_code == 201, resp.get_json()
+        assert kind in resp.get_json()["number"]
+    data = example("hearing_record")
+    data["proceedings"].append({"speaker": "当事人委托代理人孙明", "words": "我们没啥要说的了，认罚。"})
+    assert_problem(post(client, {"type": "hearing_record", "data": data, "formats": ["docx"]}), 422,
+                   f"data/proceedings/{len(data['proceedings']) - 1}/words")
