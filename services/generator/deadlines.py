@@ -295,7 +295,12 @@ def counted(rule: Rule, start: date, calendar: WorkdayCalendar,
     try:
         return (*due_date(rule, start, calendar, excluded=excluded), None)
     except CalendarUnavailable as exc:
-        return (*due_date(rule, start, calendar, provisional=True, excluded=excluded), exc.year)
+        try:
+            return (*due_date(rule, start, calendar, provisional=True, excluded=excluded), exc.year)
+        except CalendarUnavailable as again:   # a year before any schedule (or past the lunar tables)
+            raise invalid([FieldError(rule.start_path,
+                                      f"{start_label(rule.start)}（{chinese_date(start)}）所涉{again.year}年没有可用的"
+                                      "工作日数据，无法计算期限，请核对该日期。")]) from None
 
 
 def _lookup(data: dict, dotted: str):

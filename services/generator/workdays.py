@@ -132,7 +132,10 @@ class WorkdayCalendar:
         if not isinstance(d, date):
             raise TypeError(f"expected datetime.date, got {type(d).__name__}")
         if provisional and not self.has_schedule(d.year) and d.year > max(self._package_years | {0}):
-            return d.weekday() < 5 and d not in statutory_holidays(d.year)
+            try:
+                return d.weekday() < 5 and d not in statutory_holidays(d.year)
+            except ValueError:    # beyond the lunar tables (2099)
+                raise CalendarUnavailable(d.year) from None
         schedule = self._overrides.get(d.year)
         if schedule is not None:
             if d in schedule.workdays:

@@ -261,3 +261,10 @@ def test_hearing_request_deadline_only_when_the_right_is_given(hearing_right, ex
 def test_rule_that_does_not_apply_needs_no_start_date():
     # No fine: the (absent) issue date is not asked for.
     assert compute_deadlines(["penalty_fine_payment"], {"decision": {"penalties": []}}, None, CAL) == []
+
+
+@pytest.mark.parametrize("filed_on", ["1900-03-01", "2003-12-30", "0001-01-01"])
+def test_a_start_before_any_schedule_is_refused_naming_the_field_not_a_server_error(filed_on):
+    with pytest.raises(Problem) as exc:
+        compute_deadlines(["license_supplement_notice"], {"application": {"received_on": filed_on}}, None, CAL)
+    assert exc.value.status == 422 and [e.path for e in exc.value.errors] == ["data/application/received_on"]

@@ -171,10 +171,9 @@ class Doc:
             self.tag("set you = '你单位' if party.kind == 'organization' else '你'")
         self.p("{{ signer }}", style="ZF Agency")
         self.p("{{ doc_title }}", style="ZF Title")
-        self.p("{{ number }}", style="ZF Number")
-        self.tag("if registered_on")   # dated before it was registered: the registry's 补登记 mark
-        self.p("（本文书于{{ registered_on }}补登记）", style="ZF Number")
-        self.tag("endif")
+        # dated before it was registered: the registry's 补登记 mark, on the number's line so that
+        # no page of a one-page form (送达回证) is pushed over
+        self.p("{{ number }}{% if registered_on %}（补登记）{% endif %}", style="ZF Number")
         if case_number:
             self.tag("if case and case.number")
             self.p("案号：{{ case.number }}", style="ZF Number")
