@@ -86,7 +86,7 @@ def test_rq_workers_issue_500_documents_with_distinct_gapless_numbers(zhifa_env,
         assert status["done"] == 500 and status["failed"] == 0
         numbers = [d["number"] for d in status["documents"]]
         assert len(set(numbers)) == 500
-        seqs = sorted(int(n.split("第")[1].rstrip("号")) for n in numbers)
+        seqs = sorted(int(n.split("〕")[1].rstrip("号")) for n in numbers)
         assert seqs == list(range(1, 501))
         assert any(0 < p < 500 for p in progress)      # progress was visible while it ran
     finally:
