@@ -357,3 +357,17 @@ def test_close_leaves_no_soffice_behind(pool, decision_docx):
     assert _processes_using(pool.work_dir) == []
     with pytest.raises(ConversionError, match="closed"):
         pool.convert(decision_docx)
+
+
+def test_pdf_metadata_names_the_document_and_the_agency_not_the_software(tmp, fonts_conf):
+    """Title: the document's title and number; Author: the issuing agency (from the template's core properties)."""
+    from tests.generator.test_templates import load, render_bytes
+    docx = render_bytes("rectification_order", load("rectification_order", "example"))
+    with PdfConverter(size=1, timeout=60, fonts_conf=fonts_conf, work_dir=tmp / "meta-pool") as converter:
+        pdf = save(tmp, "meta.pdf", converter.convert(docx))
+    with pikepdf.open(pdf) as doc:
+        assert str(doc.docinfo["/Title"]) == "责令改正通知书 鞍审批责改字〔2026〕第12号"
+        assert str(doc.docinfo["/Author"]) == "鞍山市营商环境建设局"
+        with doc.open_metadata() as meta:
+            assert meta.get("dc:title") == "责令改正通知书 鞍审批责改字〔2026〕第12号"
+            assert "zhifa" not in str(meta.get("dc:creator"))
