@@ -106,6 +106,9 @@ class ElasticIndex:
         count, _errors = helpers.bulk(self.client, self._actions(self.alias, docs), refresh="wait_for")
         return count
 
+    def refresh(self) -> None:
+        """Writes wait for the refresh already (refresh="wait_for")."""
+
     def delete(self, number: str) -> None:
         try:
             self.client.delete(index=self.alias, id=number, refresh="wait_for")
