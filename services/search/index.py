@@ -124,6 +124,8 @@ class SearchIndex(Protocol):
     def upsert(self, docs: Iterable[IndexDoc]) -> int: ...      # searchable within a second
     def delete(self, number: str) -> None: ...
     def refresh(self) -> None: ...                               # wait until what was written is searchable
+    def ensure(self, docs: Callable[[], Iterable[IndexDoc]], count: Callable[[], int]) -> None: ...
+    # (on start: rebuild from the database when missing or of another schema version)
     def search(self, query: SearchQuery) -> SearchResult: ...
     def rebuild(self, docs: Iterable[IndexDoc], progress: Callable[[int], None] | None = None,
                 workers: int = 1) -> int: ...
@@ -133,6 +135,17 @@ class SearchIndex(Protocol):
 
 
 _QUOTES = str.maketrans({"“": '"', "”": '"', "＂": '"', "－": "-", "\u3000": " "})
+# A number pasted in groups ("2210 3030 0456 78", an ID or a code) is one term
+# when its digits are this many; "2024 2025" stays two.
+_PASTED = re.compile(r"(?<![0-9A-Za-z])[0-9]+(?:[ \t-]+[0-9]+)+(?![0-9A-Za-z])")
+PASTED_DIGITS = 10
+
+
+def _join_pasted(q: str) -> str:
+    def join(m: re.Match) -> str:
+        digits = re.sub(r"[ \t-]+", "", m.group())
+        return digits if len(digits) >= PASTED_DIGITS else m.group()
+    return _PASTED.sub(join, q)
 
 
 def parse_terms(q: str) -> tuple[Term, ...]:
@@ -143,7 +156,7 @@ def parse_terms(q: str) -> tuple[Term, ...]:
     if len(q) > MAX_QUERY_CHARS:
         raise invalid_field("q", f"检索词不能超过 {MAX_QUERY_CHARS} 个字符。")
     terms = []
-    for m in _TERM.finditer(q.translate(_QUOTES)):
+    for m in _TERM.finditer(_join_pasted(fold(q).translate(_QUOTES))):
         if m.group(2) is not None:
             exclude, text, phrase = m.group(1) == "-", m.group(2).strip(), True
         else:

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from services.search import reindex
 from services.search.analysis import Analyzer
 from services.search.decisions import DecisionService
 from services.search.index import SearchIndex
@@ -131,10 +132,10 @@ def build(settings: Settings) -> Runtime:
     holder: list[Runtime] = []
     jobs = Jobs(SERVICE, settings.redis_url, settings.deployment, bind=lambda: active(holder[0]))
     decisions = DecisionService(sessions, index, Redactor(analyzer), fetch_document=source)
-    if hasattr(index, "ensure"):        # the embedded index: derived from the database, rebuilt when missing
-        from services.search import reindex
-        index.loader = reindex.loader(decisions)
-        index.ensure(lambda: reindex.public_docs(decisions), lambda: reindex.count_public(decisions))
+    # The index is derived from the database: rebuilt when missing or of another schema version;
+    # the embedded one reads the decisions it commits from the database (tantivy_index.py).
+    index.loader = reindex.loader(decisions)
+    index.ensure(lambda: reindex.public_docs(decisions), lambda: reindex.count_public(decisions))
     runtime = Runtime(settings, engine, sessions, analyzer, index, decisions, Statistics(sessions), jobs, source,
                       ServiceClient.for_service(settings, "generator", read_timeout=10.0))
     holder.append(runtime)

@@ -445,6 +445,10 @@ class TantivyIndex:
         if not chars:
             return None
         if len(chars) > 1:
+            if chars[-1].isdigit() and len(chars[-1]) >= MIN_TAIL:
+                # a number at the end may go on in the text ("GB 13271" in "GB 13271-2014"); the
+                # bindings expand the prefix to its first 50 terms, the exact one first
+                return Query.phrase_prefix_query(SCHEMA, "chars", chars)
             return Query.phrase_query(SCHEMA, "chars", chars)
         token = chars[0]
         if token.isdigit() and len(token) >= MIN_TAIL:

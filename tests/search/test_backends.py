@@ -156,3 +156,84 @@ def test_the_service_on_elasticsearch(zhifa_env, tmp_path, osmem):
         assert client.get("/v1/search", query_string={"q": "罚"}).get_json()["total"] == 0
     finally:
         app.extensions["zhifa.runtime"].close()
+
+
+# -- what citizens type: folding, parts of codes, agencies (every backend) -----------
+
+CITIZEN = [
+    doc(21, kind="license", agency="鞍山市市场监督管理局", title="准予行政许可决定书", party="鞍山市铁西区藥房連鎖店",
+        body="准予食品经营许可，许可证编号：JY22103030045678，经营项目：餐飲服务。", decided=date(2026, 2, 2)),
+    doc(22, agency="鞍山市消防救援支队", party="海城市示例锅炉有限公司",
+        body="锅炉大气污染物排放超过《锅炉大气污染物排放标准》（GB 13271-2014）规定的限值，罚款人民币伍万元。",
+        decided=date(2026, 2, 3)),
+    doc(23, agency="鞍山市消防救援支队", party="台安县示例宾馆",
+        body="消防设施未保持完好有效，统一社会信用代码９１２１０３０３ＭＡ０Ｕ７Ｆ２Ｎ４Ｋ，罚款人民币五千元。",
+        decided=date(2026, 2, 4)),
+]
+
+
+@pytest.fixture
+def citizen(backend):
+    backend.upsert(CITIZEN)
+    return backend
+
+
+def nos(result):
+    return {int(n.split("第")[1][:-1]) for n in numbers(result)}
+
+
+@pytest.mark.parametrize("q, expected", [
+    ("餐饮", {3, 21}),                        # traditional text (餐飲) found by the simplified word
+    ("餐飲", {3, 21}),                        # and the other way round
+    ("药房", {21}), ("藥房连锁", {21}),        # mixed forms in one word
+    ("ＪＹ２２１０３０３００４５６７８", {21}),  # full-width input
+    ("jy22103030045678", {21}), ("Jy22103030045678", {21}),
+    ("22103030045678", {21}),                 # the code without its letters
+    ("045678", {21}),                         # a tail of it
+    ("2210303", {21}),                        # its head
+    ("2210 3030 0456 78", {21}),              # pasted with spaces
+    ('"2210-3030-0456-78"', {21}),            # with dashes
+    ("GB13271-2014", {22}), ("gb 13271", {22}), ('"GB 13271"', {22}), ("13271", {22}),
+    ("91210303MA0U7F2N4K", {23}),             # a code indexed in full-width, typed half-width
+    ("ma0u7f2n4k", {23}),
+    ("0456789", set()),                       # digits that are not there in that order
+    ("JY045678", set()),                      # letters glued to a tail are not a prefix of the code
+])
+def test_folded_forms_and_parts_of_codes_find_their_decisions(citizen, q, expected):
+    result = search(citizen, q)
+    assert nos(result) == expected and result.total == len(expected), q
+
+
+@pytest.mark.parametrize("agency, expected", [
+    ("消防", {22, 23}),                       # a part of the name
+    ("消防救援支队", {22, 23}),
+    ("鞍山市消防救援支队", {22, 23}),          # the whole name
+    ("市场监管", set()),                      # not a substring of any name
+    ("市場監督", {21}),                       # traditional characters
+])
+def test_the_agency_filter_matches_a_part_of_the_name(citizen, agency, expected):
+    assert nos(search(citizen, agency=agency)) == expected
+
+
+@pytest.mark.parametrize("q", ["，。！", "***", "、", "……", "——", "“”", "- -", '""'])
+def test_punctuation_only_queries_are_refused_naming_q(q):
+    with pytest.raises(Problem) as caught:
+        parse_terms(q)
+    assert caught.value.status == 422 and caught.value.errors[0].path == "q"
+
+
+def test_snippets_mark_folded_matches_and_start_at_a_word(citizen):
+    hit = search(citizen, "餐饮").hits
+    snippet = next(h.snippet for h in hit if h.number.endswith("第21号"))
+    assert "<mark>餐飲</mark>" in snippet
+    code = next(h.snippet for h in search(citizen, "045678").hits)
+    assert "JY2210303<mark>0045678</mark>" in code or "<mark>045678</mark>" in code
+    long_clause = doc(24, body="当事人" + "经营食品销售活动期间" * 8 + "擅自改变经营场所地址且未办理变更登记手续。")
+    citizen.upsert([long_clause])
+    text = next(h.snippet for h in search(citizen, "变更登记").hits if h.number.endswith("第24号"))
+    assert text.startswith("…")
+    shown = text[1:].split("<mark>")[0]
+    body = long_clause.body
+    at = body.index(shown)
+    # the window begins where a word begins: not inside 经营 / 食品 / 销售 / 活动 / 期间
+    assert shown[:2] in {"经营", "食品", "销售", "活动", "期间", "擅自", "改变", "场所", "地址"} or at == 0, text
