@@ -311,8 +311,11 @@ class TantivyIndex:
                 if not self._pending and self._stop:
                     return
                 # batch: what arrives during the interval since the last commit joins this one
-                wait = self._last_commit + self.commit_interval - time.monotonic()
-                if wait > 0 and not self._stop:
+                # (new arrivals notify: wait out the rest of the interval)
+                while not self._stop:
+                    wait = self._last_commit + self.commit_interval - time.monotonic()
+                    if wait <= 0:
+                        break
                     self._cond.wait(wait)
                 batch, self._pending = self._pending, {}
                 upto = self._queued
