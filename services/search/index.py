@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date
 from html import escape
 from typing import Callable, Iterable, Protocol
@@ -197,6 +198,13 @@ def _needles(terms: Iterable[Term]) -> list[str]:
     return sorted(set(found), key=len, reverse=True)
 
 
+@lru_cache(maxsize=256)
+def _pattern(terms: tuple[Term, ...]) -> re.Pattern | None:
+    """One regex for every needle of a query (built once per query, not per hit)."""
+    needles = _needles(terms)
+    return re.compile("|".join(_needle_pattern(n) for n in needles)) if needles else None
+
+
 def snippet(body: str, terms: Iterable[Term], width: int = SNIPPET_CHARS,
             boundaries: Callable[[str], list[int]] | None = None) -> str:
     """An escaped window of `body` around the first match, every match in
@@ -204,10 +212,9 @@ def snippet(body: str, terms: Iterable[Term], width: int = SNIPPET_CHARS,
     when nothing matches. The window starts at a sentence or clause, else at a
     word: `boundaries` gives the word starts of a text (jieba), else the
     match itself."""
-    needles = _needles(terms)
+    pattern = _pattern(tuple(terms))
     text = re.sub(r"\s+", " ", body).strip()
     folded = fold(text)         # same length: offsets are the original's
-    pattern = re.compile("|".join(_needle_pattern(n) for n in needles)) if needles else None
     first_match = pattern.search(folded) if pattern else None
     first = first_match.start() if first_match else -1
     start = max(0, first - width // 4) if first >= 0 else 0
