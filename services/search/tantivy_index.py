@@ -8,6 +8,9 @@ and fold ourselves, analysis.py):
 - `chars`: every Han character alone, Latin runs and digit runs, with
   positions: a 1-character query is a term, a longer one a phrase of its
   characters, so words match as substrings (罚, 许可 find 行政处罚/行政许可),
+- `grams`: every pair of neighbouring Han characters, without positions: a
+  2-character query (罚款, 许可, the most common kind) is one term, not a
+  phrase whose positions must be compared in every match,
 - `tails`: every suffix (≥ 4 digits) of each digit run, without positions: a
   digit query prefix-matches them, so any part of a number finds it (045678),
 - `agency_chars`: the agency's characters (the agency filter matches a part),
@@ -54,6 +57,7 @@ import time
 import zlib
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -68,15 +72,16 @@ from shared.problems import Problem
 
 log = logging.getLogger("zhifa.search")
 
-SCHEMA_VERSION = 1
-COMMIT_INTERVAL = 0.25          # seconds between commits: the near-real-time delay
-WRITER_HEAP = 50_000_000        # bytes, one indexing thread (a cycle holds a few hundred decisions)
+SCHEMA_VERSION = 2      # 2: grams
+COMMIT_INTERVAL = 0.2          # seconds between commits: the near-real-time delay
+WRITER_HEAP = 15_000_000        # bytes (the minimum), one indexing thread: a cycle holds a few hundred decisions
 REBUILD_HEAP = 200_000_000
 BATCH = 500
 FACET_SIZE = 1000               # more buckets than a bureau has agencies: every count exact
 TITLE_BOOST, WORDS_BOOST, CHARS_BOOST = 4.0, 1.0, 0.3
 MAX_TOKEN = 64                  # longer Latin/digit runs are not indexed (a term has a size limit)
 SYNC_REBUILD_BELOW = 5_000      # fewer decisions: rebuilt before the service answers
+POOL_FROM = 16                  # a commit of this many decisions segments them in a helper process
 
 
 def _schema() -> tantivy.Schema:
@@ -85,6 +90,7 @@ def _schema() -> tantivy.Schema:
         b.add_text_field(name, fast=True, tokenizer_name="raw")
     for name in ("title", "words", "chars", "agency_chars"):
         b.add_text_field(name, tokenizer_name="whitespace")
+    b.add_text_field("grams", tokenizer_name="whitespace", index_option="freq")
     b.add_text_field("tails", tokenizer_name="whitespace", index_option="basic")
     for name in ("year", "decided", "until", "datekey"):
         b.add_integer_field(name, indexed=True, fast=True)
@@ -100,6 +106,14 @@ def datekey(decided_on: date, number: str) -> int:
     return (decided_on.toordinal() << 40) | (zlib.crc32(number.encode()) << 8) | (len(number) & 0xFF)
 
 
+def _han(token: str) -> bool:
+    return len(token) == 1 and not token.isascii()
+
+
+def grams(chars: list[str]) -> list[str]:
+    return [a + b for a, b in zip(chars, chars[1:]) if _han(a) and _han(b)]
+
+
 def fields(analyzer: Analyzer, doc: IndexDoc) -> dict:
     """What a decision adds to the index, as plain values (picklable: segmentation
     may run in another process); jieba is the costly part."""
@@ -112,7 +126,7 @@ def fields(analyzer: Analyzer, doc: IndexDoc) -> dict:
     return {"number": doc.number, "kind": doc.kind, "agency": doc.agency,
             "agency_chars": " ".join(char_tokens(doc.agency)),
             "title": " ".join(title_words), "words": " ".join(title_words + body_words),
-            "chars": " ".join(chars), "tails": " ".join(tails(chars)),
+            "chars": " ".join(chars), "grams": " ".join(grams(chars)), "tails": " ".join(tails(chars)),
             "year": doc.year, "decided": doc.decided_on.toordinal(), "until": doc.publish_until.toordinal(),
             "datekey": datekey(doc.decided_on, doc.number),
             "doc": json.dumps(shown, ensure_ascii=False).encode()}
@@ -120,7 +134,7 @@ def fields(analyzer: Analyzer, doc: IndexDoc) -> dict:
 
 def document(values: dict) -> Document:
     d = Document()
-    for name in ("number", "kind", "agency", "agency_chars", "title", "words", "chars", "tails"):
+    for name in ("number", "kind", "agency", "agency_chars", "title", "words", "chars", "grams", "tails"):
         d.add_text(name, values[name])
     for name in ("year", "decided", "until", "datekey"):
         d.add_integer(name, values[name])
@@ -178,6 +192,7 @@ class TantivyIndex:
         self._thread: threading.Thread | None = None
         self._last_commit = 0.0
         self._failed: BaseException | None = None
+        self._pool: ProcessPoolExecutor | None = None
         self._read_lock = threading.Lock()
         self._live: tuple | None = None        # (generation, Index, CURRENT stamp, meta.json stamp)
         self._rebuild_progress: str | None = None     # set while `ensure` rebuilds in the background
@@ -339,8 +354,24 @@ class TantivyIndex:
                 self._last_commit = time.monotonic()
                 self._cond.notify_all()
 
+    def _segment(self, docs: list[IndexDoc]) -> list[dict]:
+        """Index fields of a batch: a large one (a burst of publications) in a helper
+        process, so that jieba does not hold this process's GIL from its requests."""
+        if len(docs) < POOL_FROM:
+            return [fields(self.analyzer, d) for d in docs]
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_init_worker, initargs=(self.analyzer.user_dict,))
+        try:
+            return self._pool.submit(_fields_batch, docs).result()
+        except BrokenProcessPool:       # the helper died: a new one next time, this batch here
+            log.warning("the segmentation process died; segmenting %d decisions in this process", len(docs))
+            self._pool = None
+            return [fields(self.analyzer, d) for d in docs]
+
     def _commit(self, batch: dict[str, IndexDoc | None]) -> None:
-        prepared = {n: (d, fields(self.analyzer, d)) for n, d in batch.items() if d is not None}
+        queued = [d for d in batch.values() if d is not None]
+        prepared = {d.number: (d, values) for d, values in zip(queued, self._segment(queued))}
         with self._writer_lock():
             if self.loader is not None:       # the database's version now, under the lock
                 fresh = self.loader(list(batch))
@@ -447,6 +478,8 @@ class TantivyIndex:
         chars = char_tokens(term.text)
         if not chars:
             return None
+        if len(chars) == 2 and _han(chars[0]) and _han(chars[1]):
+            return Query.term_query(SCHEMA, "grams", chars[0] + chars[1])
         if len(chars) > 1:
             if chars[-1].isdigit() and len(chars[-1]) >= MIN_TAIL:
                 # a number at the end may go on in the text ("GB 13271" in "GB 13271-2014"); the
@@ -562,3 +595,6 @@ class TantivyIndex:
         if self._thread is not None:
             self._thread.join(timeout=60)
             self._thread = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
