@@ -217,6 +217,8 @@ def main() -> None:
     parser.add_argument("--publishers", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8, help="server threads")
+    parser.add_argument("--split", action="store_true",
+                        help="publish to one server process and search another (one data dir, one database)")
     parser.add_argument("--postgres", default=os.environ.get(
         "ZHIFA_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     args = parser.parse_args()
@@ -232,7 +234,7 @@ def main() -> None:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     db_url = args.postgres.rsplit("/", 1)[0] + "/" + name
-    server = None
+    servers: list[subprocess.Popen] = []
     try:
         engine = create_engine(db_url)
         Base.metadata.create_all(engine)
@@ -261,21 +263,28 @@ def main() -> None:
                "ZHIFA_SEARCH_DATABASE_URL": db_url, "ZHIFA_API_KEYS": f"{token}=publisher",
                "ZHIFA_SEARCH_RATE_LIMIT": "10000000 per minute",
                "ZHIFA_PUBLIC_VERIFY_URL": "https://zhifa.example.gov.cn/verify"}
-        server = subprocess.Popen([sys.executable, "-m", "services.cli", "serve", "search", "--host", "127.0.0.1",
-                                   "--port", str(port), "--threads", str(args.threads)], env=env, cwd=ROOT,
-                                  stdout=subprocess.DEVNULL, stderr=open(work / "server.log", "w"))
-        url = f"http://127.0.0.1:{port}"
+        ports = [port] + ([free_port()] if args.split else [])
+        for i, p in enumerate(ports):
+            servers.append(subprocess.Popen(
+                [sys.executable, "-m", "services.cli", "serve", "search", "--host", "127.0.0.1", "--port", str(p),
+                 "--threads", str(args.threads)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                stderr=open(work / f"server{i}.log", "w")))
+        urls = [f"http://127.0.0.1:{p}" for p in ports]
+        for url, server in zip(urls, servers):
+            with httpx.Client(base_url=url, timeout=30) as probe:
+                deadline = time.monotonic() + 120
+                while True:
+                    try:
+                        if probe.get("/readyz").status_code == 200 and probe.get("/v1/search").status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise SystemExit(f"the service did not start; see the logs in {work}")
+                    time.sleep(0.2)
+        # --split: publications go to one process, searches to another (same data dir and database)
+        url, publish_url = urls[-1], urls[0]
         client = httpx.Client(base_url=url, timeout=30)
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if client.get("/readyz").status_code == 200 and client.get("/v1/search").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit(f"the service did not start; see {work / 'server.log'}")
-            time.sleep(0.2)
 
         words = ["罚款", "许可", "食品", "安全生产", "广告", "消防", "排污", "餐饮", "罚", "证", "变更登记", "保质期",
                  "特种设备", "明码标价", "现场核查", "铁东区", "海城", "行政复议", "从轻处罚", "道路运输"]
@@ -312,9 +321,10 @@ def main() -> None:
         print(f"exact totals: {same} of {checked} API totals equal the LIKE count of the same query")
 
         # 4. queries over HTTP while publishing runs
-        publishers = Publishers(url, token, args.publishers, args.count + 1, today)
+        publishers = Publishers(publish_url, token, args.publishers, args.count + 1, today)
         began = publishers.start()
-        print(f"\nover HTTP, {args.publishers} clients publishing meanwhile; LIKE in this process, same run")
+        where = "to another server process on the same data dir" if args.split else "to the same server process"
+        print(f"\nover HTTP, {args.publishers} clients publishing meanwhile ({where}); LIKE in this process, same run")
         print(f"{'query':<28}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'LIKE p50':>10}{'LIKE p95':>10}"
               f"{'LIKE/HTTP p95':>15}")
         for label, queries in sets.items():
@@ -341,7 +351,7 @@ def main() -> None:
         client.close()
         where_time_goes(docs)
     finally:
-        if server is not None:
+        for server in servers:
             server.terminate()
             server.wait(60)
         with admin.connect() as conn:

@@ -338,7 +338,10 @@ class TantivyIndex:
                 self._commit(batch)
                 self._failed = None
             except Exception as exc:        # the database is right; `zhifa search reindex` repairs
-                log.exception("could not commit %d change(s) to the search index; retrying", len(batch))
+                if isinstance(exc, NoIndex):    # a rebuild will make one (and read the database itself)
+                    log.info("search index not ready; %d change(s) wait for it", len(batch))
+                else:
+                    log.exception("could not commit %d change(s) to the search index; retrying", len(batch))
                 self._failed = exc
                 with self._cond:
                     for number, doc in batch.items():
