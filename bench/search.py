@@ -353,7 +353,11 @@ def main() -> None:
     finally:
         for server in servers:
             server.terminate()
-            server.wait(60)
+            try:
+                server.wait(120)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
