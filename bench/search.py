@@ -5,7 +5,7 @@
 1. N realistic decisions are written to a fresh PostgreSQL database (the
    source of truth) and indexed with `TantivyIndex.rebuild` (what
    `zhifa search reindex` runs; jieba in `--workers` processes).
-2. Exactness: for 20 queries of each class, the API's total equals a plain
+2. Exactness: for `--check` (20) queries of each class, the API's total equals a plain
    SQL `LIKE` count of the same rows.
 3. `zhifa serve search` runs in a subprocess; `--publishers` clients POST new
    decisions through the API (validation, redaction, database, index) for the
@@ -217,6 +217,7 @@ def main() -> None:
     parser.add_argument("--publishers", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8, help="server threads")
+    parser.add_argument("--check", type=int, default=20, help="queries per class whose totals are checked by LIKE")
     parser.add_argument("--split", action="store_true",
                         help="publish to one server process and search another (one data dir, one database)")
     parser.add_argument("--postgres", default=os.environ.get(
@@ -313,7 +314,7 @@ def main() -> None:
         # 3. exactness, before anything is published
         same = checked = 0
         for label, queries in sets.items():
-            for terms in queries[:20]:
+            for terms in queries[:args.check]:
                 answer = client.get("/v1/search", params=params(terms, label)).json()
                 checked += 1
                 same += answer["total"] == like_query(like, terms, "kind" in label, today) \

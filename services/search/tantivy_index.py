@@ -599,5 +599,5 @@ class TantivyIndex:
             self._thread.join(timeout=60)
             self._thread = None
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
