@@ -57,7 +57,6 @@ import time
 import zlib
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -81,7 +80,6 @@ FACET_SIZE = 1000               # more buckets than a bureau has agencies: every
 TITLE_BOOST, WORDS_BOOST, CHARS_BOOST = 4.0, 1.0, 0.3
 MAX_TOKEN = 64                  # longer Latin/digit runs are not indexed (a term has a size limit)
 SYNC_REBUILD_BELOW = 5_000      # fewer decisions: rebuilt before the service answers
-POOL_FROM = 16                  # a commit of this many decisions segments them in a helper process
 
 
 def _schema() -> tantivy.Schema:
@@ -192,7 +190,6 @@ class TantivyIndex:
         self._thread: threading.Thread | None = None
         self._last_commit = 0.0
         self._failed: BaseException | None = None
-        self._pool: ProcessPoolExecutor | None = None
         self._read_lock = threading.Lock()
         self._live: tuple | None = None        # (generation, Index, CURRENT stamp, meta.json stamp)
         self._rebuild_progress: str | None = None     # set while `ensure` rebuilds in the background
@@ -357,24 +354,9 @@ class TantivyIndex:
                 self._last_commit = time.monotonic()
                 self._cond.notify_all()
 
-    def _segment(self, docs: list[IndexDoc]) -> list[dict]:
-        """Index fields of a batch: a large one (a burst of publications) in a helper
-        process, so that jieba does not hold this process's GIL from its requests."""
-        if len(docs) < POOL_FROM:
-            return [fields(self.analyzer, d) for d in docs]
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_init_worker, initargs=(self.analyzer.user_dict,))
-        try:
-            return self._pool.submit(_fields_batch, docs).result()
-        except BrokenProcessPool:       # the helper died: a new one next time, this batch here
-            log.warning("the segmentation process died; segmenting %d decisions in this process", len(docs))
-            self._pool = None
-            return [fields(self.analyzer, d) for d in docs]
-
     def _commit(self, batch: dict[str, IndexDoc | None]) -> None:
-        queued = [d for d in batch.values() if d is not None]
-        prepared = {d.number: (d, values) for d, values in zip(queued, self._segment(queued))}
+        # segmented before taking the lock: other processes' cycles wait for less
+        prepared = {n: (d, fields(self.analyzer, d)) for n, d in batch.items() if d is not None}
         with self._writer_lock():
             if self.loader is not None:       # the database's version now, under the lock
                 fresh = self.loader(list(batch))
@@ -598,6 +580,3 @@ class TantivyIndex:
         if self._thread is not None:
             self._thread.join(timeout=60)
             self._thread = None
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
