@@ -34,28 +34,36 @@ _DIGIT_GAP = re.compile(r"(?<=[0-9])[ \t\u00a0.\-－—–_/]+(?=[0-9])")
 MIN_TAIL = 4
 MAX_RUN = 40            # longer digit runs are not split into tails (bounded cost per run)
 _FOLD: dict[int, str] | None = None
+
+
+def _t2s() -> dict[str, str]:
+    """Traditional → simplified, one character for one (data/t2s_chars.txt, drawn from OpenCC's t2s)."""
+    table = {}
+    for line in (Path(__file__).resolve().parent / "data" / "t2s_chars.txt").read_text(encoding="utf-8").splitlines():
+        if len(line) == 2 and not line.startswith("#"):
+            table[line[0]] = line[1]
+    return table
+
+
+T2S = _t2s()
 _FOLD_LOCK = threading.Lock()
 
 
 def _fold_table() -> dict[int, str]:
     """Per character: full-width ASCII → ASCII, ideographic space → space,
-    upper → lower case, traditional → simplified (OpenCC's t2s of each Han
-    character alone). One character for one, so offsets in a folded text are
-    offsets in the original (snippets mark the original)."""
+    upper → lower case, traditional → simplified (T2S: OpenCC's t2s of each Han
+    character alone, the table the redactor folds with too). One character for
+    one, so offsets in a folded text are offsets in the original (snippets mark
+    the original)."""
     global _FOLD
     with _FOLD_LOCK:
         if _FOLD is None:
-            import opencc
             table: dict[int, str] = {0x3000: " "}
             for cp in range(0xFF01, 0xFF5F):
                 table[cp] = chr(cp - 0xFEE0).lower()
             for cp in range(ord("A"), ord("Z") + 1):
                 table[cp] = chr(cp).lower()
-            t2s = opencc.OpenCC("t2s")
-            for cp in [*range(0x3400, 0x4DC0), *range(0x4E00, 0xA000), *range(0xF900, 0xFB00)]:
-                simple = t2s.convert(chr(cp))
-                if len(simple) == 1 and simple != chr(cp):
-                    table[cp] = simple
+            table.update({ord(traditional): simple for traditional, simple in T2S.items()})
             _FOLD = table
         return _FOLD
 

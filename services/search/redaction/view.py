@@ -17,20 +17,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from services.search.analysis import T2S
+
 DATA = Path(__file__).resolve().parent.parent / "data"
 
 INVISIBLE = frozenset("\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad\u180e\u034f")
 
 
-def _t2s() -> dict[str, str]:
-    table = {}
-    for line in (DATA / "t2s_chars.txt").read_text(encoding="utf-8").splitlines():
-        if len(line) == 2 and not line.startswith("#"):
-            table[line[0]] = line[1]
-    return table
-
-
-T2S = _t2s()
 # Chinese numerals as digits, in runs long enough to be a number (a phone has 11)
 # and not a date year (二〇二六) or a count (三十八).
 # (and the financial forms 壹贰叁…, written on receipts and by some clerks)
