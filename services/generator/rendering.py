@@ -198,7 +198,7 @@ def _one_bit_png(modules: list[list[bool]], scale: int) -> bytes:
         rows.extend([line] * scale)
     header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)   # bit depth 1, greyscale
     return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
-            + _png_chunk(b"IDAT", zlib.compress(b"".join(rows), 9)) + _png_chunk(b"IEND", b""))
+            + _png_chunk(b"IDAT", zlib.compress(b"".join(rows), 6)) + _png_chunk(b"IEND", b""))
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
