@@ -320,7 +320,9 @@ class _Template:
                        if (name := f"word/media/verify_qr{n or ''}.png") not in names)
         by_name = {m.name: m for m in members}
         rels_with_qr = {part.name: _rels_with_image(part, by_name, qr_name) for part in parts}
-        members = tuple(_with_png_type(m) if m.name == "[Content_Types].xml" else m for m in members)
+        members = tuple(_with_png_type(m) if m.name == "[Content_Types].xml"
+                        else _lines_before_breaks_unjustified(m) if m.name == "word/settings.xml"
+                        else m for m in members)
         return cls(members, tuple(parts), rels_with_qr, qr_name)
 
     def package(self, rendered: dict[str, bytes], qr: _QrPlaceholder) -> bytes:
@@ -378,6 +380,40 @@ def _with_png_type(member: "_Member") -> "_Member":
         return member
     types.insert(0, etree.Element(f"{{{_CONTENT_TYPES}}}Default", Extension="png", ContentType="image/png"))
     return _Member.deflated(member.name, etree.tostring(types, encoding="UTF-8", standalone=True),
+                            member.dos_date_time)
+
+
+# CT_Compat children that come before w:doNotExpandShiftReturn, and CT_Settings children after w:compat
+_COMPAT_BEFORE = {f"{{{_W}}}{n}" for n in (
+    "useSingleBorderforContiguousCells", "wpJustification", "noTabHangInd", "noLeading", "spaceForUL",
+    "noColumnBalance", "balanceSingleByteDoubleByteWidth", "noExtraLineSpacing", "doNotLeaveBackslashAlone",
+    "ulTrailSpace")}
+_SETTINGS_AFTER_COMPAT = {f"{{{_W}}}{n}" for n in (
+    "docVars", "rsids", "attachedSchema", "themeFontLang", "clrSchemeMapping", "doNotIncludeSubdocsInStats",
+    "doNotAutoCompressPictures", "forceUpgrade", "captions", "readModeInkLockDown", "smartTagType",
+    "shapeDefaults", "doNotEmbedSmartTags", "decimalSymbol", "listSeparator")} | {
+    "{http://schemas.openxmlformats.org/officeDocument/2006/math}mathPr",
+    "{http://schemas.openxmlformats.org/schemaLibrary/2006/main}schemaLibrary"}
+
+
+def _lines_before_breaks_unjustified(member: "_Member") -> "_Member":
+    """Case text with several paragraphs prints them with line breaks; in a justified
+    paragraph Word and LibreOffice stretch the short line before each break across the
+    width (letter-spaced). w:doNotExpandShiftReturn leaves those lines left-aligned,
+    like a paragraph's last line, in every template, uploaded ones included."""
+    settings = etree.fromstring(member.read())
+    compat = settings.find(f"{{{_W}}}compat")
+    if compat is None:
+        compat = etree.Element(f"{{{_W}}}compat")
+        later = next((i for i, child in enumerate(settings) if child.tag in _SETTINGS_AFTER_COMPAT), len(settings))
+        settings.insert(later, compat)
+    flag = compat.find(f"{{{_W}}}doNotExpandShiftReturn")
+    if flag is None:
+        flag = etree.Element(f"{{{_W}}}doNotExpandShiftReturn")
+        compat.insert(next((i for i, child in enumerate(compat) if child.tag not in _COMPAT_BEFORE),
+                           len(compat)), flag)
+    flag.attrib.clear()                       # w:val="0" would turn it off
+    return _Member.deflated(member.name, etree.tostring(settings, encoding="UTF-8", standalone=True),
                             member.dos_date_time)
 
 

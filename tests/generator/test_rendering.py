@@ -340,3 +340,54 @@ def test_libreoffice_prints_the_same_text_as_for_docxtpl(tmp_path):
                                         check=True, text=True).stdout)
     assert "鞍审批罚决字〔2026〕第12号" in re.sub(r"\s", "", texts[0])   # pdftotext spaces digits apart
     assert texts[0] == texts[1]
+
+
+# Case text in several paragraphs, as clerks type it: short lines that end in a break.
+SHORT_LINES = ["经查，当事人未申请变更。", "以上事实清楚。", "情节轻微"]
+MULTI_PARAGRAPH = ("当事人于二〇二六年六月将住所迁至鞍山市铁西区建设大道示例号，未在法定期限内申请变更登记，"
+                   "也未向本机关说明理由。\r\n 经查，当事人未申请变更。\n\n\u3000以上事实清楚。\n情节轻微")
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("doc_type, changes", [
+    ("penalty_decision", lambda d: {"facts": MULTI_PARAGRAPH}),                       # a body paragraph
+    ("inspection_record", lambda d: {"inspection": {**d["inspection"], "findings": MULTI_PARAGRAPH}}),
+])
+def test_short_lines_of_a_justified_paragraph_are_not_letter_spaced(doc_type, changes, tmp_path):
+    """Each line before a break prints as written, not stretched across the width."""
+    from services.generator.pdf import PdfConverter
+    from shared.fonts import install_fonts
+
+    data = json.loads((TEMPLATES / f"{doc_type}.example.json").read_text(encoding="utf-8"))
+    context = context_for(doc_type, **changes(data))
+    with PdfConverter(size=1, timeout=120, fonts_conf=install_fonts(tmp_path / "fonts"),
+                      work_dir=tmp_path / "pool") as converter:
+        pdf = tmp_path / "doc.pdf"
+        pdf.write_bytes(converter.convert(render_docx(TEMPLATES / f"{doc_type}.docx", context, URL)))
+    lines = [line.strip() for line in subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
+                                                     check=True, text=True).stdout.splitlines()]
+    for short in SHORT_LINES:    # letter-spaced, pdftotext splits the line into its characters
+        assert short in lines, f"{short!r} printed letter-spaced"
+
+
+def test_every_template_keeps_lines_before_a_break_unjustified(tmp_path):
+    """Uploaded templates too: the setting is added, never duplicated, and a template
+    that turned it off (w:val="0") gets it on."""
+    for path in sorted(TEMPLATES.glob("*.docx")):
+        with zipfile.ZipFile(io.BytesIO(render_docx(path, context_for(path.stem), URL))) as z:
+            settings_xml = z.read("word/settings.xml").decode()
+        assert settings_xml.count("<w:doNotExpandShiftReturn/>") == 1, path.name
+        assert settings_xml.index("doNotExpandShiftReturn") < settings_xml.index("useFELayout"), path.name
+    source = TEMPLATES / "penalty_decision.docx"
+    edited = tmp_path / "edited.docx"
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(edited, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "word/settings.xml":
+                data = re.sub(rb"<w:compat>.*?</w:compat>", b"", data)
+                data = data.replace(b"<m:mathPr>", b'<w:compat><w:noLeading/><w:doNotExpandShiftReturn w:val="0"/>'
+                                    b"</w:compat><m:mathPr>")
+            zout.writestr(item, data)
+    with zipfile.ZipFile(io.BytesIO(render_docx(edited, context_for("penalty_decision"), URL))) as z:
+        settings_xml = z.read("word/settings.xml").decode()
+    assert "<w:compat><w:noLeading/><w:doNotExpandShiftReturn/></w:compat>" in settings_xml
