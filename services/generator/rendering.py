@@ -408,6 +408,8 @@ def _lines_before_breaks_unjustified(member: "_Member") -> "_Member":
         later = next((i for i, child in enumerate(settings) if child.tag in _SETTINGS_AFTER_COMPAT), len(settings))
         settings.insert(later, compat)
     flag = compat.find(f"{{{_W}}}doNotExpandShiftReturn")
+    if flag is not None and not flag.attrib:
+        return member                         # already set (the templates drafted by tools/templates)
     if flag is None:
         flag = etree.Element(f"{{{_W}}}doNotExpandShiftReturn")
         compat.insert(next((i for i, child in enumerate(compat) if child.tag not in _COMPAT_BEFORE),
