@@ -29,7 +29,7 @@ from services.generator.agency import AgencyProfiles
 from services.generator.catalogue import Catalogue, DocumentType
 from services.generator.deadlines import Deadline
 from services.generator.models import AuditLog, Document, IdempotencyKey
-from services.generator.rendering import printable, render_docx
+from services.generator.rendering import printable, printed_url, render_docx
 from services.generator.workdays import WorkdayCalendar
 from shared import audit, glyphs, text
 from shared.blobstore import BlobStore
@@ -300,7 +300,7 @@ class DocumentService:
             issued_on=chinese_date(prepared.issued_on), remedy_clause=prepared.remedy_clause,
             warning_only=penalties.is_warning_only(prepared.data),
             deadlines={d.key: d.printed() for d in prepared.deadlines},
-            verification_code=code, verify_url=url, verify_page=self.public_verify_url,
+            verification_code=code, verify_url=url, verify_page=printed_url(self.public_verify_url),
             registered_on=chinese_date(today) if prepared.issued_on < today else "",
         )
         docx = render_docx(doc_type.template_path, context, qr_target=url)

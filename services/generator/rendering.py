@@ -174,6 +174,32 @@ def verify_url(search_url: str, number: str, code: str) -> str:
     return f"{search_url}/verify?{urlencode({'number': number, 'code': code})}"
 
 
+_BREAK, _JOIN = "\u200b", "\u2060"     # zero-width space (may break here), word joiner (may not)
+# Characters of an address part a caption line surely holds (about 30 in the sealed band at 9 pt).
+_CAPTION_PART = 24
+
+
+def printed_url(url: str) -> str:
+    """An address as printed in a narrow caption: without its scheme, and breakable
+    only after its separators (/ ? & =, and the dots of a host), never inside a
+    word. Hyphens hold, except in a part too long for a line, which breaks before
+    them (as style guides break addresses) rather than anywhere. Both marks are
+    zero-width and LibreOffice leaves them out of the PDF's text, so what is
+    printed and copied is the address itself."""
+    text = re.sub(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", "", url.strip()).rstrip("/")
+    out = []
+    for part in re.findall(r"[^/&=.?]*[/&=.]?|\?", text):
+        long_part = len(part) > _CAPTION_PART
+        for char in part:
+            if char == "-":
+                out.append((_BREAK if long_part else _JOIN) + char + _JOIN)
+            elif char == "?":
+                out.append(_BREAK + char)
+            else:
+                out.append(char + _BREAK if char in "/&=." else char)
+    return "".join(out).strip(_BREAK)
+
+
 QR_PIXELS_PER_MODULE = 6
 QR_WIDTH = Mm(20)
 

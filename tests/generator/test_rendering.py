@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from services.generator import template_lint
-from services.generator.rendering import (JINJA_ENV, amount_cn, chinese_date, printable, qr_png,
-                                          render_docx, verify_url)
+from services.generator.rendering import (JINJA_ENV, amount_cn, chinese_date, printable, printed_url,
+                                          qr_png, render_docx, verify_url)
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "services" / "generator" / "templates"
 URL = verify_url("https://zhifa.example.gov.cn", "鞍审批罚决字〔2026〕第12号", "7KQ2M9XA")
@@ -391,3 +391,57 @@ def test_every_template_keeps_lines_before_a_break_unjustified(tmp_path):
     with zipfile.ZipFile(io.BytesIO(render_docx(edited, context_for("penalty_decision"), URL))) as z:
         settings_xml = z.read("word/settings.xml").decode()
     assert "<w:compat><w:noLeading/><w:doNotExpandShiftReturn/></w:compat>" in settings_xml
+
+
+@pytest.mark.parametrize("url, printed", [
+    ("https://zhifa.example.gov.cn/verify", "zhifa.example.gov.cn/verify"),
+    ("HTTP://10.20.30.40:8080/verify/", "10.20.30.40:8080/verify"),
+    (" https://zwfw-a.anshan.gov.cn/x/verify?lang=zh&src=paper", "zwfw-a.anshan.gov.cn/x/verify?lang=zh&src=paper"),
+])
+def test_a_printed_address_breaks_only_after_its_separators(url, printed):
+    text = printed_url(url)
+    assert re.sub("[\u200b\u2060]", "", text) == printed          # nothing else changes
+    for i, char in enumerate(text):                               # break opportunities: after / . & = and before ?
+        if char == "\u200b":
+            assert text[i - 1] in "/.&=" or text[i + 1] == "?", text
+        if char == "-":
+            assert text[i - 1] == text[i + 1] == "\u2060", text   # never at a hyphen
+    assert not text.endswith("\u200b") and not text.startswith("\u200b")
+
+
+def test_an_address_part_longer_than_a_line_breaks_before_its_hyphens_only():
+    text = printed_url("https://verification-service-of-the-anshan-bureau.example.gov.cn/verify")
+    assert text.startswith("verification\u200b-\u2060service\u200b-\u2060of\u200b-\u2060the\u200b-\u2060anshan"
+                           "\u200b-\u2060bureau.\u200bexample.")
+
+
+CAPTION_URLS = ["https://zhifa-verify.anshan-municipal.gov.cn/public/documents/verify?lang=zh&src=paper",
+                "https://zwfw.anshan.gov.cn/zhifa/verify", "http://10.20.30.40:8080/verify",
+                "https://verification-service-of-the-anshan-bureau.example.gov.cn/verify"]
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("doc_type", ["penalty_decision", "inspection_record"])   # sealed band, unsealed band
+def test_the_verify_caption_wraps_the_address_only_at_separators(doc_type, tmp_path):
+    """Seen in the PDF: the address has lines of its own, each ending at a separator
+    (never mid-word or at a hyphen), and reads back whole without the scheme."""
+    from services.generator.pdf import PdfConverter
+    from shared.fonts import install_fonts
+
+    with PdfConverter(size=1, timeout=120, fonts_conf=install_fonts(tmp_path / "fonts"),
+                      work_dir=tmp_path / "pool") as converter:
+        for n, url in enumerate(CAPTION_URLS):
+            context = context_for(doc_type)
+            context["verify_page"] = printed_url(url)
+            pdf = tmp_path / f"{n}.pdf"
+            pdf.write_bytes(converter.convert(render_docx(TEMPLATES / f"{doc_type}.docx", context, URL)))
+            text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True,
+                                  text=True).stdout
+            lines = [line.strip() for line in text[text.index("扫码或登录") + 5:text.index("凭文号")].splitlines()
+                     if line.strip()]
+            address = url.split("://", 1)[1]
+            assert "".join(lines) == address, (url, lines)
+            at = 0
+            for line in lines[:-1]:
+                at += len(line)
+                assert line[-1] in "/.&=" or address[at] in "?-", (url, lines)

@@ -271,7 +271,8 @@ class Doc:
                 return
 
     # The QR code carries the full URL; the printed text stays short enough to type.
-    VERIFY_TEXT = "扫码或登录 {{ verify_page }} 凭文号和验证码核验真伪。验证码：{{ verification_code }}"
+    # The address has a line of its own (it breaks only after / ? & =, see rendering.printed_url).
+    VERIFY_TEXT = "扫码或登录\n{{ verify_page }}\n凭文号和验证码核验真伪。\n验证码：{{ verification_code }}"
 
     def seal(self, date: str = "{{ issued_on }}") -> None:
         """Signature block: the signing body, the seal to apply (matching the
