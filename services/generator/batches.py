@@ -124,11 +124,21 @@ class BatchService:
         body = {"type": doc_type, "data": data, "formats": formats}
         try:
             prepared = self.documents.prepare(body)
-            doc, _ = self.documents.issue(
-                prepared, actor, idempotency_key=f"batch:{batch_id}:{position}",
-                request_sha256=request_digest(body),
-                in_same_transaction=lambda s, d: self._attach(s, batch_id, position, d.id))
-            self.renditions.make(doc.id)     # raises on failure: the job is retried
+            early = []      # the PDF conversion, started while the entry is stored and committed
+            try:
+                doc, created = self.documents.issue(
+                    prepared, actor, idempotency_key=f"batch:{batch_id}:{position}",
+                    request_sha256=request_digest(body),
+                    in_same_transaction=lambda s, d: self._attach(s, batch_id, position, d.id),
+                    on_rendered=lambda docx: early.append(self.renditions.start(docx)))
+            except BaseException:
+                for future in early:
+                    future.cancel()
+                raise
+            # Only our own DOCX's conversion: a concurrent run of this entry that won has its own.
+            started = early[0] if early and created else None
+            # raises on failure: the job is retried
+            self.renditions.make(doc.id, started=started)
             self._finish_alone(batch_id, position, "done", doc.id, None)
         except Problem as problem:
             # A refusal is final (e.g. the calendar lacks a year): retrying cannot help.

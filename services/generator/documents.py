@@ -29,7 +29,7 @@ from services.generator.agency import AgencyProfiles
 from services.generator.catalogue import Catalogue, DocumentType
 from services.generator.deadlines import Deadline
 from services.generator.models import AuditLog, Document, IdempotencyKey
-from services.generator.rendering import printable, render_docx
+from services.generator.rendering import printable, printed_url, render_docx
 from services.generator.workdays import WorkdayCalendar
 from shared import audit, glyphs, text
 from shared.blobstore import BlobStore
@@ -239,16 +239,19 @@ class DocumentService:
 
     def issue(self, prepared: Prepared, actor: str, idempotency_key: str | None = None,
               request_sha256: str | None = None,
-              in_same_transaction: Callable[[Session, Document], None] | None = None) -> tuple[Document, bool]:
+              in_same_transaction: Callable[[Session, Document], None] | None = None,
+              on_rendered: Callable[[bytes], None] | None = None) -> tuple[Document, bool]:
         """Issue one document; returns (document, created). A repeated idempotency
-        key with the same request returns the first document and created=False."""
+        key with the same request returns the first document and created=False.
+        `on_rendered` gets the DOCX as soon as it exists, before it is stored and
+        committed (the PDF conversion starts there); the transaction may still fail."""
         if idempotency_key:
             existing = self._replay(actor, idempotency_key, request_sha256)
             if existing:
                 return existing, False
         try:
             with transaction(self.sessions) as session:
-                doc = self._issue_in(session, prepared, actor)
+                doc = self._issue_in(session, prepared, actor, on_rendered)
                 if idempotency_key:
                     session.add(IdempotencyKey(actor=actor, key=idempotency_key,
                                                request_sha256=request_sha256 or "", document_id=doc.id))
@@ -276,7 +279,8 @@ class DocumentService:
         """The public page printed on the document and encoded in its QR code."""
         return f"{self.public_verify_url}?{urlencode({'number': number, 'code': code})}"
 
-    def _issue_in(self, session: Session, prepared: Prepared, actor: str) -> Document:
+    def _issue_in(self, session: Session, prepared: Prepared, actor: str,
+                  on_rendered: Callable[[bytes], None] | None = None) -> Document:
         """Number, DOCX and registry row: milliseconds, inside the caller's transaction."""
         # Numbers are taken in the year of registration: a closed year's sequence is never reopened,
         # so a document dated in a past year gets this year's number (and is marked 补登记).
@@ -296,10 +300,12 @@ class DocumentService:
             issued_on=chinese_date(prepared.issued_on), remedy_clause=prepared.remedy_clause,
             warning_only=penalties.is_warning_only(prepared.data),
             deadlines={d.key: d.printed() for d in prepared.deadlines},
-            verification_code=code, verify_url=url, verify_page=self.public_verify_url,
+            verification_code=code, verify_url=url, verify_page=printed_url(self.public_verify_url),
             registered_on=chinese_date(today) if prepared.issued_on < today else "",
         )
         docx = render_docx(doc_type.template_path, context, qr_target=url)
+        if on_rendered and "pdf" in prepared.formats:
+            on_rendered(docx)
 
         doc = Document(
             id=str(uuid.uuid4()), type=doc_type.type, title=doc_type.title, template_version=doc_type.version,

@@ -174,6 +174,32 @@ def verify_url(search_url: str, number: str, code: str) -> str:
     return f"{search_url}/verify?{urlencode({'number': number, 'code': code})}"
 
 
+_BREAK, _JOIN = "\u200b", "\u2060"     # zero-width space (may break here), word joiner (may not)
+# Characters of an address part a caption line surely holds (about 30 in the sealed band at 9 pt).
+_CAPTION_PART = 24
+
+
+def printed_url(url: str) -> str:
+    """An address as printed in a narrow caption: without its scheme, and breakable
+    only after its separators (/ ? & =, and the dots of a host), never inside a
+    word. Hyphens hold, except in a part too long for a line, which breaks before
+    them (as style guides break addresses) rather than anywhere. Both marks are
+    zero-width and LibreOffice leaves them out of the PDF's text, so what is
+    printed and copied is the address itself."""
+    text = re.sub(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", "", url.strip()).rstrip("/")
+    out = []
+    for part in re.findall(r"[^/&=.?]*[/&=.]?|\?", text):
+        long_part = len(part) > _CAPTION_PART
+        for char in part:
+            if char == "-":
+                out.append((_BREAK if long_part else _JOIN) + char + _JOIN)
+            elif char == "?":
+                out.append(_BREAK + char)
+            else:
+                out.append(char + _BREAK if char in "/&=." else char)
+    return "".join(out).strip(_BREAK)
+
+
 QR_PIXELS_PER_MODULE = 6
 QR_WIDTH = Mm(20)
 
@@ -198,7 +224,7 @@ def _one_bit_png(modules: list[list[bool]], scale: int) -> bytes:
         rows.extend([line] * scale)
     header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)   # bit depth 1, greyscale
     return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header)
-            + _png_chunk(b"IDAT", zlib.compress(b"".join(rows), 9)) + _png_chunk(b"IEND", b""))
+            + _png_chunk(b"IDAT", zlib.compress(b"".join(rows), 6)) + _png_chunk(b"IEND", b""))
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -320,7 +346,9 @@ class _Template:
                        if (name := f"word/media/verify_qr{n or ''}.png") not in names)
         by_name = {m.name: m for m in members}
         rels_with_qr = {part.name: _rels_with_image(part, by_name, qr_name) for part in parts}
-        members = tuple(_with_png_type(m) if m.name == "[Content_Types].xml" else m for m in members)
+        members = tuple(_with_png_type(m) if m.name == "[Content_Types].xml"
+                        else _lines_before_breaks_unjustified(m) if m.name == "word/settings.xml"
+                        else m for m in members)
         return cls(members, tuple(parts), rels_with_qr, qr_name)
 
     def package(self, rendered: dict[str, bytes], qr: _QrPlaceholder) -> bytes:
@@ -378,6 +406,42 @@ def _with_png_type(member: "_Member") -> "_Member":
         return member
     types.insert(0, etree.Element(f"{{{_CONTENT_TYPES}}}Default", Extension="png", ContentType="image/png"))
     return _Member.deflated(member.name, etree.tostring(types, encoding="UTF-8", standalone=True),
+                            member.dos_date_time)
+
+
+# CT_Compat children that come before w:doNotExpandShiftReturn, and CT_Settings children after w:compat
+_COMPAT_BEFORE = {f"{{{_W}}}{n}" for n in (
+    "useSingleBorderforContiguousCells", "wpJustification", "noTabHangInd", "noLeading", "spaceForUL",
+    "noColumnBalance", "balanceSingleByteDoubleByteWidth", "noExtraLineSpacing", "doNotLeaveBackslashAlone",
+    "ulTrailSpace")}
+_SETTINGS_AFTER_COMPAT = {f"{{{_W}}}{n}" for n in (
+    "docVars", "rsids", "attachedSchema", "themeFontLang", "clrSchemeMapping", "doNotIncludeSubdocsInStats",
+    "doNotAutoCompressPictures", "forceUpgrade", "captions", "readModeInkLockDown", "smartTagType",
+    "shapeDefaults", "doNotEmbedSmartTags", "decimalSymbol", "listSeparator")} | {
+    "{http://schemas.openxmlformats.org/officeDocument/2006/math}mathPr",
+    "{http://schemas.openxmlformats.org/schemaLibrary/2006/main}schemaLibrary"}
+
+
+def _lines_before_breaks_unjustified(member: "_Member") -> "_Member":
+    """Case text with several paragraphs prints them with line breaks; in a justified
+    paragraph Word and LibreOffice stretch the short line before each break across the
+    width (letter-spaced). w:doNotExpandShiftReturn leaves those lines left-aligned,
+    like a paragraph's last line, in every template, uploaded ones included."""
+    settings = etree.fromstring(member.read())
+    compat = settings.find(f"{{{_W}}}compat")
+    if compat is None:
+        compat = etree.Element(f"{{{_W}}}compat")
+        later = next((i for i, child in enumerate(settings) if child.tag in _SETTINGS_AFTER_COMPAT), len(settings))
+        settings.insert(later, compat)
+    flag = compat.find(f"{{{_W}}}doNotExpandShiftReturn")
+    if flag is not None and not flag.attrib:
+        return member                         # already set (the templates drafted by tools/templates)
+    if flag is None:
+        flag = etree.Element(f"{{{_W}}}doNotExpandShiftReturn")
+        compat.insert(next((i for i, child in enumerate(compat) if child.tag not in _COMPAT_BEFORE),
+                           len(compat)), flag)
+    flag.attrib.clear()                       # w:val="0" would turn it off
+    return _Member.deflated(member.name, etree.tostring(settings, encoding="UTF-8", standalone=True),
                             member.dos_date_time)
 
 

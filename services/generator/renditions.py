@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
 
 from sqlalchemy import case, select, update
@@ -34,6 +35,10 @@ MAX_ATTEMPTS = 2
 RENDER_PDF_JOB = "services.generator.tasks.render_pdf"
 PDF_GIVEN_UP = "services.generator.tasks.pdf_given_up"
 
+# Conversions started before their document is committed (see PdfRenditions.issue). The pool
+# bounds how many run at once; these threads only wait on it.
+_EARLY = ThreadPoolExecutor(max_workers=16, thread_name_prefix="pdf-early")
+
 
 class PdfRenditions:
     def __init__(self, documents: DocumentService, sessions: sessionmaker[Session], blobs: BlobStore,
@@ -53,38 +58,61 @@ class PdfRenditions:
         if this process fails or dies first); otherwise the job is handed out at once, or by the
         drain loop once the queue is reachable again."""
         entry: list[str] = []
+        early: list[Future] = []
 
         def with_pdf_job(session: Session, doc: Document) -> None:
             if doc.pdf_status == "pending":
                 entry.append(self.record_job(session, doc.id, due_in=self.hold_seconds if wait_for_pdf else 0))
 
-        doc, created = self.documents.issue(prepared, actor, idempotency_key, request_sha256,
-                                            in_same_transaction=with_pdf_job)
+        def convert_early(docx: bytes) -> None:
+            # LibreOffice starts on the rendered DOCX while it is stored, audited and committed
+            # (6-8 % of a request). The PDF itself is stored only after the commit, so the number
+            # is registered first; a rolled-back issue discards the conversion.
+            early.append(self.start(docx))
+
+        try:
+            doc, created = self.documents.issue(prepared, actor, idempotency_key, request_sha256,
+                                                in_same_transaction=with_pdf_job,
+                                                on_rendered=convert_early if wait_for_pdf else None)
+        except BaseException:
+            for future in early:
+                future.cancel()
+            raise
+        started = early[0] if early and created else None
+        if not created:
+            # A concurrent request with the same key won: our DOCX (and its number) rolled back.
+            for future in early:
+                future.cancel()
         if not entry:
             return doc, created
         if not wait_for_pdf:
             self.outbox.wake()                   # handed out by the loop: the answer never waits on Redis
             return doc, created
         try:
-            return self.make(doc.id, doc, entry[0]), created
+            return self.make(doc.id, doc, entry[0], started), created
         except Exception:
             log.warning("PDF of document %s failed in the request; the outbox retries it", doc.id, exc_info=True)
             return self.documents.get(doc.id), created
+
+    def start(self, docx: bytes) -> Future:
+        """The conversion of a DOCX, started now on a thread; hand it to `make` as `started`."""
+        return _EARLY.submit(self.converter, docx)
 
     @staticmethod
     def record_job(session: Session, document_id: str, due_in: float = 0) -> str:
         return record(session, Outbox, RENDER_PDF_JOB, [document_id], on_give_up=PDF_GIVEN_UP, due_in=due_in)
 
-    def make(self, document_id: str, doc: Document | None = None, entry_id: str | None = None) -> Document:
+    def make(self, document_id: str, doc: Document | None = None, entry_id: str | None = None,
+             started: Future | None = None) -> Document:
         """Convert the document's DOCX if its PDF is pending; raises when the
         conversion fails (the failure is recorded on the document first).
-        `entry_id`: the outbox row of a request doing the job itself, settled with the result."""
+        `entry_id`: the outbox row of a request doing the job itself, settled with the result.
+        `started`: that request's conversion of the same DOCX, already under way."""
         doc = doc if doc is not None else self.documents.get(document_id)
         if doc.pdf_status != "pending":
             return doc          # done, not asked for, or failed (asked for again with retry())
-        docx = self.blobs.get(doc.docx_sha256)
         try:
-            pdf = self.converter(docx)
+            pdf = started.result() if started is not None else self.converter(self.blobs.get(doc.docx_sha256))
         except Exception as exc:
             self._record_failure(doc, exc, entry_id)
             raise

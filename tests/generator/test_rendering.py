@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from services.generator import template_lint
-from services.generator.rendering import (JINJA_ENV, amount_cn, chinese_date, printable, qr_png,
-                                          render_docx, verify_url)
+from services.generator.rendering import (JINJA_ENV, amount_cn, chinese_date, printable, printed_url,
+                                          qr_png, render_docx, verify_url)
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "services" / "generator" / "templates"
 URL = verify_url("https://zhifa.example.gov.cn", "鞍审批罚决字〔2026〕第12号", "7KQ2M9XA")
@@ -340,3 +340,108 @@ def test_libreoffice_prints_the_same_text_as_for_docxtpl(tmp_path):
                                         check=True, text=True).stdout)
     assert "鞍审批罚决字〔2026〕第12号" in re.sub(r"\s", "", texts[0])   # pdftotext spaces digits apart
     assert texts[0] == texts[1]
+
+
+# Case text in several paragraphs, as clerks type it: short lines that end in a break.
+SHORT_LINES = ["经查，当事人未申请变更。", "以上事实清楚。", "情节轻微"]
+MULTI_PARAGRAPH = ("当事人于二〇二六年六月将住所迁至鞍山市铁西区建设大道示例号，未在法定期限内申请变更登记，"
+                   "也未向本机关说明理由。\r\n 经查，当事人未申请变更。\n\n\u3000以上事实清楚。\n情节轻微")
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("doc_type, changes", [
+    ("penalty_decision", lambda d: {"facts": MULTI_PARAGRAPH}),                       # a body paragraph
+    ("inspection_record", lambda d: {"inspection": {**d["inspection"], "findings": MULTI_PARAGRAPH}}),
+])
+def test_short_lines_of_a_justified_paragraph_are_not_letter_spaced(doc_type, changes, tmp_path):
+    """Each line before a break prints as written, not stretched across the width."""
+    from services.generator.pdf import PdfConverter
+    from shared.fonts import install_fonts
+
+    data = json.loads((TEMPLATES / f"{doc_type}.example.json").read_text(encoding="utf-8"))
+    context = context_for(doc_type, **changes(data))
+    with PdfConverter(size=1, timeout=120, fonts_conf=install_fonts(tmp_path / "fonts"),
+                      work_dir=tmp_path / "pool") as converter:
+        pdf = tmp_path / "doc.pdf"
+        pdf.write_bytes(converter.convert(render_docx(TEMPLATES / f"{doc_type}.docx", context, URL)))
+    lines = [line.strip() for line in subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True,
+                                                     check=True, text=True).stdout.splitlines()]
+    for short in SHORT_LINES:    # letter-spaced, pdftotext splits the line into its characters
+        assert short in lines, f"{short!r} printed letter-spaced"
+
+
+def test_every_template_keeps_lines_before_a_break_unjustified(tmp_path):
+    """Uploaded templates too: the setting is added, never duplicated, and a template
+    that turned it off (w:val="0") gets it on."""
+    for path in sorted(TEMPLATES.glob("*.docx")):
+        with zipfile.ZipFile(io.BytesIO(render_docx(path, context_for(path.stem), URL))) as z:
+            settings_xml = z.read("word/settings.xml").decode()
+        assert settings_xml.count("<w:doNotExpandShiftReturn/>") == 1, path.name
+        assert settings_xml.index("doNotExpandShiftReturn") < settings_xml.index("useFELayout"), path.name
+    source = TEMPLATES / "penalty_decision.docx"
+    edited = tmp_path / "edited.docx"
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(edited, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "word/settings.xml":
+                data = re.sub(rb"<w:compat>.*?</w:compat>", b"", data)
+                data = data.replace(b"<m:mathPr>", b'<w:compat><w:noLeading/><w:doNotExpandShiftReturn w:val="0"/>'
+                                    b"</w:compat><m:mathPr>")
+            zout.writestr(item, data)
+    with zipfile.ZipFile(io.BytesIO(render_docx(edited, context_for("penalty_decision"), URL))) as z:
+        settings_xml = z.read("word/settings.xml").decode()
+    assert "<w:compat><w:noLeading/><w:doNotExpandShiftReturn/></w:compat>" in settings_xml
+
+
+@pytest.mark.parametrize("url, printed", [
+    ("https://zhifa.example.gov.cn/verify", "zhifa.example.gov.cn/verify"),
+    ("HTTP://10.20.30.40:8080/verify/", "10.20.30.40:8080/verify"),
+    (" https://zwfw-a.anshan.gov.cn/x/verify?lang=zh&src=paper", "zwfw-a.anshan.gov.cn/x/verify?lang=zh&src=paper"),
+])
+def test_a_printed_address_breaks_only_after_its_separators(url, printed):
+    text = printed_url(url)
+    assert re.sub("[\u200b\u2060]", "", text) == printed          # nothing else changes
+    for i, char in enumerate(text):                               # break opportunities: after / . & = and before ?
+        if char == "\u200b":
+            assert text[i - 1] in "/.&=" or text[i + 1] == "?", text
+        if char == "-":
+            assert text[i - 1] == text[i + 1] == "\u2060", text   # never at a hyphen
+    assert not text.endswith("\u200b") and not text.startswith("\u200b")
+
+
+def test_an_address_part_longer_than_a_line_breaks_before_its_hyphens_only():
+    text = printed_url("https://verification-service-of-the-anshan-bureau.example.gov.cn/verify")
+    assert text.startswith("verification\u200b-\u2060service\u200b-\u2060of\u200b-\u2060the\u200b-\u2060anshan"
+                           "\u200b-\u2060bureau.\u200bexample.")
+
+
+CAPTION_URLS = ["https://zhifa-verify.anshan-municipal.gov.cn/public/documents/verify?lang=zh&src=paper",
+                "https://zwfw.anshan.gov.cn/zhifa/verify", "http://10.20.30.40:8080/verify",
+                "https://verification-service-of-the-anshan-bureau.example.gov.cn/verify"]
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("doc_type", ["penalty_decision", "inspection_record"])   # sealed band, unsealed band
+def test_the_verify_caption_wraps_the_address_only_at_separators(doc_type, tmp_path):
+    """Seen in the PDF: the address has lines of its own, each ending at a separator
+    (never mid-word or at a hyphen), and reads back whole without the scheme."""
+    from services.generator.pdf import PdfConverter
+    from shared.fonts import install_fonts
+
+    with PdfConverter(size=1, timeout=120, fonts_conf=install_fonts(tmp_path / "fonts"),
+                      work_dir=tmp_path / "pool") as converter:
+        for n, url in enumerate(CAPTION_URLS):
+            context = context_for(doc_type)
+            context["verify_page"] = printed_url(url)
+            pdf = tmp_path / f"{n}.pdf"
+            pdf.write_bytes(converter.convert(render_docx(TEMPLATES / f"{doc_type}.docx", context, URL)))
+            text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True,
+                                  text=True).stdout
+            lines = [line.strip() for line in text[text.index("扫码或登录") + 5:text.index("凭文号")].splitlines()
+                     if line.strip()]
+            address = url.split("://", 1)[1]
+            assert "".join(lines) == address, (url, lines)
+            at = 0
+            for line in lines[:-1]:
+                at += len(line)
+                assert line[-1] in "/.&=" or address[at] in "?-", (url, lines)

@@ -153,7 +153,7 @@ def test_documents_print_the_public_verification_address(zhifa_env, tmp_path):
                    headers={"Host": "evil.example"}).get_json()
         assert doc["files"]["docx"]["url"].startswith("http://10.0.0.5:8001/v1/documents/")   # not the Host header
         from tests.generator.test_api import docx_text
-        text = docx_text(client, doc["id"])
+        text = docx_text(client, doc["id"]).replace("\u200b", "").replace("\u2060", "")
         assert "zwfw.anshan.example.gov.cn/zhifa/verify" in text and "10.0.0.5" not in text
     finally:
         app.extensions["zhifa.runtime"].close()
@@ -206,3 +206,78 @@ def test_a_service_receipt_names_only_a_number_the_registry_issued(sqlite_genera
     refused = post(client, {"type": "service_receipt", "data": data})
     assert refused.status_code == 422
     assert refused.get_json()["errors"][0]["path"] == "data/service/document_number"
+
+
+def _pdf_text(pdf: bytes) -> str:
+    import subprocess
+    return subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+
+
+def test_the_pdf_starts_before_the_docx_is_stored_and_is_kept_only_under_the_registered_number(sqlite_generator):
+    """LibreOffice starts on the rendered DOCX while it is stored and committed; the
+    PDF is stored after the commit, so the number is registered before its PDF."""
+    app, client = sqlite_generator
+    rt = app.extensions["zhifa.runtime"]
+    real_convert, real_put = rt.renditions.converter, rt.documents.blobs.put
+    converting, stored_pdfs = threading.Event(), []
+
+    def watched_convert(docx):
+        converting.set()
+        return real_convert(docx)
+
+    def watched_put(data):
+        if data.startswith(b"%PDF-"):
+            with rt.documents.sessions() as session:        # committed state, seen from outside
+                stored_pdfs.append(session.query(Document).count())
+        else:                                                 # the DOCX: the conversion is already under way
+            assert converting.wait(10), "the conversion waited for the DOCX to be stored"
+        return real_put(data)
+
+    rt.renditions.converter, rt.documents.blobs.put = watched_convert, watched_put
+    resp = post(client, {"type": "penalty_decision", "data": example("penalty_decision")})
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    doc = resp.get_json()
+    assert doc["files"]["pdf"]["status"] == "done"
+    assert stored_pdfs == [1], "the PDF was stored before its document was registered"
+    pdf = client.get(f"/v1/documents/{doc['id']}/pdf", headers=auth()).data
+    assert doc["number"] in _pdf_text(pdf).replace(" ", "")
+
+
+def test_an_issue_that_rolls_back_keeps_no_pdf_and_no_number(sqlite_generator):
+    """The early conversion of a DOCX whose transaction failed is thrown away: no
+    PDF stored, the number taken again by the next document, whose PDF prints it."""
+    app, client = sqlite_generator
+    rt = app.extensions["zhifa.runtime"]
+    real_convert, real_put, real_record = rt.renditions.converter, rt.documents.blobs.put, rt.renditions.record_job
+    conversions, pdfs_stored = [], []
+
+    def slow_convert(docx):
+        conversions.append(docx)
+        time.sleep(0.5)           # still converting when the transaction fails
+        return real_convert(docx)
+
+    def watched_put(data):
+        if data.startswith(b"%PDF-"):
+            pdfs_stored.append(data)
+        return real_put(data)
+
+    def failing_record(*args, **kwargs):
+        raise RuntimeError("the database went away in the middle of the transaction")
+
+    rt.renditions.converter, rt.documents.blobs.put = slow_convert, watched_put
+    rt.renditions.record_job = failing_record
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    body = {"type": "penalty_decision", "data": example("penalty_decision")}
+    failed = post(client, body)
+    assert failed.status_code == 500 and conversions, "the conversion had not started early"
+    time.sleep(2)                 # the discarded conversion has finished by now
+    assert pdfs_stored == []
+    with rt.documents.sessions() as session:
+        assert session.query(Document).count() == 0
+
+    rt.renditions.record_job = real_record
+    resp = post(client, body)
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    doc = resp.get_json()
+    assert doc["number"].endswith("〕1号") and doc["files"]["pdf"]["status"] == "done"
+    assert len(pdfs_stored) == 1 and doc["number"] in _pdf_text(pdfs_stored[0]).replace(" ", "")

@@ -673,3 +673,33 @@ def test_case_number_printed_on_every_document_of_a_case(doc_type, tmp_path):
                     "filed_on": "2026-09-03"}
     assert CATALOGUE.get(doc_type).validator.is_valid(data)
     assert "鞍审批案〔2026〕第4711号" in render(doc_type, data, tmp_path / "case.docx")
+
+
+def page_fill(pdf: Path) -> list[float]:
+    """Per page, how far down the page its last line of text reaches (0 top, 1 bottom),
+    leaving out the page number and the footer's signature line below the text area."""
+    import subprocess
+    out = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    fills = []
+    for page in out.split("<page ")[1:]:
+        height = float(re.search(r'height="([\d.]+)"', page)[1])
+        bottoms = [float(y) for y in re.findall(r'<word xMin="[\d.]+" yMin="[\d.]+" xMax="[\d.]+" yMax="([\d.]+)">', page)]
+        fills.append(max([y for y in bottoms if y < height * 0.88], default=0) / height)
+    return fills
+
+
+# The text area of a GB/T 9704 page runs from 37 mm to 262 mm of its 297 mm.
+TEXT_MIDDLE = (37 + 262) / 2 / 297
+
+
+@pytest.mark.parametrize("doc_type", TYPES)
+def test_no_page_is_left_half_empty_before_the_closing_block(doc_type, converter, tmp_path):
+    """Long findings, opinions and lists flow on: no page before the last ends above the
+    middle of its text area (a block kept with what follows, moved whole, used to leave
+    a label alone on a page or half a page empty)."""
+    example = load(doc_type, "example")
+    for variant, data in (("long", longer(example)), ("longer", longer(longer(example)))):
+        pdf = tmp_path / f"{variant}.pdf"
+        pdf.write_bytes(converter.convert(render_bytes(doc_type, data)))
+        fills = page_fill(pdf)
+        assert all(fill > TEXT_MIDDLE for fill in fills[:-1]), (variant, [round(f, 2) for f in fills])

@@ -4,6 +4,7 @@ the minimal package with fixed zip timestamps (re-drafting changes nothing)."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,7 +148,7 @@ class Doc:
                 par.add_run(run)
         if align:
             par.alignment = ALIGN[align]
-        if keep_next:
+        if keep_next and not _free_text(par):
             par.paragraph_format.keep_with_next = True
         return par
 
@@ -258,6 +259,8 @@ class Doc:
             text = "".join(t.text or "" for t in par.iter(qn("w:t")))
             if text.startswith(TAG_PREFIX):
                 continue
+            if _free_text(par):
+                return          # a long one would be moved whole to the next page, leaving a part-empty page
             ppr_put(par.get_or_add_pPr(), el("w:keepNext"))
             style = par.find(qn("w:pPr") + "/" + qn("w:pStyle"))
             if style is not None and style.get(qn("w:val")) in ("ZFBody", "ZF Body"):
@@ -267,11 +270,13 @@ class Doc:
         """The last real paragraph so far stays with what follows."""
         for par in reversed(self.doc.element.body.findall(qn("w:p"))):
             if not "".join(t.text or "" for t in par.iter(qn("w:t"))).startswith(TAG_PREFIX):
-                ppr_put(par.get_or_add_pPr(), el("w:keepNext"))
+                if not _free_text(par):
+                    ppr_put(par.get_or_add_pPr(), el("w:keepNext"))
                 return
 
     # The QR code carries the full URL; the printed text stays short enough to type.
-    VERIFY_TEXT = "扫码或登录 {{ verify_page }} 凭文号和验证码核验真伪。验证码：{{ verification_code }}"
+    # The address has a line of its own (it breaks only after / ? & =, see rendering.printed_url).
+    VERIFY_TEXT = "扫码或登录\n{{ verify_page }}\n凭文号和验证码核验真伪。\n验证码：{{ verification_code }}"
 
     def seal(self, date: str = "{{ issued_on }}") -> None:
         """Signature block: the signing body, the seal to apply (matching the
@@ -403,6 +408,18 @@ class Doc:
                 fixed.compress_type = zipfile.ZIP_DEFLATED
                 dst.writestr(fixed, src.read(info.filename))
         path.write_bytes(out.getvalue())
+
+
+def _free_text(par) -> bool:
+    """A paragraph that prints one field of case data as written (findings, opinions):
+    of any length, so never kept with the next paragraph. LibreOffice moves a
+    kept paragraph whole when it and what follows do not fit, which left pages
+    with a label alone or half empty before long findings; the closing block
+    after it stays together on its own (its lines keep with each other)."""
+    element = getattr(par, "_p", par)
+    text = "".join(t.text or "" for t in element.iter(qn("w:t")))
+    match = re.fullmatch(r"\s*\{\{\s*([a-z_]+)\.([a-z_.]+)\s*\}\}\s*", text)
+    return bool(match) and match[1] != "agency"
 
 
 def sig_cell(label: str) -> P:

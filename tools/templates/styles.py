@@ -149,6 +149,11 @@ def _strip_package(doc) -> None:
     for tag in ("w:attachedTemplate", "w:rsids", "w:clrSchemeMapping", "w:mathPr"):
         for child in settings.findall(qn(tag)):
             settings.remove(child)
+    # a line ending in a break (case text in paragraphs) stays left-aligned, not letter-spaced;
+    # the generator sets it in any template at load too (rendering.py)
+    compat = settings.find(qn("w:compat"))
+    if compat is not None and compat.find(qn("w:doNotExpandShiftReturn")) is None:
+        compat.insert(0, el("w:doNotExpandShiftReturn"))
     theme_lang = settings.find(qn("w:themeFontLang"))
     if theme_lang is None:
         theme_lang = el("w:themeFontLang")
