@@ -177,7 +177,8 @@ class Sealer:
             border_width=0, background=ring(size), background_opacity=1.0)
         meta = signers.PdfSignatureMetadata(
             field_name=FIELD_NAME, certify=True, docmdp_permissions=MDPPerm.NO_CHANGES,
-            subfilter=SigSeedSubFilter.PADES, md_algorithm="sha256", reason="电子档案封存",
+            subfilter=SigSeedSubFilter.PADES, md_algorithm=getattr(self.key, "md_algorithm", "sha256"),  # sm3: gm_seal
+            reason="电子档案封存",
             location=self.archive_name, name=self.key.subject)
         signer = signers.PdfSigner(meta, signer=self._signer, stamp_style=style, timestamper=self.timestamper,
                                    new_field_spec=SigFieldSpec(FIELD_NAME, on_page=page_index, box=SEAL_BOX))
