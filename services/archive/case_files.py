@@ -285,13 +285,15 @@ class CaseFileService:
             raise invalid_field(f"meta/{name}", "照片说明只用于照片（category 为 photo）。")
         original_sha, size = self.blobs.put_file(upload.path)
         pdf_sha = original_sha if found.family == "pdf" else (self.blobs.put(found.rendition) if found.rendition else None)
-        # A signed original takes its generated document's place: its type, group, number, author and date.
+        # A signed original takes its generated document's place: its type, group, number, author, date and
+        # the decision it serves.
         item = Item(id=str(uuid.uuid4()), case_file_id=case_file_id, kind=meta["kind"] if signed is None else "document",
                     category=category,
                     source="upload", doc_type=signed.doc_type if signed else None, document_id=None, title=meta["title"],
                     number=(signed.number if signed else None) or meta.get("number") or None,
                     author=meta.get("author") or (signed.author if signed else None),
                     date=item_date or (signed.date if signed else None), signs_item_id=signed.id if signed else None,
+                    refers_to=signed.refers_to if signed else None,      # a signed 送达回证 still follows its decision
                     caption={**({"taken_at": taken_at} if taken_at else {}),
                              **{k: meta[k].strip() for k in CAPTION_KEYS if meta.get(k)}} or None,
                     format=found.format, media_type=found.media_type, filename=display_name(upload.filename),
