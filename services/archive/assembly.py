@@ -47,7 +47,8 @@ class Assembled:
     path: Path
     pages: int
     content_pages: int
-    back_note_page: int      # 0-based index of the back note's first page
+    back_note_page: int      # 0-based index of the back note's last page: the signature block, where the seal goes
+    signature_top_mm: float = 205.0   # the signature block's top on that page
 
 
 def remark(item) -> str:
@@ -221,7 +222,7 @@ class Assembler:
             contents = self.pages.contents(doc, case_file.archive_number, rows)
             listings = {i: self.pages.media_listing(doc, listing) for i, listing in media.items()}
             sheets = {i: self.pages.photo_mount(doc, caption, len(items[i].pages)) for i, caption in mounts.items()}
-            back = self.pages.back_note(doc, note)
+            back, signature_top = self.pages.back_note(doc, note)
             numbers = self.pages.page_numbers(doc, [(n, w, h) for n, (w, h, _, _) in enumerate(geometry, 1)])
             own = pikepdf.open(io.BytesIO(self.pages.render(doc)))
             sources.append(own)
@@ -259,7 +260,7 @@ class Assembler:
                 pdf.close()
             out.close()
         embed_originals(target, [(name, self.blobs, sha) for name, sha in placeholders])
-        return Assembled(target, back_at[1], content_pages, back_at[0])
+        return Assembled(target, back_at[1], content_pages, back_at[1] - 1, signature_top)
 
     # -- page numbers ------------------------------------------------------------
 

@@ -207,7 +207,7 @@ class SealService:
             assembled = self.assembler.assemble(case_file, rules.title, bound, self.back_note(case_file, bound),
                                                 Path(tmp) / "sealed.pdf")
             sealed_at, sha, size = self.sealer.seal_and_hash(assembled.path, case_file.archive_number,
-                                                             assembled.back_note_page)
+                                                             assembled.back_note_page, assembled.signature_top_mm)
             adopt(self.blobs, assembled.path, sha)
         return sha, size, assembled.pages, sealed_at
 
