@@ -90,6 +90,8 @@ def test_camera_photos_are_mounted_on_a4_with_their_captions(photo_case, tmp_pat
     _, client, case = photo_case
     body = client.get(f"/v1/case-files/{case['id']}", headers=ARCHIVIST).get_json()
     assert sorted(tuple(i["page_range"]) for i in body["items"]) == [(1, 1), (2, 2), (3, 3), (4, 4)]
+    shown = {i["title"]: i["caption"] for i in body["items"]}
+    assert shown["冷藏设施"]["taken_at"] == "2026-03-10 09:41" and shown["照片档案页"] is None
 
     checks = client.get(f"/v1/case-files/{case['id']}/checks", headers=ARCHIVIST).get_json()
     captions = next(c for c in checks["checks"] if c["id"] == "photo_captions")
