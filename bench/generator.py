@@ -11,6 +11,19 @@ In-process, SQLite in a temp dir, the real LibreOffice pool:
      the review (not in this run), Carbone with its own warm LibreOffice:
      105 ms per document DOCX+PDF, 22 ms DOCX alone on the same template.
 
+Side by side with Carbone (run first, `--versus N`, 0 to skip):
+  0. the same Word template (ours, rendered with the example data) to PDF, one
+     document at a time, alternating: Carbone 3 (installed with npm into a
+     temporary folder for this run only; its own warm LibreOffice; no PDF/A,
+     no numbering) and zhifa's `POST /v1/documents` over HTTP to a served
+     generator with embedded defaults (SQLite, inline jobs) until the PDF has
+     been fetched (`GET …/pdf`). Prints p50/p95 of each and the ratio.
+     Carbone renders the DOCX zhifa made for the first request, with the
+     document number swapped for a Carbone tag ({d.number}), so both produce
+     the same pages and both substitute data. `--carbone-dir DIR` reuses an
+     npm folder that already holds carbone; `--compare CHECKOUT` adds the
+     generator served from another checkout (before/after in one run).
+
 Served (with --database-url postgresql+psycopg://… and --redis-url redis://…):
   5. a batch of one kind and a batch of mixed kinds through two RQ workers
      (`zhifa worker`), until every PDF exists;
@@ -18,15 +31,18 @@ Served (with --database-url postgresql+psycopg://… and --redis-url redis://…
      p50/p95/p99 latency;
   7. peak memory (VmHWM) of the server, each worker and their LibreOffice.
 
-Usage: .venv/bin/python bench/generator.py [--docx N] [--pdf N] [--baseline N] [--type TYPE]
+Usage: .venv/bin/python bench/generator.py [--versus N] [--versus-only] [--carbone-dir DIR] [--docx N] [--pdf N] [--baseline N] [--type TYPE]
           [--database-url URL --redis-url URL [--batch N] [--concurrent N]]
 """
 from __future__ import annotations
 
 import argparse
 import copy
+import http.client
+import io
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -35,6 +51,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -134,6 +151,232 @@ def in_process(args) -> None:
           f"{percentile(pdf_lat, 50) * 1000:.0f} ms one client (p50), {1000 / both_rate:.0f} ms per document "
           f"with two clients, {percentile(docx_lat, 50) * 1000:.0f} ms DOCX alone (p50)")
     rt.close()
+
+
+# ---- side by side with Carbone ---------------------------------------------------------------------
+
+# Reads a line per render on stdin and answers one JSON line: the time Carbone's
+# own render() took (template to PDF buffer), measured inside node.
+CARBONE_DRIVER = r"""
+const carbone = require(process.argv[2]);
+const fs = require('fs');
+const template = process.argv[3];
+const data = JSON.parse(fs.readFileSync(process.argv[4], 'utf8'));
+carbone.set({factories: 1, startFactory: true});   // starts LibreOffice now (no callback)
+process.stdout.write(JSON.stringify({ready: true}) + '\n');
+const rl = require('readline').createInterface({input: process.stdin});
+rl.on('line', (line) => {
+  const t0 = process.hrtime.bigint();
+  carbone.render(template, data, {convertTo: 'pdf'}, (err, result) => {
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (!err && line.startsWith('save:')) fs.writeFileSync(line.slice(5), result);   // for checking
+    const answer = err ? {error: String(err)}
+      : {ms, bytes: result.length, pdf: result.subarray(0, 5).toString() === '%PDF-'};
+    process.stdout.write(JSON.stringify(answer) + '\n');
+  });
+});
+rl.on('close', () => process.exit(0));
+"""
+
+
+class CarboneUnavailable(Exception):
+    pass
+
+
+def install_carbone(folder: Path) -> Path:
+    """`npm install carbone` into a throwaway folder: a bench tool, not a dependency."""
+    module = folder / "node_modules" / "carbone"
+    if module.is_dir():
+        return module
+    for tool in ("node", "npm"):
+        if shutil.which(tool) is None:
+            raise CarboneUnavailable(f"{tool} is not on PATH")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "package.json").write_text('{"name": "zhifa-bench-carbone", "private": true}')
+    done = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "carbone"], cwd=folder,
+                          capture_output=True, text=True, timeout=600, check=False)
+    if done.returncode != 0 or not module.is_dir():
+        raise CarboneUnavailable(f"npm install carbone failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+    return module
+
+
+class Carbone:
+    """Carbone in a node process of its own, its LibreOffice started once and kept."""
+
+    def __init__(self, module: Path, template: Path, data: dict, fonts_conf: Path):
+        folder = template.parent
+        (folder / "driver.js").write_text(CARBONE_DRIVER)
+        (folder / "data.json").write_text(json.dumps(data, ensure_ascii=False))
+        # Carbone looks for soffice.bin on PATH and then for a python3 with uno
+        # (Debian's); the same fonts as zhifa's pool so both lay out the same pages.
+        env = {**os.environ, "PATH": "/usr/lib/libreoffice/program:/usr/bin:/bin",
+               "FONTCONFIG_FILE": str(fonts_conf)}
+        self.proc = subprocess.Popen(["node", str(folder / "driver.js"), str(module), str(template),
+                                      str(folder / "data.json")], cwd=folder, env=env, text=True,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
+        line = self.proc.stdout.readline()
+        if not line or not json.loads(line).get("ready"):
+            raise CarboneUnavailable(f"Carbone's LibreOffice did not start (exit {self.proc.poll()})")
+
+    def render(self, save_to: Path | None = None) -> float:
+        self.proc.stdin.write(f"save:{save_to}\n" if save_to else "render\n")
+        self.proc.stdin.flush()
+        answer = json.loads(self.proc.stdout.readline() or '{"error": "node exited"}')
+        if "error" in answer:
+            raise CarboneUnavailable(f"Carbone render failed: {answer['error']}")
+        assert answer["pdf"], answer
+        return answer["ms"] / 1000
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(10)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)   # its soffice.bin and python
+        except ProcessLookupError:
+            pass
+
+
+class Client:
+    """One keep-alive HTTP connection, as a case system's client would hold."""
+
+    def __init__(self, base: str):
+        host, port = base.removeprefix("http://").split(":")
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=120)
+        self.headers = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+
+    def request(self, method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
+        data = json.dumps(body, ensure_ascii=False).encode() if body is not None else None
+        self.conn.request(method, path, body=data, headers=self.headers)
+        resp = self.conn.getresponse()
+        return resp.status, resp.read()
+
+
+def carbone_template(docx: bytes, number: str, folder: Path) -> Path:
+    """zhifa's rendered DOCX with its document number as a Carbone tag."""
+    with zipfile.ZipFile(io.BytesIO(docx)) as src:
+        parts = {info: src.read(info.filename) for info in src.infolist()}
+    out = folder / "template.docx"
+    swapped = False
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info, content in parts.items():
+            if info.filename == "word/document.xml" and number.encode() in content:
+                content, swapped = content.replace(number.encode(), b"{d.number}"), True
+            dst.writestr(info, content)
+    if not swapped:
+        raise CarboneUnavailable("the rendered DOCX does not carry the document number in one run")
+    return out
+
+
+class ZhifaServer:
+    """`zhifa serve generator` from a checkout (this one, or --compare's), embedded
+    defaults: SQLite in a temp dir, inline jobs, the default LibreOffice pool."""
+
+    def __init__(self, root: Path, body: dict):
+        self.root, self.body = root, body
+        self.data_dir = Path(tempfile.mkdtemp(prefix="zhifa-bench-versus-"))
+        port = free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIFA_") or k == "ZHIFA_FONTS_DIR"}
+        env.update(ZHIFA_DATA_DIR=str(self.data_dir), ZHIFA_API_KEYS=f"{TOKEN}=case-system",
+                   ZHIFA_GENERATOR_URL=self.base, ZHIFA_LOG_LEVEL="WARNING", PYTHONPATH=str(root))
+        # cwd is the checkout: `python -m` puts it first on sys.path.
+        self.proc = subprocess.Popen([sys.executable, "-m", "services.cli", "serve", "generator", "--port", str(port)],
+                                     env=env, cwd=root)
+        self.client: Client | None = None
+
+    def ready(self) -> None:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if urllib.request.urlopen(self.base + "/readyz", timeout=2).status == 200:
+                    break
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    raise
+                time.sleep(0.3)
+        self.client = Client(self.base)
+
+    def document(self) -> tuple[float, dict]:
+        """Seconds from POST until the PDF has been fetched, and the document."""
+        t0 = time.perf_counter()
+        status, answer = self.client.request("POST", "/v1/documents", self.body)
+        doc = json.loads(answer)
+        assert status == 201 and doc["files"]["pdf"]["status"] == "done", (status, doc)
+        status, pdf = self.client.request("GET", f"/v1/documents/{doc['id']}/pdf")
+        assert status == 200 and pdf.startswith(b"%PDF-"), status
+        return time.perf_counter() - t0, doc
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def versus_carbone(args) -> None:
+    from services.generator.catalogue import Catalogue
+    from shared.fonts import install_fonts
+
+    body = {"type": args.type, "data": example(Catalogue(), args.type)}
+    fonts_conf = install_fonts(config.load().fonts_dir)
+    roots = [ROOT] + [Path(r).resolve() for r in args.compare or []]
+    servers = [ZhifaServer(root, body) for root in roots]
+    carbone = None
+    try:
+        for server in servers:
+            server.ready()
+            for _ in range(5):   # also waits for the pool's LibreOffice
+                server.document()
+        _, first = servers[0].document()
+        status, docx = servers[0].client.request("GET", f"/v1/documents/{first['id']}/docx")
+        assert status == 200
+        try:
+            module = install_carbone(Path(args.carbone_dir) if args.carbone_dir
+                                     else Path(tempfile.mkdtemp(prefix="zhifa-bench-carbone-")))
+            folder = Path(tempfile.mkdtemp(prefix="zhifa-bench-carbone-run-"))
+            carbone = Carbone(module, carbone_template(docx, first["number"], folder),
+                              {"number": first["number"]}, fonts_conf)
+            for _ in range(5):   # its first conversions are slower too
+                carbone.render()
+            # Carbone substituted its tag: the number is printed where zhifa printed it.
+            carbone.render(save_to=folder / "check.pdf")
+            printed = subprocess.run(["pdftotext", str(folder / "check.pdf"), "-"], capture_output=True,
+                                     text=True, check=True).stdout
+            assert first["number"] in "".join(printed.split()) and "{d." not in printed, "Carbone left its tag"
+        except (CarboneUnavailable, OSError, subprocess.SubprocessError) as exc:
+            print(f"0. Carbone could not run here: {exc}")
+            carbone = None
+
+        # Alternate one document each, so all see the same load on a shared machine.
+        ours: list[list[float]] = [[] for _ in servers]
+        theirs: list[float] = []
+        for _ in range(args.versus):
+            for server, times in zip(servers, ours):
+                times.append(server.document()[0])
+            if carbone:
+                theirs.append(carbone.render())
+        print(f"0. {args.type}, one document at a time (n={args.versus} each, alternating; "
+              f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
+        for server, times in zip(servers, ours):
+            name = "zhifa" if server.root == ROOT else f"zhifa at {server.root}"
+            print(f"   {name}, POST /v1/documents over HTTP until the PDF/A is fetched, numbered and registered: "
+                  f"p50 {percentile(times, 50) * 1000:.0f} ms, p95 {percentile(times, 95) * 1000:.0f} ms"
+                  + (f"; ratio Carbone / this: p50 {percentile(theirs, 50) / percentile(times, 50):.2f}x, "
+                     f"p95 {percentile(theirs, 95) / percentile(times, 95):.2f}x" if theirs else ""))
+        if theirs:
+            print(f"   Carbone, render() to a PDF buffer in node (warm LibreOffice, no PDF/A, no numbering): "
+                  f"p50 {percentile(theirs, 50) * 1000:.0f} ms, p95 {percentile(theirs, 95) * 1000:.0f} ms "
+                  f"(ratio above 1: zhifa is faster)")
+    finally:
+        if carbone:
+            carbone.close()
+        for server in servers:
+            server.stop()
 
 
 # ---- served: zhifa serve + zhifa worker on PostgreSQL and Redis ------------------------------------
@@ -273,16 +516,27 @@ def main() -> int:
     parser.add_argument("--pdf", type=int, default=40, help="documents for each DOCX+PDF run")
     parser.add_argument("--baseline", type=int, default=8, help="documents for the soffice-per-document baseline")
     parser.add_argument("--type", default="penalty_decision")
+    parser.add_argument("--versus", type=int, default=40, help="documents each for zhifa and Carbone (0: skip)")
+    parser.add_argument("--versus-only", action="store_true", help="run only the side-by-side comparison")
+    parser.add_argument("--carbone-dir", help="an npm folder that holds carbone (default: a new temporary one)")
+    parser.add_argument("--compare", action="append", metavar="CHECKOUT",
+                        help="also serve the generator from another checkout (e.g. before a change), alternating")
     parser.add_argument("--database-url", help="PostgreSQL URL for the served runs (5-7)")
     parser.add_argument("--redis-url", help="Redis URL for the served runs (5-7)")
     parser.add_argument("--batch", type=int, default=200, help="documents per batch in run 5")
     parser.add_argument("--concurrent", type=int, default=40, help="concurrent requests in run 6")
     args = parser.parse_args()
 
+    # A stopped bench (timeout, kill) still stops the servers and LibreOffices it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     workdir = Path(tempfile.mkdtemp(prefix="zhifa-bench-"))
     for name in [n for n in os.environ if n.startswith("ZHIFA_") and n != "ZHIFA_FONTS_DIR"]:
         os.environ.pop(name)
     os.environ.update(ZHIFA_DATA_DIR=str(workdir / "var"), ZHIFA_API_KEYS=f"{TOKEN}=case-system")
+    if args.versus:
+        versus_carbone(args)
+    if args.versus_only:
+        return 0
     in_process(args)
     if args.database_url and args.redis_url:
         served(args)

@@ -45,7 +45,7 @@ def context_for(doc_type: str, seq: int) -> tuple[dict, str]:
                    remedy_clause="如不服本决定，可以在收到本决定书之日起六十日内申请行政复议。",
                    deadlines={rule: "2026年12月8日" for rule in entry["deadlines"]},
                    verification_code="7KQ2M9XA", verify_url=url,
-                   verify_page="https://zhifa.example.gov.cn/verify")
+                   verify_page="https://zhifa.example.gov.cn/verify", warning_only=False, registered_on="")
     return context, url
 
 

@@ -7,6 +7,10 @@ several: {"default": "<id>", "profiles": {"<id>": {...}, ...}}. The demo
 profile is built in so `make run` works out of the box. A request's
 `data.agency` may choose a profile (`profile`) and set the contact details
 printed for this one document (REQUEST_FIELDS), nothing else.
+
+Optional profile keys: "number_kinds" ({doc type: 文号 kind}), "number_di"
+(true to print 第 before the sequence; GB/T 9704 §7.2.4 and the default have
+none), "hearing_thresholds" (较大数额 of 处罚法 art. 63, see penalties.py).
 """
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.generator.penalties import DEFAULT_HEARING_THRESHOLDS
 from shared.problems import invalid_field
 
 DEMO_PROFILE = Path(__file__).parent / "data" / "agency.demo.json"
@@ -39,6 +44,11 @@ class Agency:
     def name(self) -> str:
         return self.profile["name"]
 
+    @property
+    def hearing_thresholds(self) -> dict:
+        """较大数额 for the hearing right (处罚法 art. 63), the province's figures when the profile gives them."""
+        return self.profile.get("hearing_thresholds") or DEFAULT_HEARING_THRESHOLDS
+
     def number_kind(self, doc_type: str, default: str) -> str:
         return (self.profile.get("number_kinds") or {}).get(doc_type, default)
 
@@ -57,6 +67,7 @@ class AgencyProfiles:
             missing = [f for f in REQUIRED_FIELDS if not str(profile.get(f) or "").strip()]
             if missing:
                 raise ValueError(f"agency profile {agency_id!r} lacks {', '.join(missing)}")
+            _check_thresholds(agency_id, profile.get("hearing_thresholds"))
         if default not in profiles:
             raise ValueError(f"default agency profile {default!r} is not among {sorted(profiles)}")
         self._agencies = {i: Agency(i, p) for i, p in profiles.items()}
@@ -83,3 +94,18 @@ class AgencyProfiles:
         if agency is None:
             raise invalid_field(path, f"未配置的机关“{str(agency_id)[:50]}”，可选：{'、'.join(self._agencies)}。")
         return agency
+
+
+def _check_thresholds(agency_id: str, thresholds) -> None:
+    """A profile's 较大数额 figures: {"fine"|"confiscation": {"person": yuan, "organization": yuan}, "basis": text}."""
+    if thresholds is None:
+        return
+    if not isinstance(thresholds, dict) or not isinstance(thresholds.get("basis"), str) or not thresholds["basis"]:
+        raise ValueError(f"agency profile {agency_id!r}: hearing_thresholds must be an object naming its basis")
+    for what in ("fine", "confiscation"):
+        table = thresholds.get(what)
+        for party in ("person", "organization"):
+            value = table.get(party) if isinstance(table, dict) else None
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"agency profile {agency_id!r}: hearing_thresholds.{what}.{party} "
+                                 "must be a positive number of yuan")

@@ -12,8 +12,16 @@ Counting (民法典 art. 201; 行政许可法 art. 82; 行政处罚法 art. 85):
   of the n-th month (the month's last day when it has no such day); when that
   last day is a rest day the period ends on the first working day after it
   (民法典 art. 203);
-- a period that reaches a year with no holiday schedule loaded is refused
-  (Problem "calendar-unavailable"), never guessed.
+- a period that reaches a year whose holiday schedule the State Council has
+  not yet published is never refused (a bureau's work cannot wait for it):
+  it is counted on the holidays the law itself fixes (workdays.statutory_holidays)
+  and weekends, marked `provisional`, printed with a note, and the document is
+  flagged in the registry (warning "provisional-calendar") for review once
+  the schedule is loaded. Such a count can only end later than, or on, the
+  day the published schedule will give when that schedule adds no 调休
+  workday before the due date; a 调休 Saturday can make it one day late,
+  which the review catches. Calendar-day periods only need to know whether
+  their last day is a rest day.
 """
 from __future__ import annotations
 
@@ -23,8 +31,9 @@ from datetime import date, timedelta
 from typing import Callable
 
 from shared.dates import chinese_date, parse_iso_date
-from shared.problems import FieldError, Problem, invalid
+from shared.problems import FieldError, invalid
 
+from .penalties import is_warning_only
 from .workdays import CalendarUnavailable, WorkdayCalendar
 
 __all__ = [
@@ -37,8 +46,8 @@ __all__ = [
     "compute_deadlines",
     "due_date",
     "due_date_from_field",
-    "calendar_unavailable_message",
-    "calendar_unavailable_problem",
+    "counted",
+    "PROVISIONAL_NOTE",
     "start_label",
     "imposes_payment",
     "grants_hearing_right",
@@ -67,15 +76,31 @@ def start_label(start: str) -> str:
 _ROLL_BASIS = "《中华人民共和国民法典》第二百零三条：期间的最后一日是法定休假日的，以法定休假日结束的次日为期间的最后一日"
 
 
+PROVISIONAL_NOTE = "（暂按法定节假日计算）"
+
+
 @dataclass(frozen=True)
 class Deadline:
     key: str
     name: str        # Chinese
     due_on: date
     basis: str       # Chinese, cites the article
+    provisional: bool = False   # counted without the State Council's schedule for some year
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "due_on": self.due_on.isoformat(), "basis": self.basis, "key": self.key}
+        out = {"name": self.name, "due_on": self.due_on.isoformat(), "basis": self.basis, "key": self.key}
+        if self.provisional:
+            out["provisional"] = True
+        return out
+
+    def printed(self) -> str:
+        return chinese_date(self.due_on) + (PROVISIONAL_NOTE if self.provisional else "")
+
+
+def provisional_basis(years: list[int]) -> str:
+    listed = "、".join(f"{y}年" for y in years)
+    return (f"{listed}的节假日安排尚未由国务院公布，本期限暂按《全国年节及纪念日放假办法》规定的法定节假日和周末计算，"
+            "不含调休；该年度安排公布后由本机关复核。")
 
 
 def imposes_payment(data: dict) -> bool:
@@ -86,6 +111,11 @@ def imposes_payment(data: dict) -> bool:
 
 def _positive(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+def published(data: dict) -> bool:
+    """The decision is published: a warning-only penalty is not (market-supervision practice, DOMAIN.md)."""
+    return not is_warning_only(data)
 
 
 def grants_hearing_right(data: dict) -> bool:
@@ -103,6 +133,8 @@ class Rule:
     # The period exists only for documents that give the right or impose the
     # duty it limits; None means always.
     applies: Callable[[dict], bool] | None = None
+    # 许可法 art. 45: periods recorded in data.excluded_periods are not counted.
+    pausable: bool = False
 
     def applies_to(self, data: dict) -> bool:
         return self.applies is None or bool(self.applies(data or {}))
@@ -129,12 +161,14 @@ RULES: dict[str, Rule] = {
         length=20, unit=WORKING_DAYS, start="application.accepted_on",
         basis="《中华人民共和国行政许可法》第四十二条：除可以当场作出行政许可决定的外，行政机关应当自受理行政许可申请"
               "之日起二十日内作出行政许可决定；" + _XUKE_82 + "。自受理之日起算。",
+        pausable=True,
     ),
     "license_decision_extended": Rule(
         name="延长后作出行政许可决定期限",
         length=30, unit=WORKING_DAYS, start="application.accepted_on",
         basis="《中华人民共和国行政许可法》第四十二条：二十日内不能作出决定的，经本行政机关负责人批准，可以延长十日，"
               "并应当将延长期限的理由告知申请人；" + _XUKE_82 + "。自受理之日起算，共三十日。",
+        pausable=True,
     ),
     "license_certificate_delivery": Rule(
         name="颁发、送达行政许可证件期限",
@@ -180,6 +214,7 @@ RULES: dict[str, Rule] = {
         name="执法决定信息公示期限",
         length=7, unit=WORKING_DAYS, start="decision.date",
         basis=_GUOBAN_118 + "：行政许可、行政处罚的执法决定信息要在执法决定作出之日起7个工作日内公开。",
+        applies=published,
     ),
     "publication_other": Rule(
         name="执法决定信息公示期限",
@@ -205,21 +240,67 @@ def _add_months(start: date, months: int) -> date:
     return date(year, month, day)
 
 
-def due_date(rule: Rule, start: date, calendar: WorkdayCalendar) -> tuple[date, date | None]:
+MAX_EXCLUDED_DAYS = 3 * 366   # bounds the cost of counting; longer pauses are refused (timeliness)
+_XUKE_45 = "《中华人民共和国行政许可法》第四十五条"
+
+
+def excluded_ranges(data: dict) -> list[tuple[str, date, date]]:
+    """(kind, first day, last day) of each well-formed period in data.excluded_periods (许可法 art. 45)."""
+    ranges = []
+    for item in (data or {}).get("excluded_periods") or []:
+        if not isinstance(item, dict):
+            continue
+        first, last = parse_iso_date(item.get("started_on")), parse_iso_date(item.get("ended_on"))
+        if first and last and first <= last and (last - first).days <= MAX_EXCLUDED_DAYS:
+            ranges.append((str(item.get("kind") or ""), first, last))
+    return ranges
+
+
+def excluded_days(data: dict) -> frozenset[date]:
+    return frozenset(first + timedelta(days=i) for _, first, last in excluded_ranges(data)
+                     for i in range((last - first).days + 1))
+
+
+def due_date(rule: Rule, start: date, calendar: WorkdayCalendar,
+             provisional: bool = False, excluded: frozenset[date] = frozenset()) -> tuple[date, date | None]:
     """(due date, the unmoved last day when it fell on a rest day, else None).
 
-    Raises CalendarUnavailable when the period reaches a year without data.
+    Raises CalendarUnavailable when the period reaches a year without data,
+    unless `provisional` (then such a year counts its statutory holidays).
     """
     if rule.unit == WORKING_DAYS:
-        return calendar.add_workdays(start, rule.length), None
+        if not excluded:
+            return calendar.add_workdays(start, rule.length, provisional), None
+        day, remaining = start, rule.length
+        while remaining:
+            day += timedelta(days=1)
+            if day not in excluded and calendar.is_workday(day, provisional):
+                remaining -= 1
+        return day, None
     if rule.unit == CALENDAR_DAYS:
         last = start + timedelta(days=rule.length)
     elif rule.unit == MONTHS:
         last = _add_months(start, rule.length)
     else:
         raise ValueError(f"unknown period unit {rule.unit!r}")
-    due = calendar.next_workday_on_or_after(last)
+    due = calendar.next_workday_on_or_after(last, provisional)
     return due, (last if due != last else None)
+
+
+def counted(rule: Rule, start: date, calendar: WorkdayCalendar,
+            excluded: frozenset[date] = frozenset()) -> tuple[date, date | None, int | None]:
+    """(due date, unmoved last day or None, the first year without a schedule when the count is provisional).
+    `excluded` days (许可法 art. 45) are not counted when the rule is pausable."""
+    excluded = excluded if rule.pausable else frozenset()
+    try:
+        return (*due_date(rule, start, calendar, excluded=excluded), None)
+    except CalendarUnavailable as exc:
+        try:
+            return (*due_date(rule, start, calendar, provisional=True, excluded=excluded), exc.year)
+        except CalendarUnavailable as again:   # a year before any schedule (or past the lunar tables)
+            raise invalid([FieldError(rule.start_path,
+                                      f"{start_label(rule.start)}（{chinese_date(start)}）所涉{again.year}年没有可用的"
+                                      "工作日数据，无法计算期限，请核对该日期。")]) from None
 
 
 def _lookup(data: dict, dotted: str):
@@ -229,34 +310,6 @@ def _lookup(data: dict, dotted: str):
             return None
         node = node.get(part)
     return node
-
-
-def calendar_unavailable_message(year: int, start: str | None = None, start_on: date | None = None) -> str:
-    """Why a period cannot be counted; names the start date when given (e.g. 受理申请之日)."""
-    if start is None:
-        return f"{year}年的法定节假日安排尚未载入，无法计算期限，请管理员在节假日配置文件中补充该年度安排。"
-    when = f"（{chinese_date(start_on)}）" if start_on else ""
-    return (f"{year}年的法定节假日安排尚未载入，无法计算自{start_label(start)}{when}起算的期限，"
-            "请管理员在节假日配置文件中补充该年度安排。")
-
-
-def calendar_unavailable_problem(missing: list[tuple[int, str, date]]) -> Problem:
-    """Problem "calendar-unavailable" for (year, start field, start date) triples: names every year and field."""
-    years = sorted({year for year, _, _ in missing})
-    errors: list[FieldError] = []
-    for year, start, start_on in missing:
-        error = FieldError(_path_of(start), calendar_unavailable_message(year, start, start_on))
-        if error not in errors:
-            errors.append(error)
-    labels = "、".join(dict.fromkeys(start_label(start) for _, start, _ in missing))
-    return Problem(
-        422,
-        "calendar-unavailable",
-        "法定节假日安排缺失",
-        f"{'、'.join(f'{y}年' for y in years)}的法定节假日安排尚未载入，无法计算自{labels}起算的期限，"
-        "请管理员在节假日配置文件中补充该年度安排。",
-        errors,
-    )
 
 
 def _path_of(start: str) -> str:
@@ -269,10 +322,7 @@ def due_date_from_field(rule: Rule, start_on: date, calendar: WorkdayCalendar) -
     Raises Problem "calendar-unavailable" naming rule.start's field when the
     period reaches a year without a holiday schedule.
     """
-    try:
-        return due_date(rule, start_on, calendar)[0]
-    except CalendarUnavailable as exc:
-        raise calendar_unavailable_problem([(exc.year, rule.start, start_on)]) from None
+    return counted(rule, start_on, calendar)[0]
 
 
 def compute_deadlines(
@@ -326,20 +376,20 @@ def compute_deadlines(
             errors.append(FieldError(path, msg))
         raise invalid(errors, "计算法定期限所需的起算日期缺失或有误，请按 errors 中列出的字段更正后重试。")
 
-    # 2. Count the periods; refuse (never guess) a year without a schedule.
+    # 2. Count the periods; a year without a published schedule is counted provisionally, never refused.
     deadlines: list[Deadline] = []
-    missing: list[tuple[int, str, date]] = []
     for rule_id, rule in rules:
         start_on = starts[rule.start_path]
-        try:
-            due, moved_from = due_date(rule, start_on, calendar)
-        except CalendarUnavailable as exc:
-            missing.append((exc.year, rule.start, start_on))
-            continue
+        due, moved_from, unpublished = counted(rule, start_on, calendar, excluded_days(data or {}))
         basis = rule.basis
+        if rule.pausable and (ranges := excluded_ranges(data or {})):
+            basis += (f"依照{_XUKE_45}，下列期间所需时间不计算在本期限内，期限相应顺延："
+                      + "；".join(f"{kind}{chinese_date(first)}至{chinese_date(last)}" for kind, first, last in ranges)
+                      + "。")
         if moved_from is not None:
             basis += (f"期间最后一日{chinese_date(moved_from)}为法定休假日，顺延至{chinese_date(due)}（{_ROLL_BASIS}）。")
-        deadlines.append(Deadline(key=rule_id, name=rule.name, due_on=due, basis=basis))
-    if missing:
-        raise calendar_unavailable_problem(missing)
+        if unpublished is not None:
+            basis += provisional_basis(list(range(unpublished, due.year + 1)))
+        deadlines.append(Deadline(key=rule_id, name=rule.name, due_on=due, basis=basis,
+                                  provisional=unpublished is not None))
     return deadlines

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.generator import deadlines as deadline_rules
-from services.generator import numbering, rules, timeliness
+from services.generator import numbering, penalties, rules, timeliness
 from services.generator.agency import AgencyProfiles
 from services.generator.catalogue import Catalogue, DocumentType
 from services.generator.deadlines import Deadline
@@ -33,7 +33,7 @@ from services.generator.rendering import printable, render_docx
 from services.generator.workdays import WorkdayCalendar
 from shared import audit, glyphs, text
 from shared.blobstore import BlobStore
-from shared.dates import chinese_date, parse_iso_date, today_in_china
+from shared.dates import CHINA, chinese_date, parse_iso_date, today_in_china
 from shared.db import as_utc, reading, transaction
 from shared.problems import FieldError, Problem, invalid, invalid_field, not_found
 from shared.schema import schema_errors
@@ -61,6 +61,44 @@ class Prepared:
 def issue_date_of(data: dict) -> str | None:
     """A document is dated `issued_on`; a decision without one is dated the day it was decided."""
     return data.get("issued_on") or (data.get("decision") or {}).get("date")
+
+
+# Dates of things that have happened by the time a document records them; a
+# date ahead of today cannot be true. (Hearing dates, rectification deadlines,
+# validity periods and extensions' ends lie ahead and are not listed.)
+PAST_DATES = ("issued_on", "decision.date", "application.received_on", "application.accepted_on", "case.filed_on",
+              "filing.received_on", "extension.approved_on", "extension.collective_decision_on",
+              "review.submitted_on", "review.reviewed_on", "inquiry.date", "inspection.date", "statement.date",
+              "hearing.requested_on")
+AFTER_THE_FACT = "registered-after-the-fact"
+PROVISIONAL_CALENDAR = "provisional-calendar"
+
+
+def future_date_errors(data: dict, today: date) -> list[FieldError]:
+    errors = []
+    for dotted in PAST_DATES:
+        node = data
+        for part in dotted.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        when = parse_iso_date(node) if isinstance(node, str) else None
+        if when and when > today:
+            errors.append(FieldError("data/" + dotted.replace(".", "/"),
+                                     f"日期{chinese_date(when)}晚于今天（{chinese_date(today)}）：文书不能预先签发，"
+                                     "所记载的已发生事项也不能发生在将来。"))
+    return errors
+
+
+def after_the_fact_warning(issued_on: date, today: date) -> dict:
+    """The registry's mark of a document dated before the day it was registered (补登记)."""
+    year_note = (f"；文号按登记年度{today.year}年编排，不重开已经结束的{issued_on.year}年度文号序列"
+                 if issued_on.year < today.year else "")
+    return {"code": AFTER_THE_FACT, "path": "data/issued_on",
+            "message": f"本文书日期为{chinese_date(issued_on)}，于{chinese_date(today)}在本系统登记，系事后补登记，"
+                       f"文书上印有补登记标注{year_note}。"}
+
+
+def registered_after_the_fact(doc: Document) -> bool:
+    return any(w.get("code") == AFTER_THE_FACT for w in doc.warnings or [])
 
 
 def utc_iso(moment: datetime) -> str:
@@ -118,15 +156,24 @@ class DocumentService:
             errors += schema_errors(doc_type.validator, data, "data")
         errors += glyphs.unprintable_errors(data, "data")
         errors += rules.amount_errors(data, "data")
+        errors += penalties.content_errors(data, "data")
+        if doc_type.type == "license_non_acceptance_decision":
+            errors += rules.non_acceptance_errors(data, "data")
         if doc_type.party_writes:
             errors += rules.prefilled_waiver_errors(data, "data")
         if errors:
             raise invalid(errors)
 
-        issued_on = parse_iso_date(issue_date_of(data)) or today_in_china()
+        today = today_in_china()
+        issued_on = parse_iso_date(issue_date_of(data)) or today
+        if errs := future_date_errors(data, today):
+            raise Problem(422, "date-in-future", "文书日期晚于今天",
+                          "文书及其所记载的已发生事项的日期不能晚于今天，请按 errors 中列出的字段核对后重试。", errs)
         chosen = self.agencies.choose(data.get("agency"))
+        if "hearing_right" in doc_type.source_schema.get("properties", {}):
+            data = self._hearing_right(data, chosen)
         agency = chosen.for_document(data.get("agency"), doc_type.seal)
-        remedy_clause = rules.remedy_clause(agency) if doc_type.remedy else ""
+        remedy_clause = rules.remedy_clause(agency, doc_type.title) if doc_type.remedy else ""
         if doc_type.type == "service_receipt":
             data = self._served_document(data, chosen.name)
         deadlines = deadline_rules.compute_deadlines(list(doc_type.deadlines), data, issued_on, self.calendar)
@@ -134,7 +181,26 @@ class DocumentService:
         if lead and (errs := rules.hearing_date_errors(data, lead.due_on)):
             raise invalid(errs)
         warnings = timeliness.check(doc_type.type, data, issued_on, self.calendar)
+        if issued_on < today:
+            warnings.append(after_the_fact_warning(issued_on, today))
+        if provisional := [d for d in deadlines if d.provisional]:
+            # The registry's flag: review these documents once the year's schedule is loaded.
+            warnings.append({"code": PROVISIONAL_CALENDAR, "path": "deadlines",
+                             "message": "、".join(f"“{d.name}”" for d in provisional)
+                             + "涉及国务院尚未公布节假日安排的年度，暂按法定节假日和周末计算并在文书上注明；"
+                               "该年度安排载入后请复核本文书的期限。"})
         return Prepared(doc_type, data, formats, issued_on, chosen.id, agency, remedy_clause, deadlines, warnings)
+
+    @staticmethod
+    def _hearing_right(data: dict, chosen) -> dict:
+        """The hearing right follows from the penalties proposed (处罚法 art. 63): derived when the request
+        leaves it out, refused when the request withholds it. An agency may grant it beyond the law."""
+        errors = penalties.hearing_right_errors(data, chosen.hearing_thresholds, "data")
+        if errors:
+            raise invalid(errors, "拟作出的行政处罚依法应当告知当事人有要求听证的权利，请按 errors 中列出的字段更正后重试。")
+        if data.get("hearing_right") is None:
+            data = {**data, "hearing_right": bool(penalties.hearing_reasons(data, chosen.hearing_thresholds))}
+        return data
 
     def _served_document(self, data: dict, agency_name: str) -> dict:
         """A service receipt names only a document this registry issued; its
@@ -212,11 +278,15 @@ class DocumentService:
 
     def _issue_in(self, session: Session, prepared: Prepared, actor: str) -> Document:
         """Number, DOCX and registry row: milliseconds, inside the caller's transaction."""
-        doc_type, year = prepared.doc_type, prepared.issued_on.year
+        # Numbers are taken in the year of registration: a closed year's sequence is never reopened,
+        # so a document dated in a past year gets this year's number (and is marked 补登记).
+        doc_type = prepared.doc_type
+        today = max(today_in_china(), prepared.issued_on)
+        year = today.year
         chosen = self.agencies.choose({"profile": prepared.agency_id})
         kind = chosen.number_kind(doc_type.type, doc_type.number_kind)
         seq = numbering.allocate(session, chosen.short_name, kind, year)
-        number = numbering.format_number(chosen.short_name, kind, year, seq)
+        number = numbering.format_number(chosen.short_name, kind, year, seq, chosen.profile.get("number_di") is True)
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
         url = self.verify_url(number, code)
 
@@ -224,8 +294,10 @@ class DocumentService:
         context.update(
             agency=prepared.agency, number=number, doc_title=doc_type.title,
             issued_on=chinese_date(prepared.issued_on), remedy_clause=prepared.remedy_clause,
-            deadlines={d.key: chinese_date(d.due_on) for d in prepared.deadlines},
+            warning_only=penalties.is_warning_only(prepared.data),
+            deadlines={d.key: d.printed() for d in prepared.deadlines},
             verification_code=code, verify_url=url, verify_page=self.public_verify_url,
+            registered_on=chinese_date(today) if prepared.issued_on < today else "",
         )
         docx = render_docx(doc_type.template_path, context, qr_target=url)
 
@@ -280,7 +352,12 @@ class DocumentService:
             doc = session.execute(select(Document).where(Document.number == number)).scalar_one_or_none()
         if doc is None or not hmac.compare_digest(doc.verification_code.encode(), code.strip().upper().encode()):
             return {"authentic": False}
+        # A number of a year before the one it was registered in cannot have been issued by this registry
+        # (numbering never reopens a closed year): whatever the row says, it is not called authentic.
+        if doc.year != as_utc(doc.issued_at).astimezone(CHINA).year or doc.year < doc.issued_on.year:
+            return {"authentic": False}
         return {"authentic": True, "type": doc.type, "title": doc.title, "number": doc.number,
                 "issued_at": utc_iso(doc.issued_at), "issued_on": doc.issued_on.isoformat(),
                 "agency": doc.agency_name, "sha256": doc.pdf_sha256 or doc.docx_sha256,
-                "sha256_of": "pdf" if doc.pdf_sha256 else "docx"}
+                "sha256_of": "pdf" if doc.pdf_sha256 else "docx",
+                "registered_after_the_fact": registered_after_the_fact(doc)}

@@ -1,4 +1,5 @@
-"""Document numbers (文号): agency short name + kind + 〔year〕 + 第N号.
+"""Document numbers (文号): agency short name + kind + 〔year〕 + N号 (GB/T 9704-2012 §7.2.4:
+the sequence takes no 第 and no leading zeros; a profile may choose "第" with "number_di": true).
 
 Gapless and never duplicated per (agency, kind, year): the counter row is
 locked by the allocating transaction (UPDATE takes a row lock on PostgreSQL;
@@ -16,9 +17,9 @@ from sqlalchemy.orm import Session
 from services.generator.models import NumberCounter
 
 
-def format_number(short_name: str, kind: str, year: int, seq: int) -> str:
-    # GB/T 9704: 六角括号 around the year, no leading zeros in the sequence.
-    return f"{short_name}{kind}〔{year}〕第{seq}号"
+def format_number(short_name: str, kind: str, year: int, seq: int, di: bool = False) -> str:
+    # GB/T 9704: 六角括号 around the year, no 第 and no leading zeros in the sequence.
+    return f"{short_name}{kind}〔{year}〕{'第' if di else ''}{seq}号"
 
 
 def allocate(session: Session, agency: str, kind: str, year: int) -> int:

@@ -28,7 +28,6 @@ import subprocess
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 log = logging.getLogger("zhifa.generator.pdf")
@@ -106,10 +105,10 @@ class PoolMember:
         self.fonts_conf = fonts_conf
         self.dir = work_dir / f"member-{index}"
         self.profile_dir = self.dir / "profile"
-        self.jobs_dir = self.dir / "jobs"
         self.process: subprocess.Popen | None = None
         self.starts = 0
         self.conversions = 0
+        self.last_stages: dict = {}   # ms of the last conversion's load and store, for the figures
         self._closed = closed
         self._lock = threading.Lock()
 
@@ -143,8 +142,7 @@ class PoolMember:
     def _start_locked(self) -> None:
         if self._closed.is_set():
             raise ConversionError("PDF converter is closed")
-        for d in (self.profile_dir, self.jobs_dir):
-            d.mkdir(parents=True, exist_ok=True)
+        self.profile_dir.mkdir(parents=True, exist_ok=True)
         # A killed soffice leaves its lock behind; nothing else uses this profile.
         (self.profile_dir / ".lock").unlink(missing_ok=True)
         env = {**os.environ, "FONTCONFIG_FILE": str(self.fonts_conf)}
@@ -153,6 +151,7 @@ class PoolMember:
             self.process = subprocess.Popen(
                 _worker_command() + [str(self.profile_dir)], env=env, stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE, stderr=logfile, start_new_session=True)
+        os.set_blocking(self.process.stdin.fileno(), False)   # see _write
         self.starts += 1
         self.conversions = 0
         t0 = time.monotonic()
@@ -165,6 +164,26 @@ class PoolMember:
             raise
         log.info("pdf pool member %d: LibreOffice ready after %.1f s (start #%d)",
                  self.index, time.monotonic() - t0, self.starts)
+
+    def _write(self, data: bytes, deadline: float) -> None:
+        """All of `data` to the worker's stdin (non-blocking), within the deadline:
+        a worker stuck in LibreOffice stops reading, and a large DOCX would
+        otherwise block on the full pipe past any timeout."""
+        fd = self.process.stdin.fileno()
+        view = memoryview(data)
+        while view:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("LibreOffice conversion timed out while sending the DOCX")
+            _, writable, _ = select.select([], [fd], [], min(left, 0.5))
+            if not writable:
+                continue
+            try:
+                view = view[os.write(fd, view):]
+            except BlockingIOError:
+                continue
+            except (BrokenPipeError, OSError) as exc:
+                raise ConversionError(f"LibreOffice worker is gone ({exc!r}); see {self.dir / 'worker.log'}") from exc
 
     def _read_reply(self, timeout: float, what: str) -> dict:
         """The worker's next answer line, waiting at most `timeout` seconds."""
@@ -185,24 +204,20 @@ class PoolMember:
                 return json.loads(line)
 
     def convert(self, docx: bytes, timeout: float) -> bytes:
-        # Pass local paths: the worker and this process share the disk.
-        job = self.jobs_dir / uuid.uuid4().hex
-        src, dst = job.with_suffix(".docx"), job.with_suffix(".pdf")
-        src.write_bytes(docx)
-        try:
-            self.process.stdin.write(json.dumps({"src": str(src), "dst": str(dst)}).encode() + b"\n")
-            self.process.stdin.flush()
-            reply = self._read_reply(timeout, "conversion")
-            if not reply.get("ok"):
-                raise ConversionError(reply.get("error") or "LibreOffice could not convert the document")
-            data = dst.read_bytes()
-            if not data.startswith(b"%PDF-"):
-                raise ConversionError("LibreOffice wrote no PDF")
-            self.conversions += 1
-            return data
-        finally:
-            src.unlink(missing_ok=True)
-            dst.unlink(missing_ok=True)
+        # In memory both ways: a header line, then the bytes (see soffice_worker.py).
+        deadline = time.monotonic() + timeout
+        self._write(json.dumps({"bytes": len(docx)}).encode() + b"\n" + docx, deadline)
+        reply = self._read_reply(deadline - time.monotonic(), "conversion")
+        if not reply.get("ok"):
+            raise ConversionError(reply.get("error") or "LibreOffice could not convert the document")
+        size = int(reply.get("bytes", -1))
+        # The worker writes the PDF right behind its answer line.
+        data = self.process.stdout.read(size) if size > 0 else b""
+        if len(data) != size or not data.startswith(b"%PDF-"):
+            raise ConversionError("LibreOffice wrote no PDF")
+        self.conversions += 1
+        self.last_stages = reply.get("ms") or {}
+        return data
 
     def kill(self, reason: str, graceful: bool = False) -> None:
         with self._lock:
@@ -323,6 +338,9 @@ class PdfConverter:
                     elapsed = time.monotonic() - t0
                     self.stats["conversions"] += 1
                     self.stats["seconds"] += elapsed
+                    for stage, spent in member.last_stages.items():
+                        key = f"{stage}_seconds"
+                        self.stats[key] = self.stats.get(key, 0.0) + spent / 1000
                     log.debug("pdf pool member %d converted %d bytes in %.2f s", member.index, len(docx), elapsed)
                     recycling = member.conversions >= self.recycle_after
                     return pdf

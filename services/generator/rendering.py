@@ -38,7 +38,7 @@ _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
 # Names the generator adds to every document's context besides the case data;
 # `agency` and `deadlines` are dicts (see template_lint for their fields).
 GENERATED_SCALARS = frozenset({"number", "issued_on", "doc_title", "remedy_clause", "verification_code",
-                               "verify_url", "verify_page", "verify_qr"})
+                               "verify_url", "verify_page", "verify_qr", "warning_only", "registered_on"})
 GENERATED_DICTS = frozenset({"agency", "deadlines"})
 
 

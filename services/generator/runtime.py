@@ -137,6 +137,12 @@ class Metrics:
                                   value=stats["seconds"])
         yield CounterMetricFamily("zhifa_soffice_restarts", "LibreOffice restarts (failures and recycling)",
                                   value=stats["restarts"])
+        # Where a conversion's time goes inside LibreOffice (the worker times each stage).
+        stages = CounterMetricFamily("zhifa_pdf_stage_seconds", "Time LibreOffice spent per conversion stage",
+                                     labels=["stage"])
+        stages.add_metric(["load"], stats.get("load_seconds", 0.0))
+        stages.add_metric(["export"], stats.get("store_seconds", 0.0))
+        yield stages
 
     def register(self, registry) -> None:
         for collector in (self.documents, self.batches, self):

@@ -52,10 +52,11 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import chinese_calendar
+from lunardate import LunarDate
 
 from shared.dates import ISO_DATE
 
-__all__ = ["CalendarUnavailable", "WorkdayCalendar"]
+__all__ = ["CalendarUnavailable", "WorkdayCalendar", "statutory_holidays"]
 
 _YEAR = re.compile(r"^\d{4}$")
 
@@ -66,6 +67,26 @@ class CalendarUnavailable(Exception):
     def __init__(self, year: int) -> None:
         super().__init__(f"no holiday schedule loaded for year {year}")
         self.year = year
+
+
+def statutory_holidays(year: int) -> frozenset[date]:
+    """The public holidays the law itself fixes for `year` (《全国年节及纪念日放假办法》, as revised
+    2024-11-10, in force 2025-01-01): 元旦 1 day, 春节 4 days (除夕 and 正月初一 to 初三), 清明 1 day
+    (the solar term), 劳动节 2 days (May 1-2), 端午 1 day (五月初五), 中秋 1 day (八月十五),
+    国庆 3 days (October 1-3). The State Council's yearly schedule adds bridging days and moves
+    weekends (调休); those cannot be known before it is published."""
+    new_year = LunarDate(year, 1, 1).to_solar_date()
+    qingming = next(d for d, name in chinese_calendar.get_solar_terms(date(year, 4, 1), date(year, 4, 10))
+                    if name == "清明")
+    return frozenset({
+        date(year, 1, 1),
+        new_year - timedelta(days=1), new_year, new_year + timedelta(days=1), new_year + timedelta(days=2),
+        qingming,
+        date(year, 5, 1), date(year, 5, 2),
+        LunarDate(year, 5, 5).to_solar_date(),
+        LunarDate(year, 8, 15).to_solar_date(),
+        date(year, 10, 1), date(year, 10, 2), date(year, 10, 3),
+    })
 
 
 class _YearSchedule:
@@ -100,12 +121,21 @@ class WorkdayCalendar:
         """Years for which working days can be computed, ascending."""
         return sorted(self._package_years | set(self._overrides))
 
-    def is_workday(self, d: date) -> bool:
-        """True when `d` is a working day; raises CalendarUnavailable for a year without data."""
+    def has_schedule(self, year: int) -> bool:
+        return year in self._overrides or year in self._package_years
+
+    def is_workday(self, d: date, provisional: bool = False) -> bool:
+        """True when `d` is a working day; raises CalendarUnavailable for a year without data,
+        unless `provisional`: then such a year counts the statutory holidays and weekends only."""
         if isinstance(d, datetime):
             d = d.date()
         if not isinstance(d, date):
             raise TypeError(f"expected datetime.date, got {type(d).__name__}")
+        if provisional and not self.has_schedule(d.year) and d.year > max(self._package_years | {0}):
+            try:
+                return d.weekday() < 5 and d not in statutory_holidays(d.year)
+            except ValueError:    # beyond the lunar tables (2099)
+                raise CalendarUnavailable(d.year) from None
         schedule = self._overrides.get(d.year)
         if schedule is not None:
             if d in schedule.workdays:
@@ -119,7 +149,7 @@ class WorkdayCalendar:
             # chinese-calendar's way of saying "no data for this year".
             raise CalendarUnavailable(d.year) from None
 
-    def add_workdays(self, start: date, n: int) -> date:
+    def add_workdays(self, start: date, n: int, provisional: bool = False) -> date:
         """The n-th working day after `start` (start itself is not counted); n=0 gives start."""
         if isinstance(start, datetime):
             start = start.date()
@@ -129,13 +159,13 @@ class WorkdayCalendar:
         remaining = n
         while remaining > 0:
             d += timedelta(days=1)
-            if self.is_workday(d):
+            if self.is_workday(d, provisional):
                 remaining -= 1
         return d
 
-    def next_workday_on_or_after(self, d: date) -> date:
+    def next_workday_on_or_after(self, d: date, provisional: bool = False) -> date:
         """`d` itself when it is a working day, otherwise the first working day after it."""
-        while not self.is_workday(d):
+        while not self.is_workday(d, provisional):
             d += timedelta(days=1)
         return d
 

@@ -1,14 +1,19 @@
 """The Elasticsearch backend (ZHIFA_ELASTICSEARCH_URL), same interface and
-same query semantics as the embedded FTS5 one (fts.py).
+same query semantics as the embedded Tantivy one (tantivy_index.py).
 
-- An index template gives every `<prefix>-<version>` index its mapping: text
-  fields analysed by the stock `cjk` analyzer (bigrams; `smartcn` by setting,
-  with the plugin) and a `std` sub-field with the `standard` analyzer, one
-  token per Han character, so a word matches as written (a phrase of
-  characters: 罚, 许可) on any cluster without a plugin (NOTES.md).
-- Searches and writes go through the alias `<prefix>`; `rebuild` fills a new
-  versioned index with the bulk helper and swaps the alias in one
-  `update_aliases` call: no downtime.
+- An index template gives every `<alias>-<time>` index its mapping: text
+  fields (folded: analysis.fold) analysed by the stock `cjk` analyzer for
+  ranking (bigrams; `smartcn` by setting, with the plugin), and the same
+  tokens as the embedded index, split by us and indexed with the
+  `whitespace` analyzer: `chars` (a word matches as a phrase of its
+  characters: 罚, 许可; codes by their letter and digit runs), `tails`
+  (suffixes of digit runs: a prefix query finds any part of a number) and
+  `agency_chars` (the agency filter matches a part of the name), on any
+  cluster without a plugin (NOTES.md).
+- Searches and writes go through the alias `<prefix>-v<SCHEMA_VERSION>`: a
+  new schema version is a new alias, filled from the database by `ensure`
+  on start. `rebuild` fills a new index with the bulk helper and swaps the
+  alias in one `update_aliases` call: no downtime.
 - Paging by `from`/`size` up to MAX_WINDOW, and `search_after` (sort by date)
   for deep pages.
 """
@@ -21,9 +26,12 @@ from typing import Callable, Iterable
 from elastic_transport import HttpHeaders, Urllib3HttpNode
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 
+from services.search.analysis import MIN_TAIL, char_tokens, fold, tails
 from services.search.index import Hit, IndexDoc, SearchQuery, SearchResult, Term, check_window, snippet
 
-FACET_SIZE = 50
+FACET_SIZE = 1000
+SCHEMA_VERSION = 2      # 2: folded text, chars/tails/agency_chars fields
+MAX_TOKEN = 64
 
 
 class JsonNode(Urllib3HttpNode):
@@ -49,17 +57,25 @@ class ElasticIndex:
 
     def __init__(self, url: str, prefix: str = "zhifa-decisions", analyzer: str = "cjk",
                  client: Elasticsearch | None = None):
-        self.alias = prefix
+        self.alias = f"{prefix}-v{SCHEMA_VERSION}"
         self.analyzer = analyzer
         self.client = client or Elasticsearch(url, node_class=JsonNode, request_timeout=30, retry_on_timeout=True)
         self._template()
-        if not self.client.indices.exists_alias(name=self.alias):
+        # a new alias (first start, or a new schema version) is filled from the database by `ensure`
+        self.needs_rebuild = not self.client.indices.exists_alias(name=self.alias)
+        if self.needs_rebuild:
             self._create_version(aliased=True)
+
+    def ensure(self, docs: Callable[[], Iterable[IndexDoc]], count: Callable[[], int]) -> None:
+        """On start: a new alias is filled from the database before the service answers."""
+        if self.needs_rebuild and count():
+            self.rebuild(docs())
+        self.needs_rebuild = False
 
     # -- setup -----------------------------------------------------------------------
 
     def _text(self) -> dict:
-        return {"type": "text", "analyzer": self.analyzer, "fields": {"std": {"type": "text", "analyzer": "standard"}}}
+        return {"type": "text", "analyzer": self.analyzer}
 
     def _template(self) -> None:
         self.client.indices.put_index_template(
@@ -69,6 +85,9 @@ class ElasticIndex:
                           "number": {"type": "keyword"}, "kind": {"type": "keyword"},
                           "agency": {"type": "keyword"}, "party": {"type": "keyword"},
                           "title": self._text(), "text": self._text(),
+                          "chars": {"type": "text", "analyzer": "whitespace"},
+                          "tails": {"type": "text", "analyzer": "whitespace", "index_options": "docs"},
+                          "agency_chars": {"type": "text", "analyzer": "whitespace"},
                           "heading": {"type": "keyword", "index": False},
                           "body": {"type": "text", "index": False},
                           "decided_on": {"type": "date", "format": "strict_date"},
@@ -90,9 +109,12 @@ class ElasticIndex:
 
     @staticmethod
     def _source(doc: IndexDoc) -> dict:
+        everything = " ".join((doc.title, doc.party, doc.number, doc.agency, doc.body))
+        chars = [t for t in char_tokens(everything) if len(t) <= MAX_TOKEN]
         return {"number": doc.number, "kind": doc.kind, "agency": doc.agency, "party": doc.party,
-                "heading": doc.title, "title": f"{doc.title} {doc.party}",
-                "text": " ".join((doc.title, doc.party, doc.number, doc.agency, doc.body)),
+                "heading": doc.title, "title": fold(f"{doc.title} {doc.party}"), "text": fold(everything),
+                "chars": " ".join(chars), "tails": " ".join(tails(chars)),
+                "agency_chars": " ".join(char_tokens(doc.agency)),
                 "body": doc.body, "decided_on": doc.decided_on.isoformat(),
                 "until": doc.publish_until.isoformat(), "year": doc.year}
 
@@ -105,6 +127,9 @@ class ElasticIndex:
     def upsert(self, docs: Iterable[IndexDoc]) -> int:
         count, _errors = helpers.bulk(self.client, self._actions(self.alias, docs), refresh="wait_for")
         return count
+
+    def refresh(self) -> None:
+        """Writes wait for the refresh already (refresh="wait_for")."""
 
     def delete(self, number: str) -> None:
         try:
@@ -130,23 +155,32 @@ class ElasticIndex:
 
     @staticmethod
     def _as_written(term: Term) -> dict:
-        """The term's characters in order (the `std` sub-fields): FTS5's chars phrase."""
-        return {"match_phrase": {"text.std": term.text}}
+        """The term's characters in order, or any part of a number (as tantivy_index._term_query)."""
+        chars = char_tokens(term.text)
+        if not chars:
+            return {"match_none": {}}
+        if len(chars) == 1 and chars[0].isdigit() and len(chars[0]) >= MIN_TAIL:
+            return {"prefix": {"tails": chars[0]}}
+        if len(chars) > 1 and chars[-1].isdigit() and len(chars[-1]) >= MIN_TAIL:
+            return {"match_phrase_prefix": {"chars": {"query": " ".join(chars), "max_expansions": 50}}}
+        return {"match_phrase": {"chars": " ".join(chars)}}
 
     def search(self, query: SearchQuery) -> SearchResult:
         check_window(query)
         filters: list[dict] = []
         if query.kind:
             filters.append({"term": {"kind": query.kind}})
-        if query.agency:
-            filters.append({"term": {"agency": query.agency}})
+        if query.agency:        # part of the name (消防) finds the agency
+            chars = char_tokens(query.agency)
+            filters.append({"match_phrase": {"agency_chars": " ".join(chars)}} if chars else {"match_none": {}})
         if query.date_from or query.date_to:
             span = {k: v.isoformat() for k, v in (("gte", query.date_from), ("lte", query.date_to)) if v}
             filters.append({"range": {"decided_on": span}})
         if query.today:
             filters.append({"range": {"until": {"gte": query.today.isoformat()}}})
         ranking = [clause for t in query.positive if not t.phrase
-                   for clause in ({"match": {"title": {"query": t.text, "boost": 4}}}, {"match": {"text": t.text}})]
+                   for clause in ({"match": {"title": {"query": fold(t.text), "boost": 4}}},
+                                  {"match": {"text": fold(t.text)}})]
         bool_query = {"filter": filters, "must": [self._as_written(t) for t in query.positive],
                       "must_not": [self._as_written(t) for t in query.negative], "should": ranking}
         if query.effective_sort == "date":

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from services.search.redaction import birth_date
+from services.search.redaction import birth_date, minor_evidence, normalise_id_number
 from shared.problems import FieldError, Problem
 
 WARNING_ONLY = {"警告", "通报批评"}          # market-supervision practice: not published
@@ -38,9 +38,17 @@ def refusals(body: dict) -> list[FieldError]:
         kinds = {p.get("kind", "").strip() for p in body.get("penalties") or []}
         if kinds and kinds <= WARNING_ONLY:
             errors.append(FieldError("penalties", "仅给予警告（或通报批评）的行政处罚决定不予公示。"))
-    born = birth_date(party.get("id_number") or "") if party.get("kind") == "person" else None
+    person = party.get("kind") == "person"
+    # The ID as clerks type it (spaces, dashes, full width, a line break) still tells the age.
+    born = birth_date(normalise_id_number(party.get("id_number") or "")) if person else None
     if party.get("minor") or (born and add_months(born, 18 * 12) > decided):
         errors.append(FieldError("party", "当事人为未成年人，该决定不予公示。"))
+    elif person:
+        for name in ("title", "summary", "content", "text"):
+            reason = minor_evidence(body.get(name) or "", decided, party.get("name", ""))
+            if reason:
+                errors.append(FieldError(name, f"{reason}该决定不予公示。"))
+                break
     secrecy = body.get("confidentiality", "none")
     if secrecy in CONFIDENTIALITY:
         errors.append(FieldError("confidentiality", f"决定的主要内容{CONFIDENTIALITY[secrecy]}，不予公示。"))

@@ -1,27 +1,53 @@
-"""Rebuild the search index from the database (`zhifa search reindex`):
-the new index is filled beside the live one and replaces it at once."""
+"""The search index from the database, its source of truth: a full rebuild
+(`zhifa search reindex`; the new index is filled beside the live one and
+replaces it at once), and the database's current version of given decisions
+(what the embedded index writes at each commit)."""
 from __future__ import annotations
 
 import os
-from typing import Callable
+from typing import Callable, Iterator
 
-from services.search.decisions import index_doc
+from sqlalchemy import func, select
+
+from services.search.decisions import DecisionService, index_doc
+from services.search.index import IndexDoc
+from services.search.models import PUBLISHED, Decision
+from shared.db import reading
+
+LOAD_CHUNK = 500
+
+
+def public_docs(decisions: DecisionService) -> Iterator[IndexDoc]:
+    return (index_doc(d) for d in decisions.public_decisions())
+
+
+def count_public(decisions: DecisionService) -> int:
+    with reading(decisions.sessions) as session:
+        return session.scalar(select(func.count()).select_from(Decision).where(
+            Decision.status == PUBLISHED, Decision.publish_until >= decisions.today())) or 0
+
+
+def loader(decisions: DecisionService) -> Callable[[list[str]], dict[str, IndexDoc]]:
+    """numbers → the public ones among them as the database has them now (absent: take out)."""
+    def load(numbers: list[str]) -> dict[str, IndexDoc]:
+        found: dict[str, IndexDoc] = {}
+        with reading(decisions.sessions) as session:
+            for at in range(0, len(numbers), LOAD_CHUNK):
+                for d in session.scalars(select(Decision).where(
+                        Decision.number.in_(numbers[at:at + LOAD_CHUNK]), Decision.status == PUBLISHED,
+                        Decision.publish_until >= decisions.today())):
+                    found[d.number] = index_doc(d)
+        return found
+    return load
 
 
 def rebuild(rt, progress: Callable[[int], None] | None = None, workers: int = 1) -> int:
     """`workers` processes segment the text for the embedded index (jieba is its cost)."""
-    docs = (index_doc(d) for d in rt.decisions.public_decisions())
-    return rt.index.rebuild(docs, progress, workers=workers)
+    return rt.index.rebuild(public_docs(rt.decisions), progress, workers=workers)
 
 
 def public_count(rt) -> int:
-    from sqlalchemy import func, select
-
-    from services.search.models import PUBLISHED, Decision
-    from shared.db import reading
-    with reading(rt.sessions) as session:
-        return session.scalar(select(func.count()).select_from(Decision).where(
-            Decision.status == PUBLISHED, Decision.publish_until >= rt.decisions.today())) or 0
+    return count_public(rt.decisions)
 
 
 def cli(action: str) -> int:

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from services.search import reindex
 from services.search.analysis import Analyzer
 from services.search.decisions import DecisionService
 from services.search.index import SearchIndex
@@ -33,13 +34,13 @@ log = logging.getLogger("zhifa.search")
 
 
 def make_index(settings: Settings, analyzer: Analyzer) -> SearchIndex:
-    """Elasticsearch when ZHIFA_ELASTICSEARCH_URL is set, else SQLite FTS5 under the data dir."""
+    """Elasticsearch when ZHIFA_ELASTICSEARCH_URL is set, else Tantivy under the data dir."""
     if settings.elasticsearch_url:
         from services.search.elastic import ElasticIndex
         return ElasticIndex(settings.elasticsearch_url, prefix=f"{settings.deployment}-decisions",
                             analyzer=settings.elasticsearch_analyzer)
-    from services.search.fts import FtsIndex
-    return FtsIndex(settings.service_dir(SERVICE) / "index.sqlite3", analyzer)
+    from services.search.tantivy_index import TantivyIndex
+    return TantivyIndex(settings.service_dir(SERVICE) / "tantivy", analyzer)
 
 
 class Sweeper:
@@ -131,6 +132,10 @@ def build(settings: Settings) -> Runtime:
     holder: list[Runtime] = []
     jobs = Jobs(SERVICE, settings.redis_url, settings.deployment, bind=lambda: active(holder[0]))
     decisions = DecisionService(sessions, index, Redactor(analyzer), fetch_document=source)
+    # The index is derived from the database: rebuilt when missing or of another schema version;
+    # the embedded one reads the decisions it commits from the database (tantivy_index.py).
+    index.loader = reindex.loader(decisions)
+    index.ensure(lambda: reindex.public_docs(decisions), lambda: reindex.count_public(decisions))
     runtime = Runtime(settings, engine, sessions, analyzer, index, decisions, Statistics(sessions), jobs, source,
                       ServiceClient.for_service(settings, "generator", read_timeout=10.0))
     holder.append(runtime)

@@ -52,7 +52,7 @@ def test_inline_batch_issues_every_document(sqlite_generator):
     status, _ = wait_for(client, resp.get_json()["status_url"], 60)
     assert status["status"] == "done" and status["total"] == 5 and status["done"] == 5
     numbers = [d["number"] for d in status["documents"]]
-    assert numbers == [f"鞍审批责改字〔2026〕第{i}号" for i in range(1, 6)]
+    assert numbers == [f"鞍审批责改字〔2026〕{i}号" for i in range(1, 6)]
 
 
 def test_a_batch_with_one_bad_entry_is_refused_whole(sqlite_generator):
@@ -66,7 +66,7 @@ def test_a_batch_with_one_bad_entry_is_refused_whole(sqlite_generator):
     assert "documents/1/data/party/name" in paths and "documents/2/type" in paths
     ok = submit(client, entries(1))
     status, _ = wait_for(client, ok.get_json()["status_url"], 60)
-    assert status["documents"][0]["number"].endswith("第1号")     # the refused batch used nothing
+    assert status["documents"][0]["number"].endswith("〕1号")     # the refused batch used nothing
 
 
 def test_rq_workers_issue_500_documents_with_distinct_gapless_numbers(zhifa_env, pg_url, redis_url, tmp_path):
@@ -90,7 +90,7 @@ def test_rq_workers_issue_500_documents_with_distinct_gapless_numbers(zhifa_env,
         assert status["done"] == 500 and status["failed"] == 0
         numbers = [d["number"] for d in status["documents"]]
         assert len(set(numbers)) == 500
-        seqs = sorted(int(n.split("第")[1].rstrip("号")) for n in numbers)
+        seqs = sorted(int(n.split("〕")[1].rstrip("号")) for n in numbers)
         assert seqs == list(range(1, 501))
         assert any(0 < p < 500 for p in progress)      # progress was visible while it ran
     finally:
@@ -137,7 +137,7 @@ def test_a_conversion_that_keeps_hanging_fails_its_entry_after_one_retry_keeping
         status, _ = wait_for(client, resp.get_json()["status_url"], 240)
         assert status["status"] == "failed" and status["failed"] == 1
         entry = status["documents"][0]
-        assert entry["number"] == "鞍审批责改字〔2026〕第1号" and entry["error"]["title"] == "文书生成失败"
+        assert entry["number"] == "鞍审批责改字〔2026〕1号" and entry["error"]["title"] == "文书生成失败"
         with app.extensions["zhifa.runtime"].documents.sessions() as s:
             from services.generator.models import BatchItem
             assert s.get(BatchItem, (status["id"], 0)).attempts == 2
@@ -147,6 +147,6 @@ def test_a_conversion_that_keeps_hanging_fails_its_entry_after_one_retry_keeping
         assert pdf.status_code == 503 and pdf.headers["Retry-After"]
         ok = submit(client, entries(1), formats=("docx",))
         status, _ = wait_for(client, ok.get_json()["status_url"], 60)
-        assert status["documents"][0]["number"] == "鞍审批责改字〔2026〕第2号"   # gapless
+        assert status["documents"][0]["number"] == "鞍审批责改字〔2026〕2号"   # gapless
     finally:
         app.extensions["zhifa.runtime"].close()

@@ -5,7 +5,14 @@ from datetime import date
 import pytest
 
 from services.generator.deadlines import (
-    CALENDAR_DAYS, MONTHS, RULES, WORKING_DAYS, Deadline, Rule, compute_deadlines, due_date,
+    CALENDAR_DAYS,
+    MONTHS,
+    RULES,
+    WORKING_DAYS,
+    Deadline,
+    Rule,
+    compute_deadlines,
+    due_date,
 )
 from services.generator.workdays import WorkdayCalendar
 from shared.problems import Problem
@@ -151,24 +158,49 @@ def test_unknown_rule_is_a_programming_error():
         compute_deadlines(["no_such_rule"], {}, date(2026, 3, 9), CAL)
 
 
-def test_deadline_reaching_2027_is_refused_naming_the_year():
-    # 2026-11-27 + 90 days lands in 2027, for which no schedule is loaded
-    with pytest.raises(Problem) as exc:
-        compute_deadlines(["penalty_decision"], {"case": {"filed_on": "2026-11-27"}}, None, CAL)
-    p = exc.value
-    assert (p.status, p.type, p.title) == (422, "calendar-unavailable", "法定节假日安排缺失")
-    assert [e.path for e in p.errors] == ["data/case/filed_on"]
-    for text in (p.detail, p.errors[0].message):
-        assert "2027年" in text and "立案之日" in text
-    assert "2026年11月27日" in p.errors[0].message
+def test_deadline_reaching_an_unpublished_year_is_counted_not_refused():
+    # 2026-11-27 + 90 days = Thursday 2027-02-25; 2027's schedule is not published (chinese-calendar 1.11)
+    d = one("penalty_decision", {"case": {"filed_on": "2026-11-27"}})
+    assert d.due_on == date(2027, 2, 25) and d.provisional
+    assert "2027年的节假日安排尚未由国务院公布" in d.basis and "法定节假日" in d.basis
+    assert d.printed() == "2027年2月25日（暂按法定节假日计算）"
+    assert d.as_dict()["provisional"] is True
 
 
-def test_working_day_deadline_crossing_new_year_refused():
-    with pytest.raises(Problem) as exc:
-        compute_deadlines(["withdrawal"], {}, date(2026, 12, 30), CAL)
-    assert exc.value.type == "calendar-unavailable"
-    assert exc.value.errors[0].path == "data/issued_on"
-    assert "2027年" in exc.value.detail
+def test_working_days_into_an_unpublished_year_skip_the_statutory_holidays():
+    # 2026-12-30: 12-31 (1), 2027-01-01 元旦 (law), 01-04 (2), 01-05 (3)
+    assert one("withdrawal", issued_on=date(2026, 12, 30)).due_on == date(2027, 1, 5)
+    # 20 working days from 2026-12-10 end on 2027-01-08 (元旦 not counted)
+    d = one("license_decision", {"application": {"accepted_on": "2026-12-10"}}, issued_on=date(2026, 12, 10))
+    assert d.due_on == date(2027, 1, 8) and d.provisional
+
+
+@pytest.mark.parametrize("start, length, expected", [
+    # 春节 2027 by law: 除夕 02-05 and 正月初一至初三 02-06..02-08 (《全国年节及纪念日放假办法》, 2025 revision)
+    (date(2027, 2, 1), 5, date(2027, 2, 10)),      # 02-02,03,04, (05 Fri 除夕 off), 08 Mon 初三 off, 09, 10
+    (date(2027, 4, 30), 2, date(2027, 5, 4)),      # 05-01/02 劳动节 on a weekend, 05-03 (1), 05-04 (2)
+    (date(2027, 9, 30), 1, date(2027, 10, 4)),     # 10-01..03 国庆 by law, 10-04 Monday
+])
+def test_provisional_count_follows_the_law_fixed_holidays(start, length, expected):
+    rule = Rule(name="测试", length=length, unit=WORKING_DAYS, start="issued_on", basis="测试")
+    assert due_date(rule, start, CAL, provisional=True)[0] == expected
+
+
+def test_calendar_day_periods_only_roll_over_their_last_day():
+    # 2026-10-05 + 90 days = Sunday 2027-01-03: the filing form of early October is issued, not refused;
+    # 元旦 is fixed by law, so the last day rolls over to Monday 2027-01-04.
+    d = one("penalty_decision", {"case": {"filed_on": "2026-10-05"}})
+    assert d.due_on == date(2027, 1, 4) and d.provisional and "顺延" in d.basis
+    # a fine payable from 2026-12-20: 15 days end Monday 2027-01-04, a working day by law
+    paid = one("penalty_fine_payment", {"decision": {"penalties": [{"kind": "罚款", "amount_yuan": 100}]}},
+               issued_on=date(2026, 12, 20))
+    assert paid.due_on == date(2027, 1, 4)
+
+
+def test_two_periods_reaching_an_unpublished_year_are_both_counted():
+    data = {"decision": {"date": "2026-12-28"}}
+    deadlines = compute_deadlines(["publication_decision", "withdrawal"], data, date(2026, 12, 29), CAL)
+    assert [(d.key, d.provisional) for d in deadlines] == [("publication_decision", True), ("withdrawal", True)]
 
 
 def test_operator_calendar_for_2027_makes_it_computable(tmp_path):
@@ -192,24 +224,6 @@ def test_acceptance_and_extension_notices_of_one_case_agree():
     assert extended.due_on == CAL.add_workdays(decide.due_on, 10)
 
 
-def test_license_decision_deadline_crossing_into_2027_names_acceptance_date():
-    data = {"application": {"accepted_on": "2026-12-10"}}
-    with pytest.raises(Problem) as exc:
-        compute_deadlines(["license_decision"], data, date(2026, 12, 10), CAL)
-    p = exc.value
-    assert p.type == "calendar-unavailable"
-    assert [e.path for e in p.errors] == ["data/application/accepted_on"]
-    assert "受理申请之日" in p.errors[0].message and "2027年" in p.errors[0].message
-
-
-def test_two_start_fields_reaching_2027_are_both_named():
-    data = {"decision": {"date": "2026-12-28"}}
-    with pytest.raises(Problem) as exc:
-        compute_deadlines(["publication_decision", "withdrawal"], data, date(2026, 12, 29), CAL)
-    assert [e.path for e in exc.value.errors] == ["data/decision/date", "data/issued_on"]
-    assert "作出决定之日" in exc.value.detail and "本文书的印发日期" in exc.value.detail
-
-
 @pytest.mark.parametrize("penalties, expected", [
     ([{"kind": "罚款", "amount_yuan": 20000}], True),
     ([{"kind": "警告"}, {"kind": "没收违法所得", "amount_yuan": 0.01}], True),
@@ -223,7 +237,19 @@ def test_fine_payment_deadline_only_when_something_is_to_be_paid(penalties, expe
     data = {"decision": {"date": "2026-09-05", "penalties": penalties}}
     keys = [d.key for d in compute_deadlines(
         ["penalty_fine_payment", "publication_decision"], data, date(2026, 9, 5), CAL)]
-    assert keys == (["penalty_fine_payment"] if expected else []) + ["publication_decision"]
+    warning_only = bool(penalties) and all(p["kind"] == "警告" for p in penalties)
+    assert keys == (["penalty_fine_payment"] if expected else []) + ([] if warning_only else ["publication_decision"])
+
+
+@pytest.mark.parametrize("kinds, published", [
+    (["警告"], False), (["通报批评"], False), (["警 告", "通报批评"], False), (["予以警告"], False),
+    (["警告", "罚款"], True), (["责令停产停业"], True), (["吊销许可证件"], True),
+])
+def test_warning_only_decision_has_no_publication_deadline(kinds, published):
+    """DOMAIN: warning-only penalties are not published, so no publication deadline is printed or returned."""
+    data = {"decision": {"date": "2026-09-05", "penalties": [{"kind": k} for k in kinds]}}
+    keys = [d.key for d in compute_deadlines(["publication_decision"], data, date(2026, 9, 5), CAL)]
+    assert keys == (["publication_decision"] if published else [])
 
 
 @pytest.mark.parametrize("hearing_right, expected", [(True, 1), (False, 0), (None, 0), ("true", 0)])
@@ -235,3 +261,10 @@ def test_hearing_request_deadline_only_when_the_right_is_given(hearing_right, ex
 def test_rule_that_does_not_apply_needs_no_start_date():
     # No fine: the (absent) issue date is not asked for.
     assert compute_deadlines(["penalty_fine_payment"], {"decision": {"penalties": []}}, None, CAL) == []
+
+
+@pytest.mark.parametrize("filed_on", ["1900-03-01", "2003-12-30", "0001-01-01"])
+def test_a_start_before_any_schedule_is_refused_naming_the_field_not_a_server_error(filed_on):
+    with pytest.raises(Problem) as exc:
+        compute_deadlines(["license_supplement_notice"], {"application": {"received_on": filed_on}}, None, CAL)
+    assert exc.value.status == 422 and [e.path for e in exc.value.errors] == ["data/application/received_on"]

@@ -11,8 +11,10 @@ from shared.db import make_engine, session_factory, transaction
 
 
 def test_number_format_uses_hexagonal_brackets_and_no_leading_zeros():
-    assert numbering.format_number("鞍审批", "许准字", 2026, 12) == "鞍审批许准字〔2026〕第12号"
-    assert numbering.format_number("鞍审批", "罚决字", 2027, 1) == "鞍审批罚决字〔2027〕第1号"
+    assert numbering.format_number("鞍审批", "许准字", 2026, 12) == "鞍审批许准字〔2026〕12号"
+    assert numbering.format_number("鞍审批", "罚决字", 2027, 1) == "鞍审批罚决字〔2027〕1号"
+    # a profile may keep the 第 of its older forms
+    assert numbering.format_number("鞍审批", "罚决字", 2027, 1, di=True) == "鞍审批罚决字〔2027〕第1号"
 
 
 def _allocate_many(url: str, count: int, queue) -> None:

@@ -1,7 +1,9 @@
 """services.generator.pdf against real LibreOffice processes (no fakes)."""
 from __future__ import annotations
 
+import io
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -15,6 +17,7 @@ from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Pt
+from PIL import Image
 
 from services.generator.pdf import (ConversionError, PdfConverter, convert_with_soffice_cli,
                                     group_processes)
@@ -262,6 +265,87 @@ def _processes_using(path: Path) -> list[int]:
     return pids
 
 
+@pytest.fixture(scope="module")
+def large_docx(tmp) -> bytes:
+    """A DOCX far larger than a pipe's buffer (64 KiB): a scanned-looking image
+    of random noise (does not compress) and a line of text."""
+    rng = random.Random(12)
+    image = Image.frombytes("RGB", (640, 640), bytes(rng.getrandbits(8) for _ in range(640 * 640 * 3)))
+    png = io.BytesIO()
+    image.save(png, "PNG")
+    doc = Document()
+    _run(doc.add_paragraph(), "附件：现场照片", "仿宋_GB2312", 16)
+    doc.add_picture(io.BytesIO(png.getvalue()))
+    path = tmp / "large.docx"
+    doc.save(path)
+    data = path.read_bytes()
+    assert len(data) > 1_000_000
+    return data
+
+
+def test_a_large_docx_converts_whole_through_memory_and_leaves_no_files(pool, tmp, large_docx, decision_docx):
+    """The DOCX and the PDF travel over the worker's pipe, not temp files: a
+    document of a megabyte and more arrives whole, and nothing is left on disk
+    but each member's profile and log."""
+    pdf = save(tmp, "large.pdf", pool.convert(large_docx))
+    assert_pdfa2b(pdf)
+    assert "附件：现场照片" in pdftext(pdf)
+    with pikepdf.open(pdf) as doc:
+        images = [x for x in doc.pages[0].Resources.XObject.values() if x.Subtype == "/Image"]
+        assert images and images[0].Width >= 320   # the photo itself, not a placeholder
+    # Back to back, so a conversion never reads the tail of the previous answer.
+    assert "附件：现场照片" in pdftext(save(tmp, "large-2.pdf", pool.convert(large_docx)))
+    assert BODY[:10] in pdftext(save(tmp, "after-large.pdf", pool.convert(decision_docx)))
+    left = [p.relative_to(pool.work_dir) for p in pool.work_dir.glob("member-*/*")
+            if p.name not in ("profile", "worker.log")]
+    assert left == []
+
+
+def test_the_docx_core_properties_become_the_pdfs_title_and_author(pool, tmp):
+    """Loaded from memory, the DOCX still gives the PDF its Title and Author
+    (no file name stands in for a missing title)."""
+    doc = Document()
+    _run(doc.add_paragraph(), TITLE, "方正小标宋简体", 22)
+    doc.core_properties.title = "行政处罚决定书 鞍审批罚决字〔2026〕7号"
+    doc.core_properties.author = "鞍山市行政审批局"
+    path = tmp / "titled.docx"
+    doc.save(path)
+    with pikepdf.open(save(tmp, "titled.pdf", pool.convert(path.read_bytes()))) as pdf:
+        assert str(pdf.docinfo["/Title"]) == "行政处罚决定书 鞍审批罚决字〔2026〕7号"
+        assert str(pdf.docinfo["/Author"]) == "鞍山市行政审批局"
+    untitled = tmp / "untitled.docx"
+    Document().save(untitled)
+    with pikepdf.open(save(tmp, "untitled.pdf", pool.convert(untitled.read_bytes()))) as pdf:
+        assert "stream" not in str(pdf.docinfo.get("/Title", ""))
+
+
+def test_a_stopped_worker_cannot_hold_a_large_docx_past_the_timeout(pool, large_docx):
+    """A worker that stops reading (LibreOffice hung, the process stopped)
+    leaves the DOCX unsent in a full pipe: the conversion still times out,
+    the member is restarted and the retry succeeds."""
+    pool.convert(large_docx)
+    stopped = [m.process.pid for m in pool.members if m.alive()]
+    for pid in stopped:
+        os.kill(pid, signal.SIGSTOP)
+    starts = sum(m.starts for m in pool.members)
+    result: dict = {}
+    started = time.monotonic()
+    worker = threading.Thread(target=lambda: result.update(pdf=pool.convert(large_docx, timeout=5)), daemon=True)
+    try:
+        worker.start()
+        worker.join(180)
+    finally:
+        for pid in stopped:   # the member not used (if any) goes on as before
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+    assert not worker.is_alive(), "the conversion hung on a worker that does not read"
+    assert result["pdf"].startswith(b"%PDF-")
+    assert sum(m.starts for m in pool.members) == starts + 1
+    assert time.monotonic() - started < 120
+
+
 def test_close_leaves_no_soffice_behind(pool, decision_docx):
     # Runs last in this module: it closes the shared pool.
     pool.convert(decision_docx)
@@ -273,3 +357,17 @@ def test_close_leaves_no_soffice_behind(pool, decision_docx):
     assert _processes_using(pool.work_dir) == []
     with pytest.raises(ConversionError, match="closed"):
         pool.convert(decision_docx)
+
+
+def test_pdf_metadata_names_the_document_and_the_agency_not_the_software(tmp, fonts_conf):
+    """Title: the document's title and number; Author: the issuing agency (from the template's core properties)."""
+    from tests.generator.test_templates import load, render_bytes
+    docx = render_bytes("rectification_order", load("rectification_order", "example"))
+    with PdfConverter(size=1, timeout=60, fonts_conf=fonts_conf, work_dir=tmp / "meta-pool") as converter:
+        pdf = save(tmp, "meta.pdf", converter.convert(docx))
+    with pikepdf.open(pdf) as doc:
+        assert str(doc.docinfo["/Title"]) == "责令改正通知书 鞍审批责改字〔2026〕第12号"
+        assert str(doc.docinfo["/Author"]) == "鞍山市营商环境建设局"
+        with doc.open_metadata() as meta:
+            assert meta.get("dc:title") == "责令改正通知书 鞍审批责改字〔2026〕第12号"
+            assert "zhifa" not in str(meta.get("dc:creator"))

@@ -170,7 +170,8 @@ def context_for(doc_type: str, **data_changes) -> dict:
         number="鞍审批罚决字〔2026〕第12号", doc_title=entry["title"], issued_on="2026年11月16日",
         remedy_clause="如不服本决定，可以在收到本决定书之日起六十日内向鞍山市人民政府申请行政复议。" if entry["remedy"] else "",
         deadlines={rule: "2026年12月8日" for rule in entry["deadlines"]},
-        verification_code="7KQ2M9XA", verify_url=URL, verify_page="https://zhifa.example.gov.cn/verify")
+        verification_code="7KQ2M9XA", verify_url=URL, verify_page="https://zhifa.example.gov.cn/verify",
+        warning_only=False, registered_on="")
     return context
 
 
@@ -213,7 +214,9 @@ def test_every_template_renders_as_docxtpl_renders_it(doc_type):
 def test_parts_without_placeholders_are_copied_as_they_are_stored():
     template = TEMPLATES / "penalty_decision.docx"
     out = render_docx(template, context_for("penalty_decision"), URL)
-    filled = re.compile(r"word/(document|header\d*|footer\d*)\.xml$|.*\.rels$|\[Content_Types\]\.xml$")
+    # docProps/core.xml carries the document's title and agency (the PDF's Title and Author)
+    filled = re.compile(r"word/(document|header\d*|footer\d*)\.xml$|.*\.rels$|\[Content_Types\]\.xml$"
+                        r"|docProps/core\.xml$")
     with zipfile.ZipFile(template) as t, zipfile.ZipFile(io.BytesIO(out)) as o:
         stored = {i.filename: (i.CRC, i.compress_size) for i in o.infolist()}
         kept = [i for i in t.infolist() if not filled.match(i.filename)]

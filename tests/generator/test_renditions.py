@@ -59,7 +59,7 @@ def test_a_hung_conversion_holds_up_no_other_request(zhifa_env, database_url):
                 pass
         first = slow["resp"].get_json()
         assert slow["resp"].status_code == 201
-        assert {first["number"], doc["number"]} == {"鞍审批罚决字〔2026〕第1号", "鞍审批罚决字〔2026〕第2号"}
+        assert {first["number"], doc["number"]} == {"鞍审批罚决字〔2026〕1号", "鞍审批罚决字〔2026〕2号"}
         assert first["files"]["pdf"]["status"] in ("pending", "done", "failed")
         # the retry job (inline) makes it from the stored DOCX, under the same number
         pdf = client.get(f"/v1/documents/{first['id']}/pdf?wait=30", headers=auth())
@@ -93,7 +93,7 @@ def test_two_apps_in_one_process_keep_to_their_own_databases(zhifa_env, tmp_path
     two = create_app(zhifa_env(ZHIFA_GENERATOR_DATABASE_URL=f"sqlite:///{tmp_path / 'two.sqlite3'}"))
     try:
         body = {"type": "rectification_order", "data": example("rectification_order"), "formats": ["docx"]}
-        assert post(one.test_client(), body).get_json()["number"].endswith("第1号")
+        assert post(one.test_client(), body).get_json()["number"].endswith("〕1号")
         batch = one.test_client().post("/v1/batches", headers=auth(), json={
             "documents": [{"type": "rectification_order", "data": example("rectification_order")}] * 2,
             "formats": ["docx"]})
@@ -104,9 +104,9 @@ def test_two_apps_in_one_process_keep_to_their_own_databases(zhifa_env, tmp_path
             if status["status"] == "done":
                 break
             time.sleep(0.1)
-        assert [d["number"] for d in status["documents"]] == ["鞍审批责改字〔2026〕第2号", "鞍审批责改字〔2026〕第3号"]
+        assert [d["number"] for d in status["documents"]] == ["鞍审批责改字〔2026〕2号", "鞍审批责改字〔2026〕3号"]
         # the second app numbers from 1: nothing of the first reached its database
-        assert post(two.test_client(), body).get_json()["number"].endswith("第1号")
+        assert post(two.test_client(), body).get_json()["number"].endswith("〕1号")
     finally:
         one.extensions["zhifa.runtime"].close()
         two.extensions["zhifa.runtime"].close()
@@ -175,7 +175,7 @@ def test_a_request_chooses_among_configured_agencies_but_cannot_invent_one(zhifa
         data = example("penalty_decision")
         data["agency"] = {"profile": "tiexi", "phone": "0412-7654321"}
         doc = post(client, {"type": "penalty_decision", "data": data, "formats": ["docx"]}).get_json()
-        assert doc["number"] == "铁西审批罚决字〔2026〕第1号" and doc["agency"] == "鞍山市铁西区行政审批局"
+        assert doc["number"] == "铁西审批罚决字〔2026〕1号" and doc["agency"] == "鞍山市铁西区行政审批局"
         from tests.generator.test_api import docx_text
         text = docx_text(client, doc["id"])
         assert "0412-7654321" in text and "向鞍山市铁西区人民政府申请行政复议" in text

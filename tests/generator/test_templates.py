@@ -22,11 +22,12 @@ import pytest
 from docx import Document
 from docx.oxml.ns import qn
 
+from services.generator import penalties
 from services.generator import template_lint as lint
 from services.generator.agency import DEMO_PROFILE, TEMPLATE_FIELDS
 from services.generator.catalogue import Catalogue
 from services.generator.rendering import printable, render_docx
-from services.generator.rules import prefilled_waiver_errors
+from services.generator.rules import prefilled_waiver_errors, remedy_clause
 from services.generator.template_lint import check_use, placeholder_uses, required_paths
 from services.generator.workdays import WorkdayCalendar
 
@@ -38,8 +39,8 @@ TYPES = [
     "license_extension_notice", "license_hearing_notice", "license_site_inspection_record",
     "license_grant_decision", "license_denial_decision", "case_filing_form", "inquiry_record",
     "inspection_record", "rectification_order", "penalty_prior_notice", "statement_defence_record",
-    "hearing_notice", "legal_review_opinion", "penalty_decision", "case_closing_form",
-    "service_receipt",
+    "hearing_notice", "hearing_record", "hearing_report", "legal_review_opinion", "penalty_decision",
+    "case_closing_form", "service_receipt",
 ]
 DEADLINES = {
     "license_supplement_notice": ["license_supplement_notice"],
@@ -58,7 +59,8 @@ DEADLINES = {
 REMEDY = {"license_non_acceptance_decision", "license_denial_decision", "license_grant_decision",
           "rectification_order", "penalty_decision"}
 PARTY_WRITES = {"license_hearing_notice", "penalty_prior_notice", "hearing_notice", "statement_defence_record",
-                "inquiry_record", "inspection_record", "license_site_inspection_record", "service_receipt"}
+                "inquiry_record", "inspection_record", "license_site_inspection_record", "service_receipt",
+                "hearing_record"}
 # Data fields the deadline rules read: the schema must require them.
 RULE_FIELDS = {
     "license_supplement_notice": ["application.received_on"],
@@ -71,8 +73,6 @@ RULE_FIELDS = {
 }
 FORBIDDEN_WAIVERS = ["不申请听证", "我已知晓", "放弃陈述申辩", "放弃听证", "不申请回避", "无异议"]
 HANDWRITING_LABEL = "本人书写"
-REMEDY_CLAUSE = ("如不服本决定，可以自收到本决定书之日起六十日内向鞍山市人民政府申请行政复议，"
-                 "也可以自收到本决定书之日起六个月内向鞍山市铁东区人民法院提起行政诉讼。")
 PROFILE = json.loads(DEMO_PROFILE.read_text(encoding="utf-8"))
 
 
@@ -140,10 +140,12 @@ def render_bytes(doc_type: str, data: dict) -> bytes:
         issued_on="2026年11月27日",
         doc_title=e["title"],
         deadlines={rule: "2026年12月18日" for rule in e["deadlines"]},
-        remedy_clause=REMEDY_CLAUSE if e["remedy"] else "",
+        remedy_clause=remedy_clause(PROFILE, e["title"]) if e["remedy"] else "",
+        warning_only=penalties.is_warning_only(data),
         verification_code="7KQ2M9XA",
         verify_url="https://zhifa.example/verify?number=x&code=y",
         verify_page="https://zhifa.example/verify",
+        registered_on="",
     )
     return render_docx(TEMPLATES / f"{doc_type}.docx", context, "https://zhifa.example/verify?number=x&code=y")
 
@@ -162,7 +164,7 @@ def signing_body(doc_type: str) -> str:
 
 # -- catalogue ------------------------------------------------------------------
 
-def test_catalogue_lists_the_19_types_in_order_with_files():
+def test_catalogue_lists_the_21_types_in_order_with_files():
     cat = catalogue()
     assert [e["type"] for e in cat] == TYPES
     for e in cat:
@@ -290,13 +292,17 @@ def test_amounts_are_non_negative_numbers():
 
 def test_extension_is_optional_on_decisions_and_required_on_its_notice():
     extension = {"reason": "需要组织专家评审", "approved_on": "2026-11-10", "approved_by": "局长孙立",
-                 "until": "2026-11-30"}
+                 "until": "2026-11-30", "provision": "《市场监督管理行政处罚程序规定》第六十四条"}
     for doc_type in ("license_grant_decision", "license_denial_decision", "penalty_decision"):
         validator = CATALOGUE.get(doc_type).validator
         data = load(doc_type, "example")
         assert "extension" not in data and validator.is_valid(data)
         assert validator.is_valid(dict(data, extension=extension))
         assert not validator.is_valid(dict(data, extension={"until": "2026-11-30"}))
+    # a penalty extension names its basis (处罚法 art. 60: 法律、法规、规章另有规定的，从其规定)
+    penalty = load("penalty_decision", "example")
+    assert not CATALOGUE.get("penalty_decision").validator.is_valid(
+        dict(penalty, extension={k: v for k, v in extension.items() if k != "provision"}))
     validator = CATALOGUE.get("license_extension_notice").validator
     data = load("license_extension_notice", "example")
     del data["extension"]["approved_on"]
@@ -470,8 +476,14 @@ def test_remedy_clause(doc_type, tmp_path):
         doc = Document(TEMPLATES / f"{doc_type}.docx")
         assert any(p.text.strip() == "{{ remedy_clause }}" for p in doc.paragraphs)
         text = render(doc_type, load(doc_type, "example"), tmp_path / "remedy.docx")
-        assert REMEDY_CLAUSE in text
-        assert text.index(REMEDY_CLAUSE) < text.rindex(signing_body(doc_type))
+        clause = remedy_clause(PROFILE, entry(doc_type)["title"])
+        assert clause in text
+        assert text.index(clause) < text.rindex(signing_body(doc_type))
+        # the document names itself, never another type (a 责令改正通知书 is no 决定书)
+        own = entry(doc_type)["title"][-3:]
+        assert f"自收到本{own}之日起" in clause
+        others = {"决定书", "通知书", "告知书"} - {own}
+        assert not any(f"本{other}" in clause for other in others), clause
 
 
 @pytest.mark.parametrize("doc_type", TYPES)
@@ -558,6 +570,7 @@ def test_page_layout_and_fonts(doc_type):
     names = {s.name for s in doc.styles}
     if "ZF Heading 1" in names:   # only the styles a template uses are shipped
         assert doc.styles["ZF Heading 1"].element.rPr.find(qn("w:rFonts")).get(qn("w:eastAsia")) == "黑体"
+    if "ZF Heading 2" in names:
         heading2 = doc.styles["ZF Heading 2"]
         assert heading2.element.rPr.find(qn("w:rFonts")).get(qn("w:eastAsia")) == "楷体_GB2312"
         assert heading2.font.size.pt == 16
@@ -647,3 +660,16 @@ def test_pages_in_libreoffice(doc_type, converter, tmp_path):
             lines = [line.strip() for line in page if line.strip()]
             for above, below in zip(lines, lines[1:]):
                 assert not (above[-1].isdigit() and below[0].isdigit()), (variant, above, below)
+
+
+@pytest.mark.parametrize("doc_type", TYPES)
+def test_case_number_printed_on_every_document_of_a_case(doc_type, tmp_path):
+    """The Liaoning forms carry the 案号 on every document of a case: each type whose data has a case
+    prints data.case.number (here an unusual one, so no template text can pass for it)."""
+    if "case" not in load(doc_type, "schema")["properties"]:
+        return
+    data = load(doc_type, "example")
+    data["case"] = {**data.get("case", {}), "number": "鞍审批案〔2026〕第4711号", "cause": "未依法办理住所变更登记",
+                    "filed_on": "2026-09-03"}
+    assert CATALOGUE.get(doc_type).validator.is_valid(data)
+    assert "鞍审批案〔2026〕第4711号" in render(doc_type, data, tmp_path / "case.docx")

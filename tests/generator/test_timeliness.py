@@ -54,13 +54,13 @@ def test_extension_approved_before_acceptance_is_refused():
     assert "受理申请之日" in p.errors[0].message
 
 
-def test_extension_check_reaching_2027_names_the_acceptance_date():
+def test_extension_check_reaching_an_unpublished_year_counts_the_statutory_holidays():
+    # 20 working days from 2026-12-10 end 2027-01-08 on the law's holidays (2027 not yet published)
     data = {"application": {"received_on": "2026-12-10", "accepted_on": "2026-12-10"},
             "extension": {"reason": "复杂", "approved_on": "2026-12-30"}}
-    p = refused("license_extension_notice", data, date(2027, 1, 4))
-    assert p.type == "calendar-unavailable"
-    assert paths(p) == ["data/application/accepted_on"]
-    assert "受理申请之日" in p.errors[0].message and "2027年" in p.errors[0].message
+    assert check("license_extension_notice", data, date(2027, 1, 8), CAL) == []
+    p = refused("license_extension_notice", data, date(2027, 1, 11))
+    assert paths(p) == ["data/issued_on"] and "2027年1月8日" in p.errors[0].message
 
 
 def test_extension_notice_in_december_needs_no_2027_schedule():
@@ -151,6 +151,9 @@ def test_license_valid_to_before_valid_from_refused():
 
 # --- penalty decision ----------------------------------------------------------------
 
+PROVISION = "《市场监督管理行政处罚程序规定》第六十四条"
+
+
 def penalty(decided, filed="2026-09-03", extension=None):
     data = {"case": {"number": "鞍审批案〔2026〕7号", "filed_on": filed}, "decision": {"date": decided}}
     if extension is not None:
@@ -176,21 +179,54 @@ def test_penalty_decided_after_ninety_days_without_extension_refused():
 
 
 def test_penalty_with_approved_extension_passes_until_its_end():
-    extension = {"approved_on": "2026-11-30", "approved_by": "王局长", "reason": "案情复杂", "until": "2027-01-01"}
+    extension = {"approved_on": "2026-11-30", "approved_by": "王局长", "reason": "案情复杂", "until": "2027-01-01",
+                 "provision": PROVISION}
     assert check("penalty_decision", penalty("2026-12-20", extension=extension), date(2026, 12, 20), CAL) == []
     p = refused("penalty_decision", penalty("2027-01-04", extension=extension), date(2027, 1, 4))
     assert "data/decision/date" in paths(p)
 
 
 def test_penalty_extension_approved_after_the_ninety_days_refused():
-    extension = {"approved_on": "2026-12-03", "approved_by": "王局长", "reason": "案情复杂", "until": "2027-01-01"}
+    extension = {"approved_on": "2026-12-03", "approved_by": "王局长", "reason": "案情复杂", "until": "2027-01-01",
+                 "provision": PROVISION}
     p = refused("penalty_decision", penalty("2026-12-10", extension=extension), date(2026, 12, 10))
     assert paths(p) == ["data/extension/approved_on"]
 
 
 def test_penalty_extension_missing_fields_named():
     p = refused("penalty_decision", penalty("2026-12-10", extension={"approved_on": "2026-11-30"}), date(2026, 12, 10))
-    assert paths(p) == ["data/extension/approved_by", "data/extension/reason", "data/extension/until"]
+    assert paths(p) == ["data/extension/provision", "data/extension/approved_by", "data/extension/reason",
+                        "data/extension/until"]
+
+
+def extended(until, **more):
+    return {"approved_on": "2026-11-30", "approved_by": "王局长", "reason": "需委托鉴定", "until": until,
+            "provision": PROVISION, **more}
+
+
+@pytest.mark.parametrize("until, collective, ok", [
+    ("2027-01-01", None, True),            # 2026-12-02 + 30 days
+    ("2027-01-02", None, False),           # 31 days: needs the heads' collective decision
+    ("2027-03-01", None, False),
+    ("2027-03-01", "2026-12-01", True),    # a collective decision sets a longer, reasonable period
+    ("2026-12-02", None, False),           # not later than the 90th day: no extension at all
+])
+def test_penalty_extension_is_bounded(until, collective, ok):
+    extension = extended(until, **({"collective_decision_on": collective} if collective else {}))
+    data = penalty("2026-12-20", extension=extension)
+    if ok:
+        assert check("penalty_decision", data, date(2026, 12, 20), CAL) == []
+    else:
+        p = refused("penalty_decision", data, date(2026, 12, 20))
+        assert "data/extension/until" in paths(p)
+
+
+@pytest.mark.parametrize("decided", ["2026-11-20", "2026-12-20"])
+def test_an_extension_without_its_basis_is_refused_even_within_ninety_days(decided):
+    extension = extended("2026-12-30")
+    del extension["provision"]
+    p = refused("penalty_decision", penalty(decided, extension=extension), date.fromisoformat(decided))
+    assert paths(p) == ["data/extension/provision"] and "第六十条" in p.errors[0].message
 
 
 def test_penalty_decided_before_the_case_was_filed_refused():

@@ -1,5 +1,5 @@
 """The search app under test: SQLite and PostgreSQL for the records, the
-embedded FTS5 index (the Elasticsearch backend has its own fixtures in
+embedded Tantivy index (the Elasticsearch backend has its own fixtures in
 test_backends.py)."""
 from __future__ import annotations
 
@@ -64,8 +64,12 @@ def decision(base: dict, **changes) -> dict:
 
 
 def publish(client, body, role="publisher"):
-    return client.post("/v1/decisions", data=json.dumps(body, ensure_ascii=False),
+    """Publish, then wait until the index has it (searchable within a second: test_nrt.py)."""
+    resp = client.post("/v1/decisions", data=json.dumps(body, ensure_ascii=False),
                        headers={**auth(role), "Content-Type": "application/json"})
+    if resp.status_code in (200, 201):
+        client.application.extensions["zhifa.runtime"].index.refresh()
+    return resp
 
 
 @pytest.fixture

@@ -66,6 +66,12 @@ def test_same_number_replaces(sqlite_search):
     ({"penalties": [{"kind": "警告"}]}, "penalties"),
     ({"party": {**PERSON_PENALTY["party"], "minor": True}}, "party"),
     ({"party": {**PERSON_PENALTY["party"], "id_number": "210302201201011230"}}, "party"),  # born 2012
+    ({"party": {**PERSON_PENALTY["party"], "id_number": "210302 20120101 1230"}}, "party"),
+    ({"party": {**PERSON_PENALTY["party"], "id_number": "２１０３０２－２０１２０１０１－１２３０"}}, "party"),
+    ({"party": {**PERSON_PENALTY["party"], "id_number": "2103022012\n01011230"}}, "party"),
+    ({"summary": "当事人张伟（16周岁）无证销售散装白酒。"}, "summary"),
+    ({"text": "当事人：张伟，男，现年十六岁，住鞍山市。"}, "text"),
+    ({"summary": "当事人张伟，公民身份号码210302 2012 0101 1230，无证销售散装白酒。"}, "summary"),
     ({"confidentiality": "trade_secret"}, "confidentiality"),
     ({"text": "机密★1年\n当事人……"}, "text"),
 ])
@@ -243,10 +249,8 @@ def test_reindex_command_rebuilds_the_index_from_the_database(sqlite_search, cap
     assert search(client, q="许可")["total"] == 1 and search(client)["total"] == 2
 
 
-def test_estimated_counts_are_labelled(sqlite_search, monkeypatch):
-    """Very many matches (fts.EXACT_FACETS, lowered here): the API flags estimates
-    and the page writes 约 before them."""
-    from services.search import fts
+def test_counts_are_exact_and_say_so(sqlite_search):
+    """The embedded index counts every match: no estimate, no 约 on the page."""
     _, client = sqlite_search
     for i in range(1, 9):
         publish(client, decision(PENALTY, number=f"鞍审批罚决字〔2025〕第{i}号", decided_on=f"2025-0{i}-10",
@@ -254,10 +258,5 @@ def test_estimated_counts_are_labelled(sqlite_search, monkeypatch):
     plain = search(client, q="罚", kind="penalty")
     page = client.get("/", query_string={"q": "罚", "kind": "penalty"}).get_data(as_text=True)
     assert plain["total"] == 8 and not plain["total_approximate"] and not plain["facets_approximate"]
+    assert plain["facets"]["year"] == {"2025": 8} and plain["ranked_within"] is None
     assert "共找到 8 件决定" in page and "约数" not in page
-    for name, value in (("EXACT_FACETS", 3), ("FACET_SAMPLE", 4), ("EXACT_BELOW", 2), ("RANK_WITHIN", 5)):
-        monkeypatch.setattr(fts, name, value)
-    many = search(client, q="罚", kind="penalty")
-    assert many["total_approximate"] and many["facets_approximate"] and many["ranked_within"] == 5
-    page = client.get("/", query_string={"q": "罚", "kind": "penalty"}).get_data(as_text=True)
-    assert f"共找到 约 {many['total']} 件决定" in page and "约数" in page and "最新的 5 件" in page

@@ -1,4 +1,4 @@
-"""One test suite for both search backends: the embedded SQLite FTS5 index
+"""One test suite for both search backends: the embedded Tantivy index
 and the Elasticsearch one, the latter against osmem-server (an in-memory
 OpenSearch-compatible server: no Elasticsearch installs here) and against a
 real cluster when ZHIFA_TEST_ELASTICSEARCH_URL is set."""
@@ -42,11 +42,11 @@ def osmem():
     server.close()
 
 
-@pytest.fixture(params=["fts", "osmem", "elasticsearch"])
+@pytest.fixture(params=["tantivy", "osmem", "elasticsearch"])
 def backend(request, tmp_path):
-    if request.param == "fts":
-        from services.search.fts import FtsIndex
-        index = FtsIndex(tmp_path / "index.sqlite3", ANALYZER)
+    if request.param == "tantivy":
+        from services.search.tantivy_index import TantivyIndex
+        index = TantivyIndex(tmp_path / "index", ANALYZER)
     else:
         from services.search.elastic import ElasticIndex
         if request.param == "osmem":
@@ -62,6 +62,7 @@ def backend(request, tmp_path):
 
 
 def search(index, q="", **kw):
+    index.refresh()         # what was written is searchable (within a second: test_nrt.py)
     return index.search(SearchQuery(parse_terms(q), today=TODAY, **kw))
 
 
@@ -157,64 +158,82 @@ def test_the_service_on_elasticsearch(zhifa_env, tmp_path, osmem):
         app.extensions["zhifa.runtime"].close()
 
 
-def test_very_common_words_are_estimated_and_say_so(tmp_path, monkeypatch):
-    """Above fts.EXACT_FACETS matches the embedded index samples the facets (and the
-    total when filters apply) and ranks the newest matches only; the result says so."""
-    from services.search import fts
-    index = fts.FtsIndex(tmp_path / "index.sqlite3", ANALYZER)
-    many = [doc(n, body="罚款人民币一万元。", decided=date(2024 + n % 2, 1 + n % 12, 1)) for n in range(20, 80)]
-    index.upsert([*CORPUS, *many])
-    exact = search(index, "罚")
-    exact_2025 = search(index, "罚", date_from=date(2025, 1, 1), date_to=date(2025, 12, 31))
-    assert exact.total == 63 and not exact.facets_approximate and not exact.total_approximate
-    monkeypatch.setattr(fts, "EXACT_FACETS", 10)
-    monkeypatch.setattr(fts, "FACET_SAMPLE", 20)
-    monkeypatch.setattr(fts, "EXACT_BELOW", 5)
-    monkeypatch.setattr(fts, "RANK_WITHIN", 30)
-    common = search(index, "罚")
-    # The bare word's total stays exact: the FTS count less no. 5, past its period.
-    assert common.total == 63 and not common.total_approximate
-    assert common.facets_approximate and common.facets["kind"] == {"penalty": 63}
-    assert set(common.facets["year"]) <= set(exact.facets["year"])
-    assert common.ranked_within == 30 and len(common.hits) == 20
-    filtered = search(index, "罚", date_from=date(2025, 1, 1), date_to=date(2025, 12, 31))
-    assert filtered.total_approximate and abs(filtered.total - exact_2025.total) <= exact_2025.total // 2
-    assert all(h.decided_on.year == 2025 for h in filtered.hits)
-    assert search(index, "罚", kind="license").total == 0         # an estimate this small is recounted
-    index.close()
+# -- what citizens type: folding, parts of codes, agencies (every backend) -----------
+
+CITIZEN = [
+    doc(21, kind="license", agency="鞍山市市场监督管理局", title="准予行政许可决定书", party="鞍山市铁西区藥房連鎖店",
+        body="准予食品经营许可，许可证编号：JY22103030045678，经营项目：餐飲服务。", decided=date(2026, 2, 2)),
+    doc(22, agency="鞍山市消防救援支队", party="海城市示例锅炉有限公司",
+        body="锅炉大气污染物排放超过《锅炉大气污染物排放标准》（GB 13271-2014）规定的限值，罚款人民币伍万元。",
+        decided=date(2026, 2, 3)),
+    doc(23, agency="鞍山市消防救援支队", party="台安县示例宾馆",
+        body="消防设施未保持完好有效，统一社会信用代码９１２１０３０３ＭＡ０Ｕ７Ｆ２Ｎ４Ｋ，罚款人民币五千元。",
+        decided=date(2026, 2, 4)),
+]
 
 
-def test_rebuild_in_worker_processes_finds_the_same(tmp_path):
-    from services.search.fts import FtsIndex
-    one, two = FtsIndex(tmp_path / "one.sqlite3", ANALYZER), FtsIndex(tmp_path / "two.sqlite3", ANALYZER)
-    assert one.rebuild(iter(CORPUS)) == two.rebuild(iter(CORPUS), workers=2) == len(CORPUS)
-    for q in ("罚", "许可", "住所变更登记", '"没收违法所得"', "罚款 -过期", "jy22103020012345"):
-        assert numbers(search(one, q)) == numbers(search(two, q)), q
-    two.delete(CORPUS[0].number)                     # rows segmented elsewhere leave the index whole
-    assert search(two, "住所变更").total == 0 and search(two, "罚").total == 2
-    one.close(), two.close()
+@pytest.fixture
+def citizen(backend):
+    backend.upsert(CITIZEN)
+    return backend
 
 
-def test_an_index_file_of_the_first_layout_is_indexed_anew(tmp_path):
-    """The first version stored the text in `meta` and in the FTS table; opening
-    such a file re-indexes its decisions in the current layout."""
-    import sqlite3
+def nos(result):
+    return {int(n.split("第")[1][:-1]) for n in numbers(result)}
 
-    from services.search.fts import FtsIndex
-    path = tmp_path / "index.sqlite3"
-    conn = sqlite3.connect(path)
-    conn.executescript("""
-        CREATE TABLE current (id INTEGER PRIMARY KEY CHECK (id = 1), gen INTEGER);
-        INSERT INTO current VALUES (1, 1);
-        CREATE TABLE meta_g1 (id INTEGER PRIMARY KEY, number TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
-            title TEXT NOT NULL, agency TEXT NOT NULL, party TEXT NOT NULL, decided_on TEXT NOT NULL,
-            until TEXT NOT NULL, year INTEGER NOT NULL, body TEXT NOT NULL);
-        CREATE VIRTUAL TABLE docs_g1 USING fts5(title, words, chars);""")
-    d = CORPUS[0]
-    conn.execute("INSERT INTO meta_g1 VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                 (d.number, d.kind, d.title, d.agency, d.party, d.decided_on.isoformat(),
-                  d.publish_until.isoformat(), d.year, d.body))
-    conn.commit(), conn.close()
-    index = FtsIndex(path, ANALYZER)
-    assert numbers(search(index, "住所变更")) == [d.number] and search(index, "罚").facets["kind"] == {"penalty": 1}
-    index.close()
+
+@pytest.mark.parametrize("q, expected", [
+    ("餐饮", {3, 21}),                        # traditional text (餐飲) found by the simplified word
+    ("餐飲", {3, 21}),                        # and the other way round
+    ("药房", {21}), ("藥房连锁", {21}),        # mixed forms in one word
+    ("ＪＹ２２１０３０３００４５６７８", {21}),  # full-width input
+    ("jy22103030045678", {21}), ("Jy22103030045678", {21}),
+    ("22103030045678", {21}),                 # the code without its letters
+    ("045678", {21}),                         # a tail of it
+    ("2210303", {21}),                        # its head
+    ("2210 3030 0456 78", {21}),              # pasted with spaces
+    ('"2210-3030-0456-78"', {21}),            # with dashes
+    ("GB13271-2014", {22}), ("gb 13271", {22}), ('"GB 13271"', {22}), ("13271", {22}),
+    ("91210303MA0U7F2N4K", {23}),             # a code indexed in full-width, typed half-width
+    ("ma0u7f2n4k", {23}),
+    ("0456789", set()),                       # digits that are not there in that order
+    ("JY045678", set()),                      # letters glued to a tail are not a prefix of the code
+])
+def test_folded_forms_and_parts_of_codes_find_their_decisions(citizen, q, expected):
+    result = search(citizen, q)
+    assert nos(result) == expected and result.total == len(expected), q
+
+
+@pytest.mark.parametrize("agency, expected", [
+    ("消防", {22, 23}),                       # a part of the name
+    ("消防救援支队", {22, 23}),
+    ("鞍山市消防救援支队", {22, 23}),          # the whole name
+    ("市场监管", set()),                      # not a substring of any name
+    ("市場監督", {21}),                       # traditional characters
+])
+def test_the_agency_filter_matches_a_part_of_the_name(citizen, agency, expected):
+    assert nos(search(citizen, agency=agency)) == expected
+
+
+@pytest.mark.parametrize("q", ["，。！", "***", "、", "……", "——", "“”", "- -", '""'])
+def test_punctuation_only_queries_are_refused_naming_q(q):
+    with pytest.raises(Problem) as caught:
+        parse_terms(q)
+    assert caught.value.status == 422 and caught.value.errors[0].path == "q"
+
+
+def test_snippets_mark_folded_matches_and_start_at_a_word(citizen):
+    hit = search(citizen, "餐饮").hits
+    snippet = next(h.snippet for h in hit if h.number.endswith("第21号"))
+    assert "<mark>餐飲</mark>" in snippet
+    code = next(h.snippet for h in search(citizen, "045678").hits)
+    assert "JY2210303<mark>0045678</mark>" in code or "<mark>045678</mark>" in code
+    long_clause = doc(24, body="当事人" + "经营食品销售活动期间" * 8 + "擅自改变经营场所地址且未办理变更登记手续。")
+    citizen.upsert([long_clause])
+    text = next(h.snippet for h in search(citizen, "变更登记").hits if h.number.endswith("第24号"))
+    assert text.startswith("…")
+    shown = text[1:].split("<mark>")[0]
+    body = long_clause.body
+    at = body.index(shown)
+    # the window begins where a word begins: not inside 经营 / 食品 / 销售 / 活动 / 期间
+    assert shown[:2] in {"经营", "食品", "销售", "活动", "期间", "擅自", "改变", "场所", "地址"} or at == 0, text

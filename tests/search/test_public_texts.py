@@ -138,3 +138,10 @@ def test_adjustments_out_of_range_are_named(sqlite_search):
     assert "redaction/hide/1/field" in [e["path"] for e in body["errors"]]
     assert_problem(client.post("/v1/decisions/preview", json={**PENALTY, "redaction": {"hide": [
         {"field": "summary", "start": 0, "end": 2, "rule": "no-such-rule"}]}}, headers=auth("publisher")), 422)
+
+
+def test_adults_and_minors_other_than_the_party_do_not_stop_publication(sqlite_search):
+    _, client = sqlite_search
+    summary = ("当事人张伟（46周岁）无证销售散装白酒，其雇用的李某（16岁）在店内帮工；"
+               "当事人已满十八周岁。")
+    assert publish(client, decision(PERSON_PENALTY, summary=summary)).status_code == 201

@@ -10,6 +10,6 @@ the shared data vocabulary and the catalogue, when a new layout is wanted:
 Modules: styles (page, fonts, minimal package), blocks (paragraphs, forms,
 seal and signature blocks), vocabulary (the shared data vocabulary and
 schema helpers), spec (a document type's catalogue entry, schema, example
-and layout), license_flow / penalty_flow / common_flow (the 19 types),
+and layout), license_flow / penalty_flow / common_flow (the 21 types),
 build (writes the files).
 """

@@ -72,7 +72,11 @@ HANDLER_LINES = [P("{%p for h in handlers %}"), P("{{ h.name }}（执法证号�
 ADDRESS_LABEL = "{% if party.kind == 'organization' %}住所{% else %}住址{% endif %}"
 PERSON_ID = "{{ party.id_type or '身份证件' }}号码"
 AMOUNT = "{{ p.amount_yuan | amount_cn }}"   # 人民币贰万元整（¥20,000.00）
+# Each kind prints what carries it out (penalties.py requires it): the amount, the licence, scope and period.
 PENALTY_TEXT = ("{{ p.kind }}{% if p.amount_yuan is defined %}" + AMOUNT + "{% endif %}"
+                "{% if p.license_name %}（{{ p.license_name }}{% if p.license_number %}，编号：{{ p.license_number }}"
+                "{% endif %}）{% endif %}"
+                "{% if p.scope %}，范围：{{ p.scope }}{% endif %}{% if p.period %}，期限：{{ p.period }}{% endif %}"
                 "{% if p.detail %}（{{ p.detail }}）{% endif %}")
 
 
@@ -155,8 +159,10 @@ class Doc:
         """A docxtpl paragraph tag ({%p ... %}); the paragraph disappears on rendering."""
         self.p(TAG_PREFIX + statement + " %}", style="ZF Plain")
 
-    def heading_block(self, you: bool = True) -> None:
-        """Signing body's name line, title and the document number (文号) line.
+    def heading_block(self, you: bool = True, case_number: bool = False) -> None:
+        """Signing body's name line, title and the document number (文号) line,
+        and with `case_number` the case number (案号) the Liaoning forms carry
+        under it on every document of a case.
 
         Sets the template variable `signer`, and with `you` also `you`
         (你单位 for an organisation, 你 for a natural person)."""
@@ -165,7 +171,13 @@ class Doc:
             self.tag("set you = '你单位' if party.kind == 'organization' else '你'")
         self.p("{{ signer }}", style="ZF Agency")
         self.p("{{ doc_title }}", style="ZF Title")
-        self.p("{{ number }}", style="ZF Number")
+        # dated before it was registered: the registry's 补登记 mark, on the number's line so that
+        # no page of a one-page form (送达回证) is pushed over
+        self.p("{{ number }}{% if registered_on %}（补登记）{% endif %}", style="ZF Number")
+        if case_number:
+            self.tag("if case and case.number")
+            self.p("案号：{{ case.number }}", style="ZF Number")
+            self.tag("endif")
 
     def salutation(self, who: str = "{{ party.name }}") -> None:
         self.p(who + "：", style="ZF Plain")

@@ -10,6 +10,17 @@ EXTENSION_LINE = ("{% if extension %}因{{ extension.reason }}，经本机关负
                   "办理期限已依法延长十个工作日。{% endif %}")
 
 
+
+def excluded_periods(d) -> None:
+    """许可法 art. 45: the periods not counted, told to the applicant in writing."""
+    d.tag("if excluded_periods")
+    d.body("依照《中华人民共和国行政许可法》第四十五条的规定，下列期间所需时间不计算在作出行政许可决定的期限内：",
+           keep_next=True)
+    d.tag("for x in excluded_periods")
+    d.body("{{ loop.index }}. {{ x.kind }}：{{ x.started_on }}至{{ x.ended_on }}（依据：{{ x.basis }}）")
+    d.tag("endfor")
+    d.tag("endif")
+
 @spec
 def _license_supplement_notice() -> Spec:
     def layout(d: Doc) -> None:
@@ -123,9 +134,10 @@ def _license_non_acceptance_decision() -> Spec:
         required=["party", "application", "decision"],
         deadlines=["publication_other"], remedy=True,
         description="申请事项不需要取得行政许可或者不属于本机关职权范围等情形，作出不予受理决定"
-                    "（行政许可法第三十二条）",
+                    "（行政许可法第三十二条）。依第三十二条第一款第（二）项不予受理的，须在 decision.refer_to 中"
+                    "告知申请人应当向其申请的行政机关；第（一）、（二）项应当即时作出。",
         example={
-            "issued_on": "2026-10-13",
+            "issued_on": "2026-10-12",   # 即时: on the day the application is received (art. 32)
             "party": PERSON,
             "application": {"item": FOOD_ITEM, "received_on": "2026-10-12"},
             "decision": {
@@ -149,6 +161,7 @@ def _license_extension_notice() -> Spec:
                "于{{ extension.approved_on }}批准，根据《中华人民共和国行政许可法》第四十二条第一款的规定，"
                "决定将办理期限延长十个工作日，本机关将于{{ deadlines.license_decision_extended }}前作出"
                "行政许可决定。")
+        excluded_periods(d)
         d.body("特此通知。")
         d.contact()
         d.seal()
@@ -156,7 +169,8 @@ def _license_extension_notice() -> Spec:
     return Spec(
         "license_extension_notice", "延期通知书", "license", "许延字", "license", layout,
         props={"party": use("party", []), "application": use("application", ["item", "accepted_on"]),
-               "extension": use("extension", ["reason", "approved_on"])},
+               "extension": use("extension", ["reason", "approved_on"]),
+               "excluded_periods": use("excluded_periods")},
         required=["party", "application", "extension"],
         deadlines=["license_decision_extended"],
         example={
@@ -266,6 +280,7 @@ def _license_grant_decision() -> Spec:
         d.body("{{ you }}于{{ application.received_on }}提出的{{ application.item }}申请，本机关于"
                "{{ application.accepted_on }}依法受理。" + EXTENSION_LINE + "经审查，{{ you }}的申请符合"
                "法定条件、标准。根据" + joined("decision.legal_basis") + "的规定，本机关决定准予行政许可。")
+        excluded_periods(d)
         d.body("许可内容：{{ decision.content }}")
         d.tag("if decision.license_number")
         d.body("许可证件编号：{{ decision.license_number }}")
@@ -285,7 +300,8 @@ def _license_grant_decision() -> Spec:
         props={"party": use("party", []),
                "application": use("application", ["item", "received_on", "accepted_on"]),
                "decision": use("decision", ["date", "content", "legal_basis"]),
-               "extension": use("extension", ["reason", "approved_on"])},
+               "extension": use("extension", ["reason", "approved_on"]),
+               "excluded_periods": use("excluded_periods")},
         required=["party", "application", "decision"],
         deadlines=["license_certificate_delivery", "publication_decision"], remedy=True,
         description="准予行政许可的决定。许可的条件、范围或者有效期可以由申请人或者利害关系人申请行政复议"
@@ -314,6 +330,7 @@ def _license_denial_decision() -> Spec:
         d.body("{{ you }}于{{ application.received_on }}提出的{{ application.item }}申请，本机关于"
                "{{ application.accepted_on }}依法受理。" + EXTENSION_LINE + "经审查，{{ decision.reasons }}")
         d.body("根据" + joined("decision.legal_basis") + "的规定，本机关决定不予行政许可。")
+        excluded_periods(d)
         d.body("{{ remedy_clause }}")
         d.contact()
         d.seal("{{ decision.date }}")
@@ -323,7 +340,8 @@ def _license_denial_decision() -> Spec:
         props={"party": use("party", []),
                "application": use("application", ["item", "received_on", "accepted_on"]),
                "decision": use("decision", ["date", "reasons", "legal_basis"]),
-               "extension": use("extension", ["reason", "approved_on"])},
+               "extension": use("extension", ["reason", "approved_on"]),
+               "excluded_periods": use("excluded_periods")},
         required=["party", "application", "decision"],
         deadlines=["publication_decision"], remedy=True,
         example={

@@ -1,4 +1,4 @@
-"""Penalty / general flow (行政处罚): the ten document types."""
+"""Penalty / general flow (行政处罚): the twelve document types."""
 from __future__ import annotations
 
 from tools.templates.blocks import (ADDRESS_LABEL, HANDLER_LINES, HANDLERS_INLINE, PENALTY_TEXT, TR, Doc, L, P, Row,
@@ -45,7 +45,7 @@ def penalty_list(d: Doc) -> None:
 @spec
 def _case_filing_form() -> Spec:
     def layout(d: Doc) -> None:
-        d.heading_block(you=False)
+        d.heading_block(you=False, case_number=True)
         d.form(FORM_WIDTHS, [
             [L("案件来源"), V("{{ case.source }}"), L("线索受理日期"), V("{{ filing.received_on }}")],
             [L("案由"), V("{{ case.cause }}", 3)],
@@ -102,7 +102,7 @@ INTERVIEWEE = obj({
 @spec
 def _inquiry_record() -> Spec:
     def layout(d: Doc) -> None:
-        d.heading_block(you=False)
+        d.heading_block(you=False, case_number=True)
         d.field("询问时间", "{{ inquiry.date }} {{ inquiry.started_at }} 至 {{ inquiry.ended_at }}")
         d.field("询问地点", "{{ inquiry.place }}")
         d.field("询问人", HANDLERS_INLINE)
@@ -175,7 +175,7 @@ def _inquiry_record() -> Spec:
 @spec
 def _inspection_record() -> Spec:
     def layout(d: Doc) -> None:
-        d.heading_block(you=False)
+        d.heading_block(you=False, case_number=True)
         d.field("检查（勘验）时间",
                 "{{ inspection.date }} {{ inspection.started_at }} 至 {{ inspection.ended_at }}")
         d.field("检查（勘验）地点", "{{ inspection.place }}")
@@ -230,7 +230,7 @@ def _inspection_record() -> Spec:
 @spec
 def _rectification_order() -> Spec:
     def layout(d: Doc) -> None:
-        d.heading_block()
+        d.heading_block(case_number=True)
         d.salutation()
         d.body("经查明：{{ facts }}")
         d.body("{{ you }}的上述行为违反了" + joined("rectification.violated") + "的规定。根据"
@@ -245,7 +245,7 @@ def _rectification_order() -> Spec:
 
     return Spec(
         "rectification_order", "责令改正通知书", "penalty", "责改字", "agency", layout,
-        props={"party": use("party", []), "facts": use("facts"),
+        props={"case": use("case", []), "party": use("party", []), "facts": use("facts"),
                "rectification": obj({
                    "violated": {**use("provisions"), "description": "违反的法律、法规、规章条款"},
                    "legal_basis": {**use("provisions"), "description": "责令改正的法律依据"},
@@ -258,6 +258,7 @@ def _rectification_order() -> Spec:
         description="责令当事人限期改正违法行为。责令改正本身可以申请行政复议或者提起行政诉讼，故载明救济途径。",
         example={
             "issued_on": "2026-09-04",
+            "case": PENALTY_CASE,
             "party": TRADER,
             "facts": "当事人于2026年6月将经营场所由鞍山市铁西区人民路示例号迁至鞍山市铁西区建设大道示例号，"
                      "至今未向登记机关申请住所变更登记。",
@@ -275,7 +276,7 @@ def _rectification_order() -> Spec:
 @spec
 def _penalty_prior_notice() -> Spec:
     def layout(d: Doc) -> None:
-        d.heading_block()
+        d.heading_block(case_number=True)
         d.salutation()
         d.body("本机关在办理{{ you }}{{ case.cause }}一案中查明：{{ facts }}")
         d.body("上述事实有下列证据证明：", keep_next=True)
@@ -306,8 +307,9 @@ def _penalty_prior_notice() -> Spec:
         props={"case": use("case", ["cause"]), "party": use("party", []), "facts": use("facts"),
                "evidence": use("evidence"),
                "decision": use("decision", ["violated", "legal_basis", "penalties"]),
-               "hearing_right": boolean("当事人是否享有要求听证的权利（行政处罚法第六十三条）")},
-        required=["case", "party", "facts", "evidence", "decision", "hearing_right"],
+               "hearing_right": boolean("当事人是否享有要求听证的权利（行政处罚法第六十三条）。不填则按拟作出的处罚"
+                                        "依法确定；依法享有听证权利的，不得填写 false")},
+        required=["case", "party", "facts", "evidence", "decision"],
         deadlines=["penalty_hearing_request"], party_writes=True,
         description="作出行政处罚决定前，告知拟处罚的事实、理由、依据和内容以及陈述、申辩、要求听证的"
                     "权利（行政处罚法第四十四条、第六十三条）。当事人的意见由本人书写，数据中不含该内容。",
@@ -325,7 +327,7 @@ def _penalty_prior_notice() -> Spec:
 @spec
 def _statement_defence_record() -> Spec:
     def layout(d: Doc) -> None:
-        d.heading_block(you=False)
+        d.heading_block(you=False, case_number=True)
         d.field("时间", "{{ statement.date }} {{ statement.started_at or '　　时　　分' }} 至 "
                       "{{ statement.ended_at or '　　时　　分' }}")
         d.field("地点", "{{ statement.place }}")
@@ -375,7 +377,7 @@ def _statement_defence_record() -> Spec:
 @spec
 def _hearing_notice() -> Spec:
     def layout(d: Doc) -> None:
-        d.heading_block()
+        d.heading_block(case_number=True)
         d.salutation()
         d.body("{{ you }}{% if hearing.requested_on %}于{{ hearing.requested_on }}{% endif %}提出的听证"
                "申请收悉。根据《中华人民共和国行政处罚法》第六十四条的规定，本机关决定就{{ case.cause }}"
@@ -411,6 +413,141 @@ def _hearing_notice() -> Spec:
             "hearing": {"date": "2026-11-05", "time": "09:00",
                         "place": "鞍山市营商环境建设局听证室", "host": "陈静", "clerk": "周敏",
                         "public": True, "requested_on": "2026-10-23"},
+        },
+    )
+
+
+HEARING_HELD = obj({
+    "date": date("听证日期"), "started_at": clock("开始时间"), "ended_at": clock("结束时间"),
+    "place": string("听证地点", 200), "host": string("听证主持人"), "clerk": string("听证记录人"),
+    "public": boolean("是否公开举行"),
+}, ["date", "started_at", "place", "host", "clerk", "public"], "听证")
+HEARING_ATTENDEE = obj({
+    "name": string("姓名"),
+    "role": string("身份（如：法定代表人、委托代理人）", SHORT),
+    "work": string("工作单位及职务", 200),
+}, ["name", "role"], "当事人一方出席听证的人员")
+HEARING_CASE_EXAMPLE = {"date": "2026-11-05", "started_at": "09:00", "ended_at": "10:30",
+                        "place": "鞍山市营商环境建设局听证室", "host": "陈静", "clerk": "周敏", "public": True}
+
+
+@spec
+def _hearing_record() -> Spec:
+    def layout(d: Doc) -> None:
+        d.heading_block(you=False, case_number=True)
+        d.field("案由", "{{ party.name }}{{ case.cause }}案")
+        d.field("听证时间", "{{ hearing.date }} {{ hearing.started_at }} 至 {{ hearing.ended_at or '　　时　　分' }}")
+        d.field("听证地点", "{{ hearing.place }}")
+        d.field("听证方式", "{% if hearing.public %}公开{% else %}不公开{% endif %}")
+        d.party_block()
+        d.tag("for a in attendees")
+        d.field("{{ a.role }}", "{{ a.name }}{% if a.work %}（{{ a.work }}）{% endif %}")
+        d.tag("endfor")
+        d.field("案件调查人员", HANDLERS_INLINE)
+        d.field("听证主持人", "{{ hearing.host }}")
+        d.field("听证记录人", "{{ hearing.clerk }}")
+        d.body("主持人宣布听证纪律，核对听证参加人身份，告知当事人依法享有的权利：申请主持人、记录人回避；"
+               "进行陈述、申辩和质证；听证结束前作最后陈述；核对听证笔录。", keep_next=True)
+        d.handwriting("当事人（代理人）对是否申请回避的意见（由当事人或者代理人本人书写）：", 2)
+        d.p("听证过程：", style="ZF Plain", keep_next=True)
+        d.tag("for item in proceedings")
+        d.p("{{ item.speaker }}：{{ item.words }}", style="ZF Plain")
+        d.tag("endfor")
+        d.handwriting("当事人（代理人）最后陈述（由当事人或者代理人本人书写）：", 4)
+        d.record_ack("当事人（代理人）")
+        d.body("当事人或者其代理人拒绝签字或者盖章的，由听证主持人在笔录中注明（《中华人民共和国行政处罚法》"
+               "第六十四条第（八）项）。", keep_next=True)
+        d.sign("当事人（代理人）签名", keep_next=True)
+        d.sign("案件调查人员签名", blanks=2, keep_next=True)
+        d.sign("听证主持人签名", keep_next=True)
+        d.sign("听证记录人签名")
+        d.verify()
+
+    return Spec(
+        "hearing_record", "听证笔录", "penalty", "听笔字", "none", layout,
+        props={"case": use("case", ["cause"]), "party": use("party", []), "hearing": HEARING_HELD,
+               "attendees": array(HEARING_ATTENDEE, "当事人一方出席听证的人员（法定代表人、委托代理人等）", 1, 10),
+               "handlers": use("handlers"),
+               "proceedings": array(obj({"speaker": string("发言人（如：主持人、调查人员张伟、当事人委托代理人）"),
+                                         "words": string("发言内容", TEXT)}, ["speaker", "words"], "一段发言"),
+                                    "听证过程（调查人员提出事实、证据和处罚建议，当事人陈述、申辩和质证）", 1, 500)},
+        required=["case", "party", "hearing", "handlers", "proceedings"],
+        footer_sign=("当事人（代理人）签名", "听证主持人签名"), party_writes=True,
+        description="听证的记录（行政处罚法第六十四条第（八）项）：交当事人或者其代理人核对无误后签字或者盖章。"
+                    "是否申请回避、最后陈述和核对意见由当事人或者代理人本人书写，数据中不含该内容。",
+        example={
+            "issued_on": "2026-11-05",
+            "case": PENALTY_CASE, "party": TRADER,
+            "hearing": HEARING_CASE_EXAMPLE,
+            "attendees": [{"name": "孙明", "role": "委托代理人", "work": "辽宁示例律师事务所 律师"}],
+            "handlers": HANDLERS,
+            "proceedings": [
+                {"speaker": "调查人员张伟",
+                 "words": "当事人于2026年6月将住所迁至鞍山市铁西区建设大道示例号，未申请住所变更登记，经责令改正"
+                          "逾期仍未改正。证据有现场检查（勘验）笔录、询问笔录、责令改正通知书及送达回证、现场照片。"
+                          "建议依据《中华人民共和国市场主体登记管理条例》第四十六条处罚款人民币贰万元整。"},
+                {"speaker": "当事人委托代理人孙明",
+                 "words": "对搬迁的事实没有争议。当事人不了解变更登记的期限，搬迁后一直正常经营，请求从轻处罚。"},
+                {"speaker": "调查人员张伟", "words": "当事人经责令改正后仍未改正，不属于可以从轻的情形。"},
+            ],
+        },
+    )
+
+
+@spec
+def _hearing_report() -> Spec:
+    def layout(d: Doc) -> None:
+        d.heading_block(you=False, case_number=True)
+        d.field("案件名称", "{{ party.name }}{{ case.cause }}案")
+        d.party_id_line()
+        d.field("听证时间", "{{ hearing.date }} {{ hearing.started_at }}")
+        d.field("听证地点", "{{ hearing.place }}")
+        d.field("听证方式", "{% if hearing.public %}公开{% else %}不公开{% endif %}")
+        d.field("听证主持人", "{{ hearing.host }}")
+        d.field("听证记录人", "{{ hearing.clerk }}")
+        d.h1("一、案件调查人员提出的事实、证据和处罚建议")
+        d.body("{{ report.investigation }}")
+        d.h1("二、当事人的陈述、申辩和质证意见")
+        d.body("{{ report.party_opinion }}")
+        d.h1("三、听证认定的事实和证据")
+        d.body("{{ report.findings }}")
+        d.h1("四、听证主持人的处理意见和建议")
+        d.body("{{ report.opinion }}", keep_next=True)
+        d.body("依照《中华人民共和国行政处罚法》第六十五条的规定，本机关应当根据听证笔录，依照该法第五十七条的规定"
+               "作出决定。")
+        d.keep_with_signature()
+        d.sign("听证主持人签名", keep_next=True)
+        d.sign("听证记录人签名", keep_next=True)
+        d.p("本机关负责人审批意见：", style="ZF Plain", keep_next=True)
+        d.blank(2)
+        d.sign("负责人签名")
+        d.verify()
+
+    return Spec(
+        "hearing_report", "听证报告", "penalty", "听报字", "none", layout,
+        props={"case": use("case", ["cause"]), "party": use("party", []), "hearing": HEARING_HELD,
+               "report": obj({"investigation": text("案件调查人员提出的违法事实、证据、处罚依据和处罚建议"),
+                              "party_opinion": text("当事人及其代理人的陈述、申辩和质证意见（依据听证笔录概括）"),
+                              "findings": text("经听证认定的事实和证据"),
+                              "opinion": text("听证主持人对案件的处理意见和建议")},
+                             ["investigation", "party_opinion", "findings", "opinion"], "听证报告")},
+        required=["case", "party", "hearing", "report"],
+        description="听证结束后，听证主持人根据听证笔录向本机关负责人提出的报告（行政处罚法第六十五条）。"
+                    "内部文书，当事人的意见以听证笔录为准。",
+        example={
+            "issued_on": "2026-11-06",
+            "case": PENALTY_CASE, "party": TRADER,
+            "hearing": HEARING_CASE_EXAMPLE,
+            "report": {
+                "investigation": "当事人住所变更后未申请变更登记，经责令改正逾期仍未改正，违反《中华人民共和国市场"
+                                 "主体登记管理条例》第二十四条第一款，建议依据该条例第四十六条处罚款人民币贰万元整。",
+                "party_opinion": "当事人对搬迁及未办理变更登记的事实无争议，提出不了解变更登记期限、搬迁后正常经营，"
+                                 "请求从轻处罚。",
+                "findings": "当事人于2026年6月搬迁住所，至听证之日仍未申请变更登记；经责令改正逾期未改正。"
+                            "现场检查（勘验）笔录、询问笔录、责令改正通知书及送达回证、现场照片相互印证。",
+                "opinion": "当事人提出的理由不能免除法定义务，也不属于从轻处罚情形，建议维持拟作出的处罚，"
+                           "提交法制审核。",
+            },
         },
     )
 
@@ -493,11 +630,13 @@ def _legal_review_opinion() -> Spec:
 @spec
 def _penalty_decision() -> Spec:
     def layout(d: Doc) -> None:
-        d.heading_block()
+        d.heading_block(case_number=True)
         d.party_block()
         d.body("本机关于{{ case.filed_on }}对{{ you }}{{ case.cause }}一案立案调查。"
-               "{% if extension %}因{{ extension.reason }}，经本机关负责人"
-               "{% if extension.approved_by %}{{ extension.approved_by }}{% endif %}批准，办案期限依法延长。"
+               "{% if extension %}因{{ extension.reason }}，依据{{ extension.provision }}的规定，经本机关负责人"
+               "{{ extension.approved_by }}于{{ extension.approved_on }}批准"
+               "{% if extension.collective_decision_on %}并经本机关负责人于{{ extension.collective_decision_on }}"
+               "集体讨论决定{% endif %}，办案期限延长至{{ extension.until }}。"
                "{% endif %}经查明：{{ facts }}")
         d.body("上述事实有下列证据证明：", keep_next=True)
         evidence_list(d)
@@ -515,8 +654,10 @@ def _penalty_decision() -> Spec:
                "百分之三加处罚款，加处罚款的数额不超出罚款的数额。")
         d.tag("endif")
         d.body("{{ remedy_clause }}")
+        d.tag("if not warning_only")   # a warning leaves nothing to enforce
         d.body("{{ you }}在法定期限内不申请行政复议或者提起行政诉讼，又不履行本决定的，本机关将依法申请"
                "人民法院强制执行。")
+        d.tag("endif")
         d.contact()
         d.seal("{{ decision.date }}")
 
@@ -526,7 +667,7 @@ def _penalty_decision() -> Spec:
                "facts": use("facts"), "evidence": use("evidence"),
                "defence_summary": text("告知、陈述申辩和听证情况及采纳意见"),
                "decision": use("decision", ["date", "violated", "legal_basis", "penalties", "performance"]),
-               "extension": use("extension", ["reason", "approved_on"])},
+               "extension": use("extension", ["reason", "approved_on", "approved_by", "until", "provision"])},
         required=["case", "party", "facts", "evidence", "decision"],
         deadlines=["penalty_fine_payment", "publication_decision"], remedy=True,
         description="行政处罚决定书，载明行政处罚法第五十九条规定的事项",
@@ -584,7 +725,7 @@ def _case_closing_form() -> Spec:
         example={
             "issued_on": "2026-11-27",
             "case": PENALTY_CASE, "party": TRADER,
-            "decision": {"number": "鞍审批罚决字〔2026〕第3号", "date": "2026-11-16", "penalties": FINE},
+            "decision": {"number": "鞍审批罚决字〔2026〕3号", "date": "2026-11-16", "penalties": FINE},
             "closing": {"execution": "当事人已于2026年11月20日办理住所变更登记，并于2026年11月25日缴纳"
                                      "罚款人民币贰万元整（¥20,000.00）。",
                         "reason": "行政处罚决定已执行完毕。",

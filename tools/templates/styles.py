@@ -174,8 +174,10 @@ def _page(doc) -> None:
     grid.set(qn("w:linePitch"), str(LINE_PITCH))
     doc.settings.odd_and_even_pages_header_footer = True
     core = doc.core_properties
-    core.author = core.last_modified_by = "zhifa"
-    core.title = ""
+    # rendered per document (rendering.py renders core properties with placeholders): the PDF's
+    # Title and Author are the document's title and number and the issuing agency, not the software
+    core.author = core.last_modified_by = "{{ agency.name }}"
+    core.title = "{{ doc_title }} {{ number }}"
     core.comments = core.keywords = core.subject = ""
     core.created = core.modified = datetime(2026, 1, 1)
     core.revision = 1

@@ -153,8 +153,12 @@ DECISION = obj({
 PENALTY = obj({
     "kind": string("处罚种类（如：警告、罚款、没收违法所得、吊销许可证件）"),
     "amount_yuan": amount("金额（元），打印为大写并附小写，如：人民币贰万元整（¥20,000.00）"),
-    "detail": string("处罚内容说明", LINE),
-}, ["kind"], "一项行政处罚")
+    "detail": string("处罚内容说明（降低资质等级的，写明由何等级降为何等级）", LINE),
+    "license_name": string("许可证件名称（吊销、暂扣许可证件时必填）", 200),
+    "license_number": string("许可证件编号（吊销、暂扣许可证件时必填）", SHORT),
+    "scope": string("范围（责令停产停业、限制从业、限制开展生产经营活动时必填）", LINE),
+    "period": string("期限（责令停产停业、限制从业、暂扣许可证件等时必填，如：三个月）", SHORT),
+}, ["kind"], "一项行政处罚。罚款、没收须填写大于零的金额")
 
 AGENCY = obj({
     "profile": string("机关配置的标识（不填则为默认机关）；机关名称、印章、复议机关和法院均取自该配置", SHORT),
@@ -174,7 +178,19 @@ EXTENSION = obj({
     "approved_on": date("本机关负责人批准延期日期"),
     "approved_by": string("批准延期的负责人"),
     "until": date("延长后的期限截止日期"),
+    "provision": string("延长期限所依据的法律、法规、规章条款（行政处罚案件必填，如：《市场监督管理行政处罚程序规定》"
+                        "第六十四条）", 200),
+    "collective_decision_on": date("本机关负责人集体讨论决定继续延期的日期（行政处罚案件延长超过三十日时必填）"),
 }, desc="经本机关负责人批准延长办理期限")
+
+# 许可法 art. 45: time for these is not counted in the decision period; the applicant is told in writing.
+EXCLUDED_KINDS = ["听证", "招标", "拍卖", "检验", "检测", "检疫", "鉴定", "专家评审"]
+EXCLUDED_PERIOD = obj({
+    "kind": {"type": "string", "enum": EXCLUDED_KINDS, "description": "事项（行政许可法第四十五条）"},
+    "basis": string("依法需要该事项的法律、法规、规章条款", 200),
+    "started_on": date("开始日期"),
+    "ended_on": date("结束日期"),
+}, ["kind", "basis", "started_on", "ended_on"], "不计算在许可期限内的期间")
 
 INSPECTION = obj({
     "date": date("检查（核查）日期"),
@@ -195,6 +211,9 @@ DEFS = {
     "case": CASE,
     "decision": DECISION,
     "evidence": array(string("证据名称及证明内容", LINE), "证据", 1),
+    "excluded_period": EXCLUDED_PERIOD,
+    "excluded_periods": array(local("excluded_period"), "依法需要听证、招标、拍卖、检验、检测、检疫、鉴定和专家评审的期间，"
+                              "所需时间不计算在作出行政许可决定的期限内（行政许可法第四十五条）", 1, 20),
     "extension": EXTENSION,
     "facts": text("查明的事实：经调查查明的案件事实"),
     "handler": HANDLER,
