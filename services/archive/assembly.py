@@ -141,22 +141,6 @@ def mounts_photo(item, shapes: list[tuple[float, float]]) -> bool:
     return item.format in IMAGE_FORMATS or all(w < A4_PT[0] - 1 and h < A4_PT[1] - 1 for w, h in shapes)
 
 
-def mounted_photos(items, blobs: BlobStore) -> list:
-    """The items that will be mounted with a caption (their renditions' page sizes decide)."""
-    found = []
-    for item in items:
-        if getattr(item, "category", None) != "photo" or not item.pdf_sha256:
-            continue
-        try:
-            with pikepdf.open(blobs.path(item.pdf_sha256)) as pdf:
-                shapes = [page_geometry(page)[:2] for page in pdf.pages]
-        except (pikepdf.PdfError, OSError):
-            continue                     # the usability check reports it
-        if mounts_photo(item, shapes):
-            found.append(item)
-    return found
-
-
 LISTED = 10     # names a listing check gives before "等 N 件": the back note prints every failed check's detail
 
 

@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.archive import ledger
-from services.archive.assembly import Assembler, Bound, missing_caption, mounted_photos, some
+from services.archive.assembly import Assembler, Bound, some
 from services.archive.case_files import CaseFileService, require_open
 from services.archive.checks import FourProperties, failed_lines
 from services.archive.layout import BackNote
@@ -80,16 +80,6 @@ class SealService:
             "detail": ("尚未附签章原件扫描件、以生成文本归档的文书：" + some([f"{i.title}（{i.number or '无文号'}）"
                                                                for i in unsigned]) + "。") if unsigned
             else "每份生成文书均已附签章原件扫描件（或本卷没有生成文书）。"})
-        # A photo mounted with blanks in its 照片说明 is an incomplete record (照片档案 practice): a failed
-        # check, so sealing needs a reason and the back note names the photos.
-        photos = mounted_photos(case_file.items, self.blobs)
-        lacking = [f"{i.title}（缺{'、'.join(missing)}）" for i in photos if (missing := missing_caption(i))]
-        result["checks"].append({
-            "property": "integrity", "id": "photo_captions", "name": "照片说明", "passed": not lacking,
-            "status": "failed" if lacking else "passed",
-            "detail": f"{len(lacking)} 张照片的说明不全：{some(lacking, '；')}。" if lacking
-            else (f"{len(photos)} 张照片均有题名、拍摄时间、拍摄地点、拍摄人和证明对象。" if photos else "本卷没有需装裱的照片。")})
-        result["passed"] = result["passed"] and not lacking
         return result
 
     def request(self, case_file_id: str, body: dict, actor: str) -> CaseFile:
