@@ -359,7 +359,7 @@ def signed_target(case_file: CaseFile, number: str) -> tuple[Item | None, str | 
     full width, spaces), or whose id (the archive's or the generator's) it is; or why none."""
     key = number.strip().lower()
     matches = [i for i in case_file.items if i.source == "generator" and (
-        (i.number and _norm_number(i.number) == _norm_number(number)) or key in (i.id, (i.document_id or "").lower()))]
+        (i.number and _norm_number(i.number) == _norm_number(number)) or (key and key in (i.id, (i.document_id or "").lower())))]
     if not matches:
         return None, f"本卷中没有文号为 {number} 的生成文书：先加入该文书，再上传其签章原件。"
     if len(matches) > 1:
