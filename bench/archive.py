@@ -8,10 +8,12 @@ file, and the peak memory of the process doing it; baseline in the same
 run: the same pages merged with plain pikepdf and signed with a bare
 pyHanko signature.
 
-    .venv/bin/python bench/archive.py [--scans 250] [--documents 20] [--profile FILE] [--keep FILE]
+    .venv/bin/python bench/archive.py [--scans 250] [--documents 20] [--profile FILE] [--keep FILE] [--seal-algorithm sm2]
 
 --profile writes a cProfile of the seal job (run in the jobs' thread) to FILE;
---keep copies the sealed PDF to FILE, to look at its pages (pdftoppm).
+--keep copies the sealed PDF to FILE, to look at its pages (pdftoppm);
+--seal-algorithm sm2 seals with the 国密 profile (the baseline stays a bare RSA signature).
+Also measured: building the hand-over package (the 卷's EEP and one EEP per 件).
 
 Targets (issue 5): assemble + seal within 2x the baseline, peak memory
 under 500 MB, verify under 1 s.
@@ -74,10 +76,12 @@ def make_samples(directory: Path, documents: int, scans: int) -> list[tuple[Path
     return files
 
 
-def run(directory: str, files: list, queue, profile: str | None = None, keep: str | None = None) -> None:
+def run(directory: str, files: list, queue, profile: str | None = None, keep: str | None = None,
+        algorithm: str = "rsa") -> None:
     """In a fresh process: the archive's work, then the baseline; reports timings and peak RSS."""
     os.environ.update(ZHIFA_DATA_DIR=str(Path(directory) / "var"), ZHIFA_API_KEYS=f"{TOKEN}=archivist",
-                      ZHIFA_GENERATOR_URL="http://127.0.0.1:9", ZHIFA_GENERATOR_TOKEN="unused")
+                      ZHIFA_GENERATOR_URL="http://127.0.0.1:9", ZHIFA_GENERATOR_TOKEN="unused",
+                      ZHIFA_SEAL_ALGORITHM=algorithm)
     from shared import config
     from services.archive.app import create_app
     app = create_app(config.load())
@@ -125,6 +129,10 @@ def run(directory: str, files: list, queue, profile: str | None = None, keep: st
     http_seconds = verify_over_http(app, sealed)
     http_cpu = verify_over_http.cpu
     raw_seconds = verify_over_http(app, sealed, raw=True)
+    started = time.perf_counter()
+    package, _ = rt.packages.package(case["id"])
+    package_seconds = time.perf_counter() - started
+    package_mb = package.stat().st_size / 2**20
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     # Baseline: the same page PDFs merged with plain pikepdf, signed with a bare pyHanko signature.
@@ -154,7 +162,8 @@ def run(directory: str, files: list, queue, profile: str | None = None, keep: st
                "verify_http_cpu_s": [round(s, 3) for s in http_cpu],
                "verify_http_pdf_body_s": [round(s, 3) for s in raw_seconds],
                "verify_http_pdf_body_cpu_s": [round(s, 3) for s in verify_over_http.cpu],
-               "peak_rss_mb": round(peak_mb)})
+               "package_s": round(package_seconds, 2), "package_mb": round(package_mb, 1),
+               "seal_algorithm": algorithm, "peak_rss_mb": round(peak_mb)})
     rt.close()
 
 
@@ -214,6 +223,7 @@ def main() -> None:
     parser.add_argument("--scans", type=int, default=250)
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the assemble + seal step to FILE")
     parser.add_argument("--keep", metavar="FILE", help="copy the sealed PDF to FILE (to look at its pages)")
+    parser.add_argument("--seal-algorithm", choices=("rsa", "sm2"), default="rsa", help="the seal profile")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="zhifa-bench-archive-") as tmp:
         started = time.perf_counter()
@@ -221,7 +231,8 @@ def main() -> None:
         print(f"samples made in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         ctx = multiprocessing.get_context("spawn")     # a fresh process: its peak RSS is the archive's own
         queue = ctx.Queue()
-        proc = ctx.Process(target=run, args=(tmp, [(str(p), m) for p, m in files], queue, args.profile, args.keep))
+        proc = ctx.Process(target=run, args=(tmp, [(str(p), m) for p, m in files], queue, args.profile, args.keep,
+                                                 args.seal_algorithm))
         proc.start()
         figures = queue.get()
         proc.join()

@@ -5,10 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # chromium: the pages' browser tests; clamav-daemon: the archive's malware check
-# (its tests start their own clamd with a one-signature database).
+# (its tests start their own clamd with a one-signature database); openssl (3.0+): the archive's
+# SM2/SM3 seal signs and checks SM2 with it (services/archive/gm_seal.py).
 DEBIAN_PACKAGES=(libreoffice-writer-nogui python3-uno python3-venv fonts-noto-cjk
                  fonts-arphic-ukai fonts-arphic-uming fonts-babelstone-han poppler-utils fontconfig chromium
-                 clamav-daemon)
+                 clamav-daemon openssl)
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

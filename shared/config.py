@@ -53,6 +53,7 @@ class Settings:
     clamd: str | None = None
     archive_name: str = "鞍山市行政审批局档案室"
     binding_file: Path | None = None
+    seal_algorithm: str = "rsa"          # archive: "rsa" (PAdES, RSA/SHA-256) or "sm2" (国密 SM2/SM3, services/archive/gm_seal.py)
     # search: Elasticsearch instead of the embedded SQLite FTS5 index when set; the analyzer of
     # its text fields ("cjk", stock, or "smartcn" with the plugin); public search rate per client.
     elasticsearch_url: str | None = None
@@ -123,6 +124,7 @@ def load() -> Settings:
         clamd=_env("ZHIFA_CLAMD"),
         archive_name=_env("ZHIFA_ARCHIVE_NAME", "鞍山市行政审批局档案室"),
         binding_file=Path(_env("ZHIFA_BINDING_FILE")) if _env("ZHIFA_BINDING_FILE") else None,
+        seal_algorithm=_env("ZHIFA_SEAL_ALGORITHM", "rsa").strip().lower(),
         elasticsearch_url=_env("ZHIFA_ELASTICSEARCH_URL"),
         elasticsearch_analyzer=_env("ZHIFA_ELASTICSEARCH_ANALYZER", "cjk"),
         search_rate_limit=_env("ZHIFA_SEARCH_RATE_LIMIT", "120 per minute"),

@@ -37,7 +37,7 @@ def item_json(item: Item, first: int, last: int, seq: int) -> dict:
             "media_type": item.media_type, "filename": item.filename, "sha256": item.original_sha256,
             "bytes": item.original_bytes, "pages": item.pages, "page_range": [first, last],
             "duration_seconds": item.duration_seconds, "added_at": _iso(item.added_at),
-            "signed_original_of": item.signs_item_id,
+            "signed_original_of": item.signs_item_id, "caption": item.caption,
             "original_url": external_url("archive.item_original", case_file_id=item.case_file_id, item_id=item.id)}
 
 

@@ -47,7 +47,8 @@ class Assembled:
     path: Path
     pages: int
     content_pages: int
-    back_note_page: int      # 0-based index of the back note's first page
+    back_note_page: int      # 0-based index of the back note's last page: the signature block, where the seal goes
+    signature_top_mm: float = 205.0   # the signature block's top on that page
 
 
 def remark(item) -> str:
@@ -116,8 +117,42 @@ PHOTO_RECT = pikepdf.Rectangle(PHOTO_AREA_MM[0] * 72 / 25.4, (297 - PHOTO_AREA_M
 
 def photo_caption(item) -> PhotoCaption:
     caption = getattr(item, "caption", None) or {}
-    return PhotoCaption(item.title, compact_date(item.date), caption.get("place", ""),
-                        caption.get("photographer") or item.author or "", caption.get("proves", ""))
+    taken = caption.get("taken_at")         # "YYYY-MM-DD[ HH:MM]", checked at intake
+    when = (taken[:10].replace("-", "") + taken[10:]) if taken else compact_date(item.date)
+    return PhotoCaption(item.title, when, caption.get("place", ""), caption.get("photographer", ""),
+                        caption.get("proves", ""))
+
+
+IMAGE_FORMATS = frozenset({"jpeg", "png", "tiff"})
+CAPTION_LABELS = (("taken_at", "拍摄时间"), ("place", "拍摄地点"), ("photographer", "拍摄人"), ("proves", "证明对象"))
+
+
+def full_sheet(width: float, height: float) -> bool:
+    """An A4 page (either way round, within 3 %): a scanned sheet, e.g. a 照片档案 page with its own caption."""
+    short, long = sorted((width, height))
+    return abs(short - A4_PT[0]) <= A4_PT[0] * 0.03 and abs(long - A4_PT[1]) <= A4_PT[1] * 0.03
+
+
+def mounts_photo(item, shapes: list[tuple[float, float]]) -> bool:
+    """Whether a photo is mounted on A4 with its 照片说明: a print smaller than A4, and a camera image of any
+    size (72 dpi makes a 4000-pixel photo a 1.4 m page); never a page that already is an A4 sheet."""
+    if getattr(item, "category", None) != "photo" or not shapes or all(full_sheet(w, h) for w, h in shapes):
+        return False
+    return item.format in IMAGE_FORMATS or all(w < A4_PT[0] - 1 and h < A4_PT[1] - 1 for w, h in shapes)
+
+
+LISTED = 10     # names a listing check gives before "等 N 件": the back note prints every failed check's detail
+
+
+def some(names: list[str], sep: str = "、") -> str:
+    return sep.join(names) if len(names) <= LISTED else f"{sep.join(names[:LISTED])}等 {len(names)} 件"
+
+
+def missing_caption(item) -> list[str]:
+    """The 照片说明 fields a mounted photo lacks (题名 is its title; 时间 may be the item's date)."""
+    caption = getattr(item, "caption", None) or {}
+    return [label for key, label in CAPTION_LABELS
+            if not caption.get(key) and not (key == "taken_at" and getattr(item, "date", None))]
 
 
 def rendition_name(seq: int, generated) -> str:
@@ -150,8 +185,8 @@ class Assembler:
                     if len(pdf.pages) != b.last - b.first + 1:
                         raise ValueError(f"item {b.item.id} has {len(pdf.pages)} pages, {b.item.pages} recorded")
                     shapes = [page_geometry(page) for page in pdf.pages]
-                    if b.item.category == "photo" and all(w < A4_PT[0] - 1 and h < A4_PT[1] - 1 for w, h, _, _ in shapes):
-                        # A photo print smaller than A4: mounted on an A4 sheet with its caption.
+                    if mounts_photo(b.item, [(w, h) for w, h, _, _ in shapes]):
+                        # A photo (a print, a camera image): mounted on an A4 sheet with its caption.
                         mounts[index] = photo_caption(b.item)
                         shapes = [(A4_PT[0], A4_PT[1], 0, [0, 0, *A4_PT])] * len(shapes)
                     geometry += shapes
@@ -171,7 +206,7 @@ class Assembler:
             contents = self.pages.contents(doc, case_file.archive_number, rows)
             listings = {i: self.pages.media_listing(doc, listing) for i, listing in media.items()}
             sheets = {i: self.pages.photo_mount(doc, caption, len(items[i].pages)) for i, caption in mounts.items()}
-            back = self.pages.back_note(doc, note)
+            back, signature_top = self.pages.back_note(doc, note)
             numbers = self.pages.page_numbers(doc, [(n, w, h) for n, (w, h, _, _) in enumerate(geometry, 1)])
             own = pikepdf.open(io.BytesIO(self.pages.render(doc)))
             sources.append(own)
@@ -209,7 +244,7 @@ class Assembler:
                 pdf.close()
             out.close()
         embed_originals(target, [(name, self.blobs, sha) for name, sha in placeholders])
-        return Assembled(target, back_at[1], content_pages, back_at[0])
+        return Assembled(target, back_at[1], content_pages, back_at[1] - 1, signature_top)
 
     # -- page numbers ------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from services.archive.binding import BindingRules, CaseTypeRules, default_catego
 from services.archive.models import AuditLog, CaseFile, Item
 from shared import audit
 from shared.blobstore import BlobStore
-from shared.dates import ISO_DATE, parse_iso_date
+from shared.dates import CHINA, ISO_DATE, parse_iso_date
 from shared.db import reading, transaction
 from shared.http import ServiceClient, UpstreamRefused
 from shared.problems import FieldError, Problem, conflict, invalid, invalid_field, not_found
@@ -77,7 +77,8 @@ ITEM_META_SCHEMA = {
         "date": _DATE, "author": {"type": "string", "maxLength": 200},
         "number": {"type": "string", "maxLength": 100},
         "signed_original_of": {"type": "string", "minLength": 1, "maxLength": 100},
-        # 照片说明 of a photo (题名 and 时间 are title and date).
+        # 照片说明 of a photo (题名 is the title; 时间 is taken_at, else the date).
+        "taken_at": {"type": "string", "maxLength": 40},
         "place": {"type": "string", "maxLength": 200}, "photographer": {"type": "string", "maxLength": 100},
         "proves": {"type": "string", "maxLength": 300},
     },
@@ -266,19 +267,35 @@ class CaseFileService:
             signed, message = signed_target(case_file, meta["signed_original_of"])
             if message:
                 errors.append(FieldError("meta/signed_original_of", message))
+            elif meta["kind"] != "document":
+                errors.append(FieldError("meta/kind", "签章原件是文书：kind 应为 document。"))
+            elif meta.get("number") and _norm_number(meta["number"]) != _norm_number(signed.number):
+                errors.append(FieldError("meta/number", f"与所附文书的文号 {signed.number} 不同。"))
+        taken_at = None
+        if not errors:
+            taken_at = caption_errors(meta, case_file, errors)
         if errors:
             raise invalid(errors)
         found = inspection.inspect(upload.path, upload.size, upload.filename, upload.content_type)
+        if signed is not None and found.family not in ("pdf", "image"):
+            raise invalid_field("file", "签章原件应为扫描件（PDF 或图像），不能是音视频。")
+        category = signed.category if signed else meta.get("category") or default_category(meta["kind"], found.format)
+        if category != "photo" and (taken_at or any(meta.get(k) for k in CAPTION_KEYS)):
+            name = next(k for k in ("taken_at", *CAPTION_KEYS) if meta.get(k))
+            raise invalid_field(f"meta/{name}", "照片说明只用于照片（category 为 photo）。")
         original_sha, size = self.blobs.put_file(upload.path)
         pdf_sha = original_sha if found.family == "pdf" else (self.blobs.put(found.rendition) if found.rendition else None)
-        # A signed original takes its generated document's place: its type, group, number, author and date.
+        # A signed original takes its generated document's place: its type, group, number, author, date and
+        # the decision it serves.
         item = Item(id=str(uuid.uuid4()), case_file_id=case_file_id, kind=meta["kind"] if signed is None else "document",
-                    category=signed.category if signed else meta.get("category") or default_category(meta["kind"], found.format),
+                    category=category,
                     source="upload", doc_type=signed.doc_type if signed else None, document_id=None, title=meta["title"],
                     number=(signed.number if signed else None) or meta.get("number") or None,
                     author=meta.get("author") or (signed.author if signed else None),
                     date=item_date or (signed.date if signed else None), signs_item_id=signed.id if signed else None,
-                    caption={k: meta[k] for k in ("place", "photographer", "proves") if meta.get(k)} or None,
+                    refers_to=signed.refers_to if signed else None,      # a signed 送达回证 still follows its decision
+                    caption={**({"taken_at": taken_at} if taken_at else {}),
+                             **{k: meta[k].strip() for k in CAPTION_KEYS if meta.get(k)}} or None,
                     format=found.format, media_type=found.media_type, filename=display_name(upload.filename),
                     original_sha256=original_sha, original_bytes=size, registry_sha256=None, pdf_sha256=pdf_sha,
                     pages=found.pages, duration_seconds=found.duration_seconds, inspection=found.report,
@@ -338,9 +355,11 @@ def after_closing(day, case_file: CaseFile) -> str:
 
 
 def signed_target(case_file: CaseFile, number: str) -> tuple[Item | None, str | None]:
-    """The generated document of this file whose number is `number` (as written anywhere), or why none."""
-    matches = [i for i in case_file.items if i.source == "generator" and i.number
-               and _norm_number(i.number) == _norm_number(number)]
+    """The generated document of this file whose number is `number` (as written anywhere: brackets,
+    full width, spaces), or whose id (the archive's or the generator's) it is; or why none."""
+    key = number.strip().lower()
+    matches = [i for i in case_file.items if i.source == "generator" and (
+        (i.number and _norm_number(i.number) == _norm_number(number)) or (key and key in (i.id, (i.document_id or "").lower())))]
     if not matches:
         return None, f"本卷中没有文号为 {number} 的生成文书：先加入该文书，再上传其签章原件。"
     if len(matches) > 1:
@@ -348,6 +367,36 @@ def signed_target(case_file: CaseFile, number: str) -> tuple[Item | None, str | 
     if any(i.signs_item_id == matches[0].id for i in case_file.items):
         return None, f"文号为 {number} 的文书已有签章原件。"
     return matches[0], None
+
+
+# -- 照片说明 ---------------------------------------------------------------------------
+
+CAPTION_KEYS = ("place", "photographer", "proves")
+_TAKEN_AT = re.compile(r"(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?")
+
+
+def caption_errors(meta: dict, case_file: CaseFile, errors: list[FieldError]) -> str | None:
+    """Check a photo's caption fields (blank is no caption; 时间 a real moment, not in the future, not after
+    the file was closed); append a FieldError each; the normalised 拍摄时间 ("YYYY-MM-DD[ HH:MM]")."""
+    for key in CAPTION_KEYS:
+        if meta.get(key) is not None and not meta[key].strip():
+            errors.append(FieldError(f"meta/{key}", "不能为空白：不知道时请不填。"))
+    raw = meta.get("taken_at")
+    if raw is None:
+        return None
+    text = unicodedata.normalize("NFKC", raw).strip()       # full-width digits, ：and －
+    match = _TAKEN_AT.fullmatch(text)
+    day = parse_iso_date(match.group(1)) if match else None
+    hour, minute, second = (int(v or 0) for v in match.groups()[1:]) if match else (0, 0, 0)
+    if day is None or hour > 23 or minute > 59 or second > 59:
+        errors.append(FieldError("meta/taken_at", "拍摄时间应为 YYYY-MM-DD 或 YYYY-MM-DD HH:MM，且为真实的日期和时刻。"))
+        return None
+    moment = datetime(day.year, day.month, day.day, hour, minute, tzinfo=CHINA)
+    if moment > datetime.now(CHINA):
+        errors.append(FieldError("meta/taken_at", "拍摄时间不能晚于现在。"))
+    elif day > case_file.closed_on:
+        errors.append(FieldError("meta/taken_at", after_closing(day, case_file)))
+    return day.isoformat() + (f" {hour:02d}:{minute:02d}" if match.group(2) else "")
 
 
 def served_number(record: dict) -> str | None:

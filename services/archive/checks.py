@@ -12,6 +12,7 @@ from typing import Callable
 import pikepdf
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.archive.assembly import missing_caption, mounts_photo, page_geometry, some
 from services.archive.binding import CaseTypeRules
 from services.archive.inspection import PDFA_RULES, PdfTooComplex, pdfa_conformance, walk_pdf
 from services.archive.malware import ClamdScanner
@@ -58,10 +59,10 @@ class FourProperties:
 
     def run(self, case_file, rules: CaseTypeRules) -> dict:
         items = list(case_file.items)
-        opened, reports = self._open_all(items)
+        opened, reports, shapes = self._open_all(items)
         checks = [
             *self._authenticity(case_file, items),
-            *self._integrity(items, rules, opened),
+            *self._integrity(items, rules, opened), photo_captions(items, shapes),
             *self._usability(items, opened, reports),
             *self._security(items, reports),
         ]
@@ -219,17 +220,19 @@ class FourProperties:
             return Check("security", "malware_scan", "恶意代码扫描", False, f"扫描未完成：{'、'.join(errors)}。")
         return Check("security", "malware_scan", "恶意代码扫描", True, f"clamd 扫描 {len(items)} 件原件，未发现恶意代码。")
 
-    def _open_all(self, items) -> tuple[dict, dict]:
+    def _open_all(self, items) -> tuple[dict, dict, dict]:
         """Page count of each item's PDF rendition, or None when it does not
-        open; and its (object graph, PDF/A report), or the reason they could
-        not be made (each PDF is opened once)."""
-        counts, reports = {}, {}
+        open; its (object graph, PDF/A report), or the reason they could
+        not be made; a photo's page sizes (each PDF is opened once)."""
+        counts, reports, shapes = {}, {}, {}
         for item in items:
             if not item.pdf_sha256:
                 continue
             try:
                 with pikepdf.open(self.blobs.path(item.pdf_sha256)) as pdf:
                     counts[item.id] = None if pdf.is_encrypted else len(pdf.pages)
+                    if item.category == "photo" and not pdf.is_encrypted:
+                        shapes[item.id] = [page_geometry(page)[:2] for page in pdf.pages]
                     try:
                         graph = walk_pdf(pdf)
                         reports[item.id] = (graph, pdfa_conformance(pdf, graph))
@@ -238,7 +241,7 @@ class FourProperties:
             except (pikepdf.PdfError, OSError):
                 counts[item.id] = None
                 reports[item.id] = ("无法打开", "无法打开")
-        return counts, reports
+        return counts, reports, shapes
 
 
 # Titles of the generator's document types, for messages about missing ones.
@@ -249,3 +252,14 @@ TYPE_TITLES = {
     "penalty_decision": "行政处罚决定书", "case_closing_form": "结案审批表",
     "license_non_acceptance_decision": "不予受理决定书", "legal_review_opinion": "重大行政执法决定法制审核意见书",
 }
+
+
+def photo_captions(items, shapes: dict) -> Check:
+    """A photo mounted with blanks in its 照片说明 is an incomplete record (照片档案 practice): a failed
+    check, so sealing needs a reason and the back note names the photos (ten, and a count)."""
+    photos = [i for i in items if i.id in shapes and mounts_photo(i, shapes[i.id])]
+    lacking = [f"{i.title}（缺{'、'.join(missing)}）" for i in photos if (missing := missing_caption(i))]
+    if lacking:
+        return Check("integrity", "photo_captions", "照片说明", False, f"{len(lacking)} 张照片的说明不全：{some(lacking, '；')}。")
+    return Check("integrity", "photo_captions", "照片说明", True,
+                 f"{len(photos)} 张照片均有题名、拍摄时间、拍摄地点、拍摄人和证明对象。" if photos else "本卷没有需装裱的照片。")

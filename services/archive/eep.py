@@ -18,8 +18,9 @@ Sources followed (checked 2026, see the commit message):
   (原始型|修改型), 封装包类型描述 (an enumeration: the 原始型 text below),
   封装包创建时间 (dateTime), 封装包创建单位, 封装内容 (文件实体块, 业务实体块,
   机构人员实体块). 文件实体块 holds exactly one 文件实体 (聚合层次 is fixed to
-  "文件": file-level packages), so the case file is encapsulated as one record
-  whose 文件数据 carries the sealed PDF; the bound items are listed in 附注.
+  "文件": file-level packages) followed by any 文件实体关系, so the case file
+  is one record whose 文件数据 carries the sealed PDF, related to each 件;
+  each 件 has its own package (its DA/T 46 elements, its original inside).
 - DA/T 46-2009 clause 5 (table of contents of the element descriptions, read
   at zhiaodata.com/news/20231024/41.html): 来源 holds 档案馆名称, 档案馆代码,
   全宗名称, 立档单位名称; 档号 holds 全宗号, 目录号, 年度, 保管期限, 机构或问题,
@@ -113,6 +114,19 @@ class Record:
     location: str | None = None       # 当前位置
     system: str | None = None         # 信息系统描述
     notes: list[str] = field(default_factory=list)      # 附注, one element each
+    volume: str | None = None         # 室编案卷号 (a 件 of a 卷: the 卷's number)
+    page_numbers: str | None = None   # 页号 (a 件: its pages in the 卷, e.g. "3-5")
+    relations: list["Relation"] = field(default_factory=list)   # 文件实体关系 after the 文件实体
+
+
+@dataclass
+class Relation:
+    """One 文件实体关系 (DA/T 48 appendix A: 文件标识符, 被关联文件标识符, 关系类型, 关系, 关系描述)."""
+    record: str
+    related: str
+    kind: str
+    relation: str
+    description: str | None = None
 
 
 @dataclass
@@ -156,6 +170,9 @@ def write_eep(out: BinaryIO, *, created_at: datetime, creator: str, record: Reco
             + _el("封装包创建时间", created_at.isoformat()) + _el("封装包创建单位", creator))
     w.write("<封装内容><文件实体块>")
     _write_record(w, record)
+    for rel in record.relations:
+        w.write("<文件实体关系>" + _el("文件标识符", rel.record) + _el("被关联文件标识符", rel.related)
+                + _el("关系类型", rel.kind) + _el("关系", rel.relation) + _el("关系描述", rel.description) + "</文件实体关系>")
     w.write("</文件实体块><业务实体块>")
     for n, act in enumerate(acts, 1):
         w.write("<业务实体>" + _el("业务标识符", f"业务{n}") + _el("机构人员标识符", "机构人员1")
@@ -184,7 +201,8 @@ def _write_record(w: _SignedWriter, r: Record) -> None:
     w.write(_el("电子文件号", r.electronic_id))
     # 档号 is mixed content in the schema: the number as text, then its parts
     w.write("<档号>" + escape(r.archive_number) + _el("全宗号", r.fonds) + _el("年度", r.year)
-            + _el("保管期限", r.retention) + _el("室编件号", r.item_number) + "</档号>")
+            + _el("保管期限", r.retention) + _el("室编案卷号", r.volume) + _el("室编件号", r.item_number)
+            + _el("页号", r.page_numbers) + "</档号>")
     w.write("<内容描述>" + _el("题名", r.title) + _el("人名", r.persons) + _el("文件编号", r.number)
             + _el("责任者", r.author) + _el("日期", r.date) + _el("密级", r.secrecy) + "</内容描述>")
     w.write("<形式特征>" + _el("文件组合类型", r.combination) + (_el("页数", r.pages) if r.pages else "")
@@ -261,3 +279,62 @@ def verify_eep(path: Path, trusted: x509.Certificate | None = None) -> dict:
     return {"valid": signature_valid and lock_valid, "signature_valid": signature_valid, "lock_valid": lock_valid,
             "certificate_matches": trusted is None or (cert == trusted and lock_cert == trusted),
             "signer": field_of(signature, "签名人")}
+
+
+# -- the records of a case file (DA/T 46 elements) ----------------------------------
+
+def person_of(case_file) -> str | None:
+    """人名 names a person (DA/T 46: the people the record concerns): the party when it is a natural
+    person, else its legal representative when the file knows one; a company's name is not a 人名."""
+    party = case_file.party_detail or {}
+    person = case_file.party if party.get("kind") == "person" else party.get("legal_representative")
+    return person or None
+
+
+def volume_of(case_file) -> str | None:
+    """室编案卷号: the trailing sequence of the 档号 (A012-2026-Y-0007 -> 0007)."""
+    match = re.search(r"(\d+)$", case_file.archive_number)
+    return match.group(1) if match else None
+
+
+def item_eep_name(seq: int) -> str:
+    return f"eep/{seq:03d}.eep.xml"
+
+
+def case_record(case_file, name: str, sealed: Document, bound: list, date: str) -> Record:
+    """The 卷 as one record: its sealed PDF, 立档单位 the agency (全宗), 页数 the cover's 卷内页数 (the PDF's
+    own count in 附注), 密级 the file's, and a 文件实体关系 to each 件 (whose own EEP has its elements).
+    `bound`: (item, first page, last page) in binding order."""
+    volume = volume_of(case_file)
+    content_pages = bound[-1][2] if bound else 0
+    notes = [(f"封存的案卷 PDF {name}.pdf，SHA-256 {case_file.sealed_sha256}，共 {case_file.pages} 页"
+              f"（含封面、卷内文件目录和备考表）"), f"件数 {len(bound)}，页数 {content_pages}",
+             f"每件的元数据与原件见各件的封装包 data/eep/NNN.eep.xml（NNN 为件号）"]
+    relations = [Relation(case_file.id, item.id, "包含", "卷内文件", f"第{seq}件，见 data/{item_eep_name(seq)}")
+                 for seq, (item, _first, _last) in enumerate(bound, 1)]
+    return Record(electronic_id=case_file.id, archive_number=case_file.archive_number,
+                  year=case_file.closed_on.year, retention=case_file.retention, unit=case_file.fonds_name,
+                  title=case_file.title, author=case_file.fonds_name, date=date,
+                  secrecy=case_file.secrecy or "非密", documents=[sealed], fonds=case_file.fonds,
+                  fonds_name=case_file.fonds_name, item_number=int(volume) or None if volume else None,
+                  number=case_file.decision_number, persons=person_of(case_file), pages=content_pages or None,
+                  location=f"BagIt 包 data/{name}.pdf", system="zhifa archive", notes=notes, relations=relations)
+
+
+def item_record(case_file, item, first: int, last: int, seq: int, date: str, documents: list[Document]) -> Record:
+    """One 件 of the 卷 with its DA/T 46 elements: 档号 (全宗号, 年度, 保管期限, 室编案卷号, 室编件号, 页号),
+    题名, 人名, 文件编号, 责任者, 日期, 密级, 页数; `documents` its original(s): the bound one as 主文档
+    (a signed scan, when there is one), the generator's PDF then as 附属文档."""
+    pages = f"{first}" if first == last else f"{first}-{last}"
+    notes = [f"{d.name}：SHA-256 {d.sha256}" for d in documents]
+    if len(documents) > 1:
+        notes.append("签章原件扫描件为主文档，生成服务的电子文书为附属文档")
+    return Record(electronic_id=item.id, archive_number=f"{case_file.archive_number}-{seq:03d}",
+                  year=case_file.closed_on.year, retention=case_file.retention, unit=case_file.fonds_name,
+                  title=item.title, author=item.author or "", date=date, secrecy=case_file.secrecy or "非密",
+                  documents=documents, fonds=case_file.fonds, fonds_name=case_file.fonds_name, item_number=seq,
+                  number=item.number, persons=person_of(case_file), combination="单件", pages=last - first + 1,
+                  location=f"BagIt 包 data/originals/{documents[0].name}", system="zhifa archive",
+                  volume=volume_of(case_file), page_numbers=pages, notes=notes,
+                  relations=[Relation(item.id, case_file.id, "被包含", "案卷",
+                                      f"案卷 {case_file.archive_number} 的第{seq}件")])

@@ -25,8 +25,9 @@ SERIF = "serif"
 A4 = (210.0, 297.0)
 MARGINS = {"left": 28.0, "top": 37.0, "right": 26.0}
 SIGNATURE_LABEL_MM, SIGNATURE_LINE_MM = 24.0, 56.0
-# Where the back note's signature rules end: the seal (sealing.SEAL_BOX) is stamped right of it.
+# Where the back note's signature rules end: the seal (sealing.seal_box) is stamped right of it.
 SIGNATURE_BLOCK_RIGHT_MM = MARGINS["left"] + SIGNATURE_LABEL_MM + SIGNATURE_LINE_MM
+SIGNATURE_TOP_MM, SIGNATURE_BLOCK_MM = 205.0, 30.0     # the block's usual top; its height (three 10 mm rows)
 NUMBER_SIZE_PT = 14          # 4号
 NUMBER_EDGE_MM = (12.0, 14.0)  # from the outer edge, from the top
 MM_PER_PT = 25.4 / 72
@@ -198,7 +199,8 @@ class PageMaker:
              [(str(r.seq), r.number, r.author, r.title, r.date, r.pages, r.remark) for r in rows])
         return range(start, pdf.page)
 
-    def back_note(self, pdf: FPDF, note: BackNote) -> range:
+    def back_note(self, pdf: FPDF, note: BackNote) -> tuple[range, float]:
+        """The back note's pages and the top of its signature block on the last of them (mm)."""
         start = self._a4(pdf)
         self._heading(pdf, "备考表")
         pdf.set_font(SERIF, "", 11)
@@ -210,13 +212,19 @@ class PageMaker:
         for paragraph in note.paragraphs:
             pdf.multi_cell(0, 7.5, paragraph, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT, wrapmode=CHINESE_WRAP)
             pdf.ln(1.5)
-        # The signature block sits at a fixed height; the seal is stamped beside it (sealing.py).
-        pdf.set_y(max(pdf.get_y() + 8, 205))
+        # The signature block: from 205 mm, or below the notes, on one page (a new one when the notes leave
+        # no room); the seal is stamped beside it on that page, from its top (sealing.seal_box), so it covers
+        # neither the rules nor the notes.
+        top = max(pdf.get_y() + 8, SIGNATURE_TOP_MM)
+        if top + SIGNATURE_BLOCK_MM > A4[1] - 35:
+            self._a4(pdf)
+            top = SIGNATURE_TOP_MM
+        pdf.set_y(top)
         pdf.set_font(SERIF, "", 13)
         for label, value in (("立卷人", note.compiled_by), ("检查人", note.checked_by), ("立卷日期", note.date)):
             pdf.cell(SIGNATURE_LABEL_MM, 10, f"{label}：")
             pdf.cell(SIGNATURE_LINE_MM, 10, value, border="B", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        return range(start, pdf.page)
+        return range(start, pdf.page), top
 
     def media_listing(self, pdf: FPDF, listing: MediaListing) -> range:
         start = self._a4(pdf)

@@ -35,6 +35,8 @@ SPEC["components"]["schemas"].update({
                             "properties": {"bytes": {"type": "integer"}, "sha256": {"type": "string"},
                                            "ledger_found": {"type": "boolean"},
                                            "archive_number": {"type": ["string", "null"]}}},
+        "algorithm": {"type": ["string", "null"],
+                      "description": "印章的签名算法：SM2-with-SM3（国密印章），或 CMS 的算法名（如 sha256_rsa）"},
         "findings": {"type": "array", "items": {"type": "string"}}}},
 })
 SPEC["paths"] = {

@@ -1,6 +1,7 @@
 """The hand-over package of a sealed case file: a BagIt 1.0 bag (RFC 8493,
 sha256 manifests) holding the sealed PDF, every original byte for byte, and
-the case file as a DA/T 48 EEP signed with the seal key; delivered as an
+the case file as a DA/T 48 EEP signed with the seal key (and one EEP per
+件 with its DA/T 46 elements and its original, data/eep/NNN.eep.xml); delivered as an
 uncompressed tar (PDFs, scans and media do not compress).
 
 The bag is written straight into the tar here, not with the `bagit`
@@ -17,7 +18,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import re
 import tarfile
 import tempfile
 import time
@@ -27,7 +27,7 @@ from typing import BinaryIO
 
 from services.archive.assembly import attachment_name, compact_date, rendition_name
 from services.archive.case_files import CaseFileService
-from services.archive.eep import Act, Document, Record, write_eep
+from services.archive.eep import Act, Document, case_record, item_eep_name, item_record, write_eep
 from services.archive.seal_keys import SealKey
 from shared.blobstore import CHUNK, DIR_MODE, FILE_MODE, BlobStore
 from shared.dates import CHINA
@@ -83,6 +83,16 @@ class PackageBuilder:
                     digest, size = _add(tar, f"{name}/data/{name}.eep.xml", fh)
                 manifest.append((digest, f"data/{name}.eep.xml"))
                 octets += size
+                # One DA/T 48 EEP per 件 (its DA/T 46 elements, its original inside), written one at a time.
+                for seq, (item, first, last) in enumerate(bound, 1):
+                    path = Path(tmp) / "item.eep.xml"
+                    with open(path, "wb") as out:
+                        self._item_eep(case_file, seq, item, first, last, renditions.get(item.id), out)
+                    with open(path, "rb") as fh:
+                        digest, size = _add(tar, f"{name}/data/{item_eep_name(seq)}", fh)
+                    manifest.append((digest, f"data/{item_eep_name(seq)}"))
+                    octets += size
+                    path.unlink()
                 info = {"Source-Organization": self.archive_name, "External-Identifier": case_file.archive_number,
                         "External-Description": case_file.title, "Bag-Group-Identifier": case_file.fonds,
                         "Internal-Sender-Identifier": case_file.id,
@@ -100,30 +110,25 @@ class PackageBuilder:
             os.replace(partial, target)
 
     def _eep(self, case_file, bound, name: str, out) -> None:
-        """One DA/T 48 record: the sealed case file, its PDF embedded; the bound items in 附注."""
+        """The 卷 as a DA/T 48 record (eep.case_record): the sealed PDF embedded, related to each 件."""
         sealed = Document(1, f"{name}.pdf", case_file.sealed_bytes, case_file.sealed_sha256, "PDF/A-3b",
                           content=self.blobs.iter_chunks(case_file.sealed_sha256), title=case_file.title)
-        sequence = re.search(r"(\d+)$", case_file.archive_number)
-        # 页数 as the cover counts them (content pages); the PDF's own count, with cover, contents and
-        # back note, goes to 附注.
-        content_pages = bound[-1][2] if bound else 0
-        notes = [(f"封存的案卷 PDF {name}.pdf，SHA-256 {case_file.sealed_sha256}，共 {case_file.pages} 页"
-                 f"（含封面、卷内文件目录和备考表）"), f"件数 {len(bound)}，页数 {content_pages}"]
-        notes += [f"第{seq}件：{item.number or '无文号'}，{item.title}，{item.author or ''}，{compact_date(item.date)}，"
-                  f"第{first}-{last}页，原件 data/originals/{attachment_name(seq, item)}"
-                  f"（{item.media_type}，{item.original_bytes} 字节，SHA-256 {item.original_sha256}）"
-                  for seq, (item, first, last) in enumerate(bound, 1)]
-        # 立档单位 is the agency whose fonds this is (not its section); 人名 names a person: the party if it is
-        # one, else the organization's legal representative.
-        party = case_file.party_detail or {}
-        person = case_file.party if party.get("kind") == "person" else party.get("legal_representative")
-        record = Record(electronic_id=case_file.id, archive_number=case_file.archive_number,
-                        year=case_file.closed_on.year, retention=case_file.retention, unit=case_file.fonds_name,
-                        title=case_file.title, author=case_file.fonds_name, date=compact_date(case_file.closed_on),
-                        secrecy=case_file.secrecy or "非密", documents=[sealed], fonds=case_file.fonds, fonds_name=case_file.fonds_name,
-                        item_number=int(sequence.group(1)) or None if sequence else None,
-                        number=case_file.decision_number, persons=person or None, pages=content_pages or None,
-                        location=f"BagIt 包 data/{name}.pdf", system="zhifa archive", notes=notes)
+        self._write(out, case_file, case_record(case_file, name, sealed, bound, compact_date(case_file.closed_on)))
+
+    def _item_eep(self, case_file, seq: int, item, first: int, last: int, rendition, out) -> None:
+        """One 件 as a DA/T 48 record (eep.item_record): its original encapsulated, and the generator's PDF
+        beside a signed scan."""
+        documents = [Document(1, attachment_name(seq, item), item.original_bytes, item.original_sha256,
+                              item.format.upper(), content=self.blobs.iter_chunks(item.original_sha256),
+                              title=item.title, main=True)]
+        if rendition is not None:
+            documents.append(Document(2, rendition_name(seq, rendition), rendition.original_bytes,
+                                      rendition.original_sha256, "PDF",
+                                      content=self.blobs.iter_chunks(rendition.original_sha256),
+                                      title=f"{rendition.title}（电子文书）", main=False))
+        self._write(out, case_file, item_record(case_file, item, first, last, seq, compact_date(item.date), documents))
+
+    def _write(self, out, case_file, record) -> None:
         created = datetime.now(CHINA).replace(microsecond=0)
         sealed_at = as_utc(case_file.sealed_at).astimezone(CHINA).isoformat() if case_file.sealed_at else created.isoformat()
         write_eep(out, created_at=created, creator=self.archive_name, record=record,
@@ -131,6 +136,7 @@ class PackageBuilder:
                             f"案卷组卷、四性检测并以电子印章封存，档号 {case_file.archive_number}"),
                         Act("归档", created.isoformat(), None, "生成移交包（BagIt）与本电子文件封装包")],
                   private_key=self.key.private_key, certificate=self.key.certificate, signer=self.key.subject)
+
 
 def _add(tar: tarfile.TarFile, arcname: str, fh: BinaryIO) -> tuple[str, int]:
     """Stream one regular file into the tar (its size first: fstat, or the buffer's), hashing it on the way."""

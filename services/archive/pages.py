@@ -250,7 +250,8 @@ def add_upload(case_file_id: str):
     try:
         with parse_upload(rt.settings.service_dir("archive") / "uploads", rt.settings.max_upload_bytes) as form:
             meta = {k: form.fields.get(k, "").strip() for k in ("title", "kind", "category", "date", "author", "number",
-                                                                  "signed_original_of", "place", "photographer", "proves")}
+                                                                  "signed_original_of", "taken_at", "place", "photographer",
+                                                                  "proves")}
             meta = {k: v for k, v in meta.items() if v}
             item = rt.case_files.add_upload(case_file_id, form.file("file"), meta, g.actor)
         flash(f"已上传：{item.title}（{item.pages} 页）", "ok")

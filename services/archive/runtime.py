@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from services.archive import seal_keys
+from services.archive import gm_seal, seal_keys
 from services.archive.assembly import COVER_LABELS, Assembler
 from services.archive.binding import BindingRules
 from services.archive.case_files import CaseFileService
@@ -139,14 +139,22 @@ def build(settings: Settings) -> Runtime:
                       + "".join(COVER_LABELS))
     case_files = CaseFileService(sessions, blobs, rules, generator, work_dir, settings.max_upload_bytes)
     checks = FourProperties(blobs, sessions, generator, ClamdScanner(settings.clamd) if settings.clamd else None)
-    sealer = Sealer(key, settings.fonts_dir / FACES[1].filename, settings.archive_name, settings.tsa_url, faces=faces)
+    if settings.seal_algorithm not in gm_seal.PROFILES:
+        raise ValueError(f"ZHIFA_SEAL_ALGORITHM must be one of {', '.join(gm_seal.PROFILES)}")
+    # The seal profile: RSA (PAdES) or 国密 SM2/SM3 (gm_seal.py). Verify knows the SM2 CA whenever one
+    # exists, so files sealed under either profile stay verifiable after the profile changes.
+    gm_dir = service_dir / gm_seal.GM_DIR
+    gm_key = gm_seal.load_or_make(gm_dir, settings.archive_name) if settings.seal_algorithm == "sm2" else None
+    gm_ca = gm_key.ca if gm_key else (gm_seal.GmSealKey.load(gm_dir).ca if (gm_dir / gm_seal.KEY_FILE).exists() else None)
+    sealer = Sealer(gm_key or key, settings.fonts_dir / FACES[1].filename, settings.archive_name, settings.tsa_url,
+                    faces=faces)
     outbox = OutboxRunner(sessions, Outbox, jobs, "services.archive.runtime.current_outbox",
                           housekeeping=[blobs.sweep, lambda: purge_page_sessions(sessions)],
                           bind=lambda: active(holder[0]))
     seals = SealService(sessions, blobs, case_files, checks, Assembler(blobs, pages, work_dir), sealer, jobs,
                         work_dir, settings.archive_name, outbox)
     ledger = LedgerBook(sessions)
-    runtime = Runtime(settings, engine, blobs, case_files, seals, ledger, Verifier(key.trust_roots_asn1(), ledger),
+    runtime = Runtime(settings, engine, blobs, case_files, seals, ledger, Verifier(key.trust_roots_asn1(), ledger, gm_ca),
                       PackageBuilder(blobs, case_files, key, service_dir / "packages", settings.archive_name),
                       key, jobs, outbox)
     holder.append(runtime)

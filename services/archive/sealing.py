@@ -27,7 +27,7 @@ from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
 from pyhanko.stamp import TextStampStyle
 
 from services.archive.faces import Faces
-from services.archive.layout import SIGNATURE_BLOCK_RIGHT_MM
+from services.archive.layout import SIGNATURE_BLOCK_RIGHT_MM, SIGNATURE_TOP_MM
 from services.archive.seal_keys import SealKey
 from shared.dates import CHINA
 
@@ -90,7 +90,18 @@ FIELD_NAME = "ArchiveSeal"
 SEAL_RED = (0.82, 0.08, 0.08)
 # On the back note, beside the signature block (layout.back_note), clear of its rules, in points.
 MM = 72 / 25.4
-SEAL_BOX = (SIGNATURE_BLOCK_RIGHT_MM + 18) * MM, (297 - 250) * MM, (SIGNATURE_BLOCK_RIGHT_MM + 68) * MM, (297 - 200) * MM
+SEAL_MM = 50
+
+
+def seal_box(signature_top_mm: float = SIGNATURE_TOP_MM) -> tuple[float, float, float, float]:
+    """The stamp's box in points: right of the signature rules, from 5 mm above the block's top (where the
+    notes end at least 8 mm higher), so it covers neither the rules nor the notes."""
+    top = signature_top_mm - 5
+    return ((SIGNATURE_BLOCK_RIGHT_MM + 18) * MM, (297 - top - SEAL_MM) * MM,
+            (SIGNATURE_BLOCK_RIGHT_MM + 18 + SEAL_MM) * MM, (297 - top) * MM)
+
+
+SEAL_BOX = seal_box()
 
 
 def ring(size: float) -> RawContent:
@@ -157,13 +168,14 @@ class Sealer:
             self._fonts[face] = GlyphAccumulatorFactory(str(face))
         return self._fonts[face]
 
-    def seal(self, path: Path, archive_number: str, page_index: int) -> datetime:
+    def seal(self, path: Path, archive_number: str, page_index: int, signature_top_mm: float = SIGNATURE_TOP_MM) -> datetime:
         """Certify the file at `path` in place (one incremental update appended:
         the file is neither copied nor held in memory); the stamp sits on
         page `page_index` (the back note)."""
-        return self.seal_and_hash(path, archive_number, page_index)[0]
+        return self.seal_and_hash(path, archive_number, page_index, signature_top_mm)[0]
 
-    def seal_and_hash(self, path: Path, archive_number: str, page_index: int) -> tuple[datetime, str, int]:
+    def seal_and_hash(self, path: Path, archive_number: str, page_index: int,
+                      signature_top_mm: float = SIGNATURE_TOP_MM) -> tuple[datetime, str, int]:
         """`seal`, and the sealed file's (sha256, size), mostly hashed in the
         same pass as the signature's digest."""
         sealed_at = datetime.now(CHINA).replace(microsecond=0)
@@ -177,10 +189,12 @@ class Sealer:
             border_width=0, background=ring(size), background_opacity=1.0)
         meta = signers.PdfSignatureMetadata(
             field_name=FIELD_NAME, certify=True, docmdp_permissions=MDPPerm.NO_CHANGES,
-            subfilter=SigSeedSubFilter.PADES, md_algorithm="sha256", reason="电子档案封存",
+            subfilter=SigSeedSubFilter.PADES, md_algorithm=getattr(self.key, "md_algorithm", "sha256"),  # sm3: gm_seal
+            reason="电子档案封存",
             location=self.archive_name, name=self.key.subject)
         signer = signers.PdfSigner(meta, signer=self._signer, stamp_style=style, timestamper=self.timestamper,
-                                   new_field_spec=SigFieldSpec(FIELD_NAME, on_page=page_index, box=SEAL_BOX))
+                                   new_field_spec=SigFieldSpec(FIELD_NAME, on_page=page_index,
+                                                               box=seal_box(signature_top_mm)))
         _shared.prefix, _shared.length = hashlib.sha256(), None
         try:
             with open(path, "r+b") as fh:

@@ -29,7 +29,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.archive import ledger
-from services.archive.assembly import Assembler, Bound
+from services.archive.assembly import Assembler, Bound, some
 from services.archive.case_files import CaseFileService, require_open
 from services.archive.checks import FourProperties, failed_lines
 from services.archive.layout import BackNote
@@ -77,8 +77,8 @@ class SealService:
         unsigned = self.case_files.unsigned_documents(case_file)
         result["checks"].append({
             "property": "integrity", "id": "signed_originals", "name": "签章原件", "passed": True, "status": "passed",
-            "detail": ("尚未附签章原件扫描件、以生成文本归档的文书：" + "、".join(f"{i.title}（{i.number or '无文号'}）"
-                                                             for i in unsigned) + "。") if unsigned
+            "detail": ("尚未附签章原件扫描件、以生成文本归档的文书：" + some([f"{i.title}（{i.number or '无文号'}）"
+                                                               for i in unsigned]) + "。") if unsigned
             else "每份生成文书均已附签章原件扫描件（或本卷没有生成文书）。"})
         return result
 
@@ -197,7 +197,7 @@ class SealService:
             assembled = self.assembler.assemble(case_file, rules.title, bound, self.back_note(case_file, bound),
                                                 Path(tmp) / "sealed.pdf")
             sealed_at, sha, size = self.sealer.seal_and_hash(assembled.path, case_file.archive_number,
-                                                             assembled.back_note_page)
+                                                             assembled.back_note_page, assembled.signature_top_mm)
             adopt(self.blobs, assembled.path, sha)
         return sha, size, assembled.pages, sealed_at
 

@@ -35,6 +35,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from services.archive import gm_seal
 from services.archive.assembly import read_xmp_property
 from services.archive.inspection import PdfTooComplex, walk_pdf
 from services.archive.ledger import LedgerBook
@@ -90,9 +91,10 @@ def too_costly(message: str) -> Problem:
 
 
 class Verifier:
-    def __init__(self, trust_roots: list, ledger: LedgerBook):
+    def __init__(self, trust_roots: list, ledger: LedgerBook, gm_ca=None):
         self.trust_roots = trust_roots      # asn1crypto certificates
         self.ledger = ledger
+        self.gm_ca = gm_ca                  # the archive's SM2 CA (gm_seal.py), when it has one
 
     def verify(self, path: Path, sha256: str | None = None) -> dict:
         """The report on one copy; raises a 422 Problem naming `file` when the
@@ -105,7 +107,7 @@ class Verifier:
                   "case_file_id": known["case_file_id"] if known else None,
                   "archive_number": known["archive_number"] if known else None,
                   "ledger": {"found": known is not None, "sequence": known["sequence"] if known else None},
-                  "changes": [], "signed_revision": None, "findings": []}
+                  "changes": [], "signed_revision": None, "algorithm": None, "findings": []}
         findings = result["findings"]
         # Everything that parses the copy runs in the bounded child: the walk
         # too (an array of millions of numbers costs qpdf as much as a long string).
@@ -113,7 +115,7 @@ class Verifier:
         if not _children.acquire(timeout=VALIDATE_SECONDS):
             raise Problem(503, "busy", "服务繁忙", "正在核验的文件过多，请稍后重试。")
         try:
-            outcome = run_bounded(lambda: _examine(path, self.trust_roots, size, need_number),
+            outcome = run_bounded(lambda: _examine(path, self.trust_roots, size, need_number, self.gm_ca),
                                   VALIDATE_SECONDS, VALIDATE_MEMORY_BYTES)
         finally:
             _children.release()
@@ -135,7 +137,7 @@ class Verifier:
         result.update(
             intact=status["intact"], ours=ours, modified_after_seal=modified, signed_by=status["signer"],
             sealed_at=status["when"].astimezone(CHINA).isoformat() if status["when"] else None,
-            timestamp=status["timestamp"])
+            timestamp=status["timestamp"], algorithm=status.get("algorithm"))
         # The seal is a DocMDP "no changes" certification: a copy changed after
         # it is not a valid sealed file, however intact the sealed revision is.
         result["valid"] = ours and not modified
@@ -182,8 +184,9 @@ class Verifier:
 
 # -- in the child: bounds, pyHanko, what changed ---------------------------------------
 
-def _examine(path: Path, trust_roots: list, size: int, need_number: bool) -> dict:
-    """All parsing of the copy (runs in the bounded child); plain data back."""
+def _examine(path: Path, trust_roots: list, size: int, need_number: bool, gm_ca=None) -> dict:
+    """All parsing of the copy (runs in the bounded child); plain data back. An SM2 seal (which pyHanko
+    cannot check) is checked by gm_seal's own verification, into the same shape."""
     graph, refusal = _precheck(path)
     if refusal:
         return {"refused": refusal}
@@ -191,7 +194,8 @@ def _examine(path: Path, trust_roots: list, size: int, need_number: bool) -> dic
         return {"unreadable": True}
     if graph.signatures == 0:
         return {"unsigned": True}
-    status = _validate(path, trust_roots, size)
+    gm = gm_ca is not None and gm_seal.gm_signed(path)
+    status = _validate_gm(path, gm_ca, size) if gm else _validate(path, trust_roots, size)
     if status.get("error"):
         return status
     modified = (not status["entire_file"]) or status["later_signatures"] or status["docmdp_ok"] is False
@@ -376,7 +380,30 @@ def _validate(path: Path, trust_roots: list, size: int) -> dict:
             "when": when, "signed_end": signed_end, "tail_bytes": tail, "changed_objects": changed,
             "timestamp": ({"present": True, "intact": bool(ts.intact), "valid": bool(ts.valid)} if ts
                           else {"present": False}),
+            "algorithm": seal.signer_info["signature_algorithm"]["algorithm"].native,
         }
+
+
+def _validate_gm(path: Path, ca, size: int) -> dict:
+    """gm_seal.verify_gm's verdict in _validate's shape (runs in the child), with the objects later
+    revisions rewrote (pyHanko's reader parses the revisions; it only cannot check SM2)."""
+    gm = gm_seal.verify_gm(path, ca)
+    if gm.get("signed_end") is None:
+        return {"error": gm["findings"][0]}
+    signed_end = gm["signed_end"]
+    tail = size - signed_end
+    with open(path, "rb") as fh:
+        reader = PdfFileReader(fh, strict=False)
+        signatures = reader.embedded_signatures
+        changed = None
+        if tail <= DIFF_TAIL_BYTES:
+            changed = []
+            for revision in range(signatures[0].signed_revision + 1, reader.xrefs.total_revisions):
+                changed.extend((ref.idnum, ref.generation) for ref in reader.xrefs.explicit_refs_in_revision(revision))
+    return {"intact": gm["intact"], "valid": gm["intact"], "trusted": gm["ours"], "entire_file": tail == 0,
+            "later_signatures": len(signatures) > 1, "docmdp_ok": None, "modification_level": None,
+            "signer": gm["signer"], "when": gm["when"], "signed_end": signed_end, "tail_bytes": tail,
+            "changed_objects": changed, "timestamp": {"present": False}, "algorithm": gm["algorithm"]}
 
 
 def _digest_in_large_chunks(seal, path: Path) -> None:

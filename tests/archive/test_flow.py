@@ -142,7 +142,8 @@ def test_package_is_a_valid_bag_with_a_signed_eep(sealed_case, tmp_path, seal_p1
     assert len([p for p in payload if p.startswith("data/originals/")]) == 5
     pdf_in_bag = next(p for p in bag.payload_files() if p.endswith(".pdf") and "originals" not in p)
     assert (bag.path + "/" + pdf_in_bag) and open(bag.path + "/" + pdf_in_bag, "rb").read() == path.read_bytes()
-    eep = next(p for p in payload if p.endswith(".eep.xml"))
+    eep = "data/A012-2026-Y-0007.eep.xml"          # the 卷's; each 件's is under data/eep/ (test_eep_metadata.py)
+    assert len([p for p in payload if p.startswith("data/eep/")]) == 5
     from cryptography.hazmat.primitives.serialization import pkcs12
     _, cert, _ = pkcs12.load_key_and_certificates(seal_p12.read_bytes(), None)
     checked = verify_eep(bag.path + "/" + eep, cert)

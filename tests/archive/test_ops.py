@@ -67,7 +67,7 @@ def test_three_concurrent_packages_of_different_case_files_are_all_valid_bags(zh
         assert bag.info["External-Identifier"] == case["archive_number"]
         originals = [p for p in bag.payload_files() if p.startswith("data/originals/")]
         assert len(originals) == n + 2                           # each bag holds its own case file's items
-        assert bag.info["Payload-Oxum"].endswith(f".{n + 2 + 2}")  # + sealed PDF + EEP
+        assert bag.info["Payload-Oxum"].endswith(f".{2 * (n + 2) + 2}")  # + an EEP per item, sealed PDF, case EEP
         # The EEP's 页数 is the cover's 卷内页数; 人名 is no organisation; 立档单位 the agency.
         eep = next(bag_dir.glob("data/*.eep.xml")).read_text(encoding="utf-8")
         cover = client.get(f"/v1/case-files/{case['id']}", headers=ARCHIVIST).get_json()

@@ -236,7 +236,12 @@ def test_the_signed_original_is_bound_as_the_record_with_the_generated_pdf_as_it
     listing = next(c for c in checks["checks"] if c["id"] == "signed_originals")
     assert "受理通知书" in listing["detail"] and "准予行政许可决定书（" not in listing["detail"]
 
-    assert client.post(f"/v1/case-files/{case['id']}/seal", headers=ARCHIVIST).status_code == 202
+    # The listing alone does not stop the seal; the malware scan (not configured here) does.
+    resp = client.post(f"/v1/case-files/{case['id']}/seal", headers=ARCHIVIST)
+    assert [c for c in resp.get_json()["detail"].split("：") if "签章原件" in c] == []
+    resp = client.post(f"/v1/case-files/{case['id']}/seal", json={"override_reason": "测试：未配置恶意代码扫描"},
+                       headers=ARCHIVIST)
+    assert resp.status_code == 202, resp.get_json()
     sealed = wait_sealed(client, case["id"])
     assert sealed["status"] == "sealed", sealed
     path = tmp_path / "sealed.pdf"

@@ -112,7 +112,8 @@ def test_first_run_makes_a_local_ca_and_seal_with_private_files(tmp_path):
 def test_small_faces_draw_their_text_and_give_way_to_the_full_face(tmp_path):
     from fontTools.ttLib import TTFont
     from services.archive.faces import Faces
-    full = Path("build/fonts/NotoSerifCJKsc-Bold.otf")
+    # The installed fonts, wherever the run starts (a relative build/fonts failed when another test moved the cwd).
+    full = Path(os.environ.get("ZHIFA_FONTS_DIR", "build/fonts")) / "NotoSerifCJKsc-Bold.otf"
     faces = Faces(tmp_path)
     small = faces.for_text(full, "鞍山市行政审批局档号", "鞍山市行政审批局 档号 A012-2026-Y-0007")
     assert small != full and small.stat().st_size < full.stat().st_size / 50
