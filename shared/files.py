@@ -70,3 +70,18 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def digest_ranges(path: Path | str, ranges: list[tuple[int, int]], digest):
+    """Feed the (start, length) byte ranges of a file to `digest` in 1 MB reads (a PDF
+    signature's /ByteRange: pyHanko's own 4 KB reads made 57,000 calls for 228 MB)."""
+    with open(path, "rb") as fh:
+        for start, length in ranges:
+            fh.seek(start)
+            while length > 0:
+                chunk = fh.read(min(length, 1 << 20))
+                if not chunk:
+                    break
+                digest.update(chunk)
+                length -= len(chunk)
+    return digest

@@ -11,9 +11,13 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
+import time
 import urllib.error
 import urllib.request
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -98,3 +102,58 @@ def zhifa_env(tmp_path, monkeypatch):
             monkeypatch.setenv(k, str(v))
         return config.load()
     return setenv
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class RedisServer:
+    """A redis-server of a test's own on a free port, to stop (kill: an outage, not a shutdown)
+    and start again empty; never the machine's 6379, which other tests use."""
+
+    def __init__(self, tmp: Path):
+        self.port, self.tmp, self.proc = free_port(), tmp, None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                      "--appendonly", "no", "--daemonize", "no", "--dir", str(self.tmp)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        from redis import Redis
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                Redis.from_url(self.url).ping()
+                return
+            except Exception:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+def start_worker(tmp_path: Path, name: str, redis_url: str, service: str) -> subprocess.Popen:
+    """`zhifa worker <service>` as a process of its own, ready once RQ sees it (workers warm up first)."""
+    from redis import Redis
+    from rq import Worker
+    log = open(tmp_path / f"{name}.log", "w")
+    before = Worker.count(connection=Redis.from_url(redis_url))
+    proc = subprocess.Popen([sys.executable, "-m", "services.cli", "worker", service], cwd=ROOT,
+                            env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 90
+    while Worker.count(connection=Redis.from_url(redis_url)) <= before:
+        assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / f"{name}.log").read_text()
+        time.sleep(0.2)
+    return proc

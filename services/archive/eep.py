@@ -309,7 +309,7 @@ def case_record(case_file, name: str, sealed: Document, bound: list, date: str) 
     content_pages = bound[-1][2] if bound else 0
     notes = [(f"封存的案卷 PDF {name}.pdf，SHA-256 {case_file.sealed_sha256}，共 {case_file.pages} 页"
               f"（含封面、卷内文件目录和备考表）"), f"件数 {len(bound)}，页数 {content_pages}",
-             f"每件的元数据与原件见各件的封装包 data/eep/NNN.eep.xml（NNN 为件号）"]
+             "每件的元数据与原件见各件的封装包 data/eep/NNN.eep.xml（NNN 为件号）"]
     relations = [Relation(case_file.id, item.id, "包含", "卷内文件", f"第{seq}件，见 data/{item_eep_name(seq)}")
                  for seq, (item, _first, _last) in enumerate(bound, 1)]
     return Record(electronic_id=case_file.id, archive_number=case_file.archive_number,

@@ -46,6 +46,7 @@ from pyhanko.sign import signers
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from shared.dates import CHINA
+from shared.files import digest_ranges
 
 DIST_ID = "1234567812345678"        # GB/T 35276 default SM2 signer ID
 SM3, SM2_SM3, SM2_CURVE = "1.2.156.10197.1.401", "1.2.156.10197.1.501", "1.2.156.10197.1.301"
@@ -202,16 +203,8 @@ def verify_gm(path: Path, ca: ax509.Certificate) -> dict:
             byte_range[0] + byte_range[1] > byte_range[2] or byte_range[2] + byte_range[3] > size:
         return {"valid": False, "intact": False, "ours": False, "modified_after_seal": False, "algorithm": None,
                 "signer": None, "findings": ["签名的字节范围或签名值不合规范。"]}
-    digest = hashlib.new("sm3")
-    with open(path, "rb") as fh:
-        for start, length in ((byte_range[0], byte_range[1]), (byte_range[2], byte_range[3])):
-            fh.seek(start)
-            while length > 0:
-                chunk = fh.read(min(length, 1 << 20))
-                if not chunk:
-                    break
-                digest.update(chunk)
-                length -= len(chunk)
+    digest = digest_ranges(path, [(byte_range[0], byte_range[1]), (byte_range[2], byte_range[3])],
+                           hashlib.new("sm3"))
     try:
         signed_data = cms.ContentInfo.load(contents.rstrip(b"\0"))["content"]
         signer_info = signed_data["signer_infos"][0]

@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import pikepdf
+
 # Imported here, not in the child: a forked child finds them loaded.
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
@@ -40,6 +41,7 @@ from services.archive.assembly import read_xmp_property
 from services.archive.inspection import PdfTooComplex, walk_pdf
 from services.archive.ledger import LedgerBook
 from shared.dates import CHINA
+from shared.files import digest_ranges
 from shared.problems import FieldError, Problem
 
 log = logging.getLogger("zhifa.archive.verification")
@@ -415,15 +417,7 @@ def _digest_in_large_chunks(seal, path: Path) -> None:
     except (ValueError, TypeError):
         return        # pyHanko computes it itself
     byte_range = [int(v) for v in seal.byte_range]
-    with open(path, "rb") as fh:
-        for start, length in zip(byte_range[::2], byte_range[1::2]):
-            fh.seek(start)
-            while length > 0:
-                chunk = fh.read(min(length, 1 << 20))
-                if not chunk:
-                    break
-                digest.update(chunk)
-                length -= len(chunk)
+    digest_ranges(path, list(zip(byte_range[::2], byte_range[1::2])), digest)
     seal.external_digests[algorithm] = digest.digest()
 
 

@@ -9,7 +9,6 @@ import hashlib
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -20,9 +19,9 @@ from shared.db import create_schema, make_engine, session_factory, transaction
 from shared.jobs import Jobs
 from shared.outbox import Outbox, outbox_table, record
 from tests.archive import samples
-from tests.archive.conftest import ROOT, open_case, upload, wait_sealed
+from tests.archive.conftest import open_case, upload, wait_sealed
 from tests.archive.test_sessions import make_app
-from tests.conftest import auth, free_port
+from tests.conftest import auth, start_worker
 
 ARCHIVIST = auth("archivist")
 REASON = {"override_reason": "测试：纸质文书另卷归档"}
@@ -139,56 +138,6 @@ def test_a_row_waiting_for_a_worker_waits_and_is_not_given_up(box):
 
 # --- the archive's seals with real Redis and real workers ---------------------
 
-class RedisServer:
-    """A redis-server of our own on a free port, to stop and start (never the machine's 6379)."""
-
-    def __init__(self, tmp: Path):
-        self.port, self.tmp, self.proc = free_port(), tmp, None
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no", "--dir", str(self.tmp)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        from redis import Redis
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                Redis.from_url(self.url).ping()
-                return
-            except Exception:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.1)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-            self.proc = None
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
-
-
-def start_worker(tmp_path: Path, name: str, redis_url: str) -> subprocess.Popen:
-    from redis import Redis
-    from rq import Worker
-    log = open(tmp_path / f"{name}.log", "w")
-    before = Worker.count(connection=Redis.from_url(redis_url))
-    proc = subprocess.Popen([sys.executable, "-m", "services.cli", "worker", "archive"], cwd=ROOT,
-                            env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 90
-    while Worker.count(connection=Redis.from_url(redis_url)) <= before:
-        assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / f"{name}.log").read_text()
-        time.sleep(0.2)
-    return proc
-
-
 def stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         proc.terminate()
@@ -236,7 +185,7 @@ def test_redis_down_at_seal_is_202_and_the_seal_completes_when_it_is_back(zhifa_
         time.sleep(6)                                             # a drain or two fails meanwhile: nothing lost
         assert client.get(f"/v1/case-files/{case['id']}", headers=ARCHIVIST).get_json()["status"] == "sealing"
         own_redis.start()                                         # an empty Redis: the job lives in the outbox
-        worker = start_worker(tmp_path, "worker", own_redis.url)
+        worker = start_worker(tmp_path, "worker", own_redis.url, "archive")
         body = wait_sealed(client, case["id"], 90)
         assert body["status"] == "sealed", (tmp_path / "worker.log").read_text()
         ledger = client.get("/v1/ledger", headers=ARCHIVIST).get_json()
@@ -259,7 +208,7 @@ def test_a_worker_killed_mid_seal_is_replaced_within_a_minute_and_leaves_no_part
         # A long recording (about 120 MB) keeps the seal busy long enough to be killed in the middle.
         assert upload(client, case["id"], "hearing.wav", samples.wav(seconds=1800, rate=66000),
                       {"title": "听证录音", "kind": "evidence", "date": "2026-03-03"}).status_code == 201
-        first = start_worker(tmp_path, "first", own_redis.url)
+        first = start_worker(tmp_path, "first", own_redis.url, "archive")
         assert client.post(f"/v1/case-files/{case['id']}/seal", json=REASON,
                            headers=ARCHIVIST).status_code == 202
         root, deadline = blob_root(app), time.monotonic() + 90
@@ -271,7 +220,7 @@ def test_a_worker_killed_mid_seal_is_replaced_within_a_minute_and_leaves_no_part
         first.wait(timeout=10)
         assert client.get(f"/v1/case-files/{case['id']}", headers=ARCHIVIST).get_json()["status"] == "sealing"
         assert list(root.glob(".seal-*"))                         # the killed run's partial file is there
-        second = start_worker(tmp_path, "second", own_redis.url)
+        second = start_worker(tmp_path, "second", own_redis.url, "archive")
         body = wait_sealed(client, case["id"], 90)
         assert body["status"] == "sealed", (tmp_path / "second.log").read_text()
         print(f"sealed {time.monotonic() - killed_at:.1f} s after the kill")

@@ -12,7 +12,6 @@ import copy
 import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -23,9 +22,8 @@ from sqlalchemy import delete, func, select, update
 from services.generator import runtime
 from services.generator.catalogue import Catalogue
 from services.generator.models import AuditLog, Document, Outbox
-from tests.conftest import auth, free_port
+from tests.conftest import auth, start_worker
 
-ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = Catalogue()
 ASYNC = {"Prefer": "respond-async"}
 
@@ -46,57 +44,6 @@ class Dropped:
 
     def enqueue(self, *args):
         return None
-
-
-class RedisServer:
-    """A redis-server of our own on a free port, to stop and start (never the machine's 6379)."""
-
-    def __init__(self, tmp: Path):
-        self.port, self.tmp, self.proc = free_port(), tmp, None
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no", "--daemonize", "no", "--dir", str(self.tmp)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        from redis import Redis
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                Redis.from_url(self.url).ping()
-                return
-            except Exception:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.1)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()                 # an outage, not a shutdown
-            self.proc.wait(timeout=10)
-            self.proc = None
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    server = RedisServer(tmp_path)
-    server.start()
-    yield server
-    server.stop()
-
-
-def start_worker(tmp_path: Path, name: str, redis_url: str) -> subprocess.Popen:
-    """`zhifa worker generator`, ready once RQ sees it (it warms LibreOffice first)."""
-    from redis import Redis
-    from rq import Worker
-    log = open(tmp_path / f"{name}.log", "w")
-    before = Worker.count(connection=Redis.from_url(redis_url))
-    proc = subprocess.Popen([sys.executable, "-m", "services.cli", "worker", "generator"], cwd=ROOT,
-                            env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 90
-    while Worker.count(connection=Redis.from_url(redis_url)) <= before:
-        assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / f"{name}.log").read_text()
-        time.sleep(0.2)
-    return proc
 
 
 def stop(proc: subprocess.Popen | None) -> None:
@@ -190,7 +137,7 @@ def test_redis_down_at_issue_answers_with_the_document_and_a_worker_finishes_eve
 
         own_redis.start()                                                 # empty: the jobs live in the outbox
         back = time.monotonic()
-        worker = start_worker(tmp_path, "worker", own_redis.url)
+        worker = start_worker(tmp_path, "worker", own_redis.url, "generator")
         log = tmp_path / "worker.log"
         for document_id in (later["id"], failed["id"]):
             wait_until(lambda: pdf_status(client, document_id) == "done", 90, "the PDF", log)
@@ -225,7 +172,7 @@ def test_a_worker_killed_mid_batch_is_replaced_within_a_minute_each_entry_once_n
     first = second = None
     total = 12
     try:
-        first = start_worker(tmp_path, "first", own_redis.url)
+        first = start_worker(tmp_path, "first", own_redis.url, "generator")
         resp = client.post("/v1/batches", headers=auth(), json={
             "documents": [{k: v for k, v in body(f"鞍山市戊商贸有限公司{i}").items() if k != "formats"}
                           for i in range(total)], "formats": ["docx", "pdf"]})
@@ -244,7 +191,7 @@ def test_a_worker_killed_mid_batch_is_replaced_within_a_minute_each_entry_once_n
         left = batch_status(client, batch_id)
         assert left["status"] == "running" and left["done"] < total
 
-        second = start_worker(tmp_path, "second", own_redis.url)
+        second = start_worker(tmp_path, "second", own_redis.url, "generator")
         status = wait_until(lambda: (s := batch_status(client, batch_id))["status"] in ("done", "partial", "failed")
                             and s, 90, "the batch", tmp_path / "second.log")
         took = time.monotonic() - killed_at
