@@ -80,7 +80,7 @@ def test_penalty_decision_pdf_is_pdfa_with_embedded_sc_fonts_and_verifiable(serv
     status, _, raw = call(base, "POST", "/v1/documents", {"type": "penalty_decision", "data": data})
     assert status == 201, raw.decode()
     doc = json.loads(raw)
-    assert doc["number"] == "鞍审批罚决字〔2026〕第1号" and set(doc["files"]) == {"docx", "pdf"}
+    assert doc["number"] == "鞍审批罚决字〔2026〕1号" and set(doc["files"]) == {"docx", "pdf"}
 
     status, headers, pdf = call(base, "GET", f"/v1/documents/{doc['id']}/pdf")
     assert status == 200 and headers["Content-Type"] == "application/pdf" and pdf.startswith(b"%PDF")
@@ -104,10 +104,10 @@ def test_penalty_decision_pdf_is_pdfa_with_embedded_sc_fonts_and_verifiable(serv
     text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
                           check=True).stdout
     flat = re.sub(r"\s+", "", text)
-    assert "鞍审批罚决字〔2026〕第1号" in flat and data["party"]["name"] in flat
+    assert "鞍审批罚决字〔2026〕1号" in flat and data["party"]["name"] in flat
     assert "鞍山市人民政府申请行政复议" in flat and doc["verification_code"] in flat
     assert "—1—" in flat                                                  # page number
-    assert "https://zhifa.example.gov.cn/ver" in flat and "127.0.0.1" not in flat   # the public address only
+    assert "zhifa.example.gov.cn/verify" in flat and "127.0.0.1" not in flat   # the public address only (printed without its scheme)
 
     status, _, raw = call(base, "GET", f"/v1/verify?number={urllib.parse.quote(doc['number'])}"
                           f"&code={doc['verification_code']}", token=None)
@@ -129,7 +129,7 @@ def test_batch_with_pdfs_through_the_worker(service):
             break
         time.sleep(0.5)
     assert batch["status"] == "done" and batch["done"] == 3, batch
-    assert sorted(d["number"] for d in batch["documents"]) == [f"鞍审批责改字〔2026〕第{i}号" for i in (1, 2, 3)]
+    assert sorted(d["number"] for d in batch["documents"]) == [f"鞍审批责改字〔2026〕{i}号" for i in (1, 2, 3)]
     doc_id = batch["documents"][0]["id"]
     status, _, pdf = call(base, "GET", f"/v1/documents/{doc_id}/pdf")
     assert status == 200 and pdf.startswith(b"%PDF")
