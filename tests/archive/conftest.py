@@ -180,3 +180,12 @@ def wait_sealed(client, case_id: str, seconds: float = 120) -> dict:
             return body
         time.sleep(0.2)
     raise AssertionError("sealing did not finish")
+
+
+def download_sealed(client, case_id: str, tmp_path: Path, headers: dict | None = None) -> tuple[dict, Path]:
+    """After a 202 to …/seal: the case file once sealed (asserted) and its PDF as tmp_path/sealed.pdf."""
+    body = wait_sealed(client, case_id)
+    assert body["status"] == "sealed", body
+    path = tmp_path / "sealed.pdf"
+    path.write_bytes(client.get(f"/v1/case-files/{case_id}/pdf", headers=headers or auth("archivist")).data)
+    return body, path

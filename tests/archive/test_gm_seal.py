@@ -35,6 +35,19 @@ def sealed_copy(tmp_path: Path, key, name: str = "sealed.pdf") -> Path:
     return path
 
 
+def appended_update(path: Path, target: Path) -> Path:
+    """A copy of `path` with an incremental update after the seal (the catalog's /Lang changed)."""
+    from pyhanko.pdf_utils.generic import NameObject, TextStringObject
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    shutil.copy(path, target)
+    with open(target, "r+b") as fh:
+        writer = IncrementalPdfFileWriter(fh)
+        writer.root[NameObject("/Lang")] = TextStringObject("en")
+        writer.update_root()
+        writer.write_in_place()
+    return target
+
+
 def test_a_gm_sealed_file_verifies_and_carries_the_gm_identifiers(gm, tmp_path):
     assert stat.S_IMODE((gm / KEY_FILE).stat().st_mode) == 0o600
     assert not [p for p in gm.iterdir() if "ca" in p.name and p.suffix == ".key"]       # the CA key is not kept
@@ -66,15 +79,7 @@ def test_changes_other_keys_and_rsa_seals_are_told_apart(gm, tmp_path, seal_p12)
     result = verify_gm(flipped, key.ca)
     assert not result["valid"] and not result["intact"] and "SM3" in result["findings"][0]
 
-    appended = tmp_path / "appended.pdf"
-    shutil.copy(path, appended)
-    from pyhanko.pdf_utils.generic import NameObject, TextStringObject
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    with open(appended, "r+b") as fh:
-        writer = IncrementalPdfFileWriter(fh)
-        writer.root[NameObject("/Lang")] = TextStringObject("en")
-        writer.update_root()
-        writer.write_in_place()
+    appended = appended_update(path, tmp_path / "appended.pdf")
     result = verify_gm(appended, key.ca)
     assert result["intact"] and result["modified_after_seal"] and not result["valid"]
 
@@ -136,15 +141,7 @@ def test_the_sm2_profile_seals_case_files_and_public_verify_checks_them(zhifa_en
         assert not result["valid"] and not result["ledger"]["found"]
         # Changed after the SM2 seal: not valid, the change named, the sealed revision found in the ledger
         # (the same answer as for an RSA seal, from the bounded child).
-        appended = tmp_path / "appended.pdf"
-        shutil.copy(path, appended)
-        from pyhanko.pdf_utils.generic import NameObject, TextStringObject
-        from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-        with open(appended, "r+b") as fh:
-            writer = IncrementalPdfFileWriter(fh)
-            writer.root[NameObject("/Lang")] = TextStringObject("en")
-            writer.update_root()
-            writer.write_in_place()
+        appended = appended_update(path, tmp_path / "appended.pdf")
         result = verify(appended)
         assert not result["valid"] and result["intact"] and result["ours"] and result["modified_after_seal"], result
         assert result["changes"] and "封存之后被修改" in result["findings"][0]

@@ -13,7 +13,7 @@ import pikepdf
 import pytest
 
 from tests.archive import samples
-from tests.archive.conftest import open_case, upload, wait_sealed
+from tests.archive.conftest import download_sealed, open_case, upload
 from tests.conftest import auth
 
 ARCHIVIST = auth("archivist")
@@ -69,10 +69,7 @@ def test_the_check_lists_each_document_without_its_signed_original_until_all_are
 
     # Sealed: the signed scans are the bound pages, in the documents' places; each generated PDF rides along.
     assert client.post(f"/v1/case-files/{case['id']}/seal", json=REASON, headers=ARCHIVIST).status_code == 202
-    body = wait_sealed(client, case["id"])
-    assert body["status"] == "sealed", body
-    path = tmp_path / "sealed.pdf"
-    path.write_bytes(client.get(f"/v1/case-files/{case['id']}/pdf", headers=ARCHIVIST).data)
+    body, path = download_sealed(client, case["id"], tmp_path)
     assert [i["title"] for i in body["items"]] == [f"{d['title']}（签章原件）" for d in (granted, receipt, accepted)]
     assert all(i["signed_original_of"] for i in body["items"])
     with pikepdf.open(path) as pdf:

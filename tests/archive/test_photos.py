@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 
 from services.archive.assembly import A4_PT, missing_caption, mounts_photo, some
 from tests.archive import samples
-from tests.archive.conftest import open_case, upload, wait_sealed
+from tests.archive.conftest import download_sealed, open_case, upload
 from tests.conftest import auth
 
 ARCHIVIST = auth("archivist")
@@ -102,10 +102,7 @@ def test_camera_photos_are_mounted_on_a4_with_their_captions(photo_case, tmp_pat
     resp = client.post(f"/v1/case-files/{case['id']}/seal", json={"override_reason": "后厨照片的拍摄时间待核实"},
                        headers=ARCHIVIST)
     assert resp.status_code == 202, resp.get_json()
-    sealed = wait_sealed(client, case["id"])
-    assert sealed["status"] == "sealed", sealed
-    path = tmp_path / "sealed.pdf"
-    path.write_bytes(client.get(f"/v1/case-files/{case['id']}/pdf", headers=ARCHIVIST).data)
+    sealed, path = download_sealed(client, case["id"], tmp_path)
     order = [i["title"] for i in sealed["items"]]
     page = {title: order.index(title) + 3 for title in order}        # cover, contents, then one page each
 

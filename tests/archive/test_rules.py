@@ -10,7 +10,7 @@ import pytest
 from services.archive.binding import BindingRules
 from services.archive.case_files import _norm_number, same_party
 from tests.archive import samples
-from tests.archive.conftest import LICENSE_CASE, open_case, upload, wait_sealed
+from tests.archive.conftest import LICENSE_CASE, download_sealed, open_case, upload
 from tests.archive.test_flow import page_text
 from tests.archive.test_sessions import make_app
 from tests.conftest import auth
@@ -150,11 +150,8 @@ def test_sealing_needs_both_signatories_and_the_cover_shows_secrecy_and_filing_u
     assert bad.status_code == 422 and {e["path"] for e in bad.get_json()["errors"]} >= {"secrecy"}
     assert client.patch(f"/v1/case-files/{case['id']}", json={"checked_by": "李强"}, headers=ARCHIVIST).status_code == 200
     assert seal().status_code == 202
-    sealed = wait_sealed(client, case["id"])
-    assert sealed["status"] == "sealed"
+    sealed, path = download_sealed(client, case["id"], tmp_path)
     assert client.patch(f"/v1/case-files/{case['id']}", json={"checked_by": "赵六"}, headers=ARCHIVIST).status_code == 409
-    path = tmp_path / "sealed.pdf"
-    path.write_bytes(client.get(f"/v1/case-files/{case['id']}/pdf", headers=ARCHIVIST).data)
     cover = page_text(path, 1).replace(" ", "")
     assert "密级内部" in cover and "立卷单位行政审批局综合科" in cover
     back = page_text(path, sealed["seal"]["pages"]).replace(" ", "")
@@ -242,10 +239,7 @@ def test_the_signed_original_is_bound_as_the_record_with_the_generated_pdf_as_it
     resp = client.post(f"/v1/case-files/{case['id']}/seal", json={"override_reason": "测试：未配置恶意代码扫描"},
                        headers=ARCHIVIST)
     assert resp.status_code == 202, resp.get_json()
-    sealed = wait_sealed(client, case["id"])
-    assert sealed["status"] == "sealed", sealed
-    path = tmp_path / "sealed.pdf"
-    path.write_bytes(client.get(f"/v1/case-files/{case['id']}/pdf", headers=ARCHIVIST).data)
+    sealed, path = download_sealed(client, case["id"], tmp_path)
     with pikepdf.open(path) as pdf:
         specs = {str(spec.F): spec for spec in pdf.Root.AF}
         alternatives = [spec for spec in specs.values() if spec.AFRelationship == pikepdf.Name.Alternative]
@@ -288,10 +282,7 @@ def test_photos_are_mounted_on_a4_with_their_caption_and_full_page_scans_are_not
                   {"title": "照片档案页", "kind": "evidence", "category": "photo", "date": "2026-03-06"}).status_code == 201
     assert client.post(f"/v1/case-files/{case['id']}/seal", json={"override_reason": "测试"},
                        headers=ARCHIVIST).status_code == 202
-    sealed = wait_sealed(client, case["id"])
-    assert sealed["status"] == "sealed", sealed
-    path = tmp_path / "sealed.pdf"
-    path.write_bytes(client.get(f"/v1/case-files/{case['id']}/pdf", headers=ARCHIVIST).data)
+    sealed, path = download_sealed(client, case["id"], tmp_path)
     with pikepdf.open(path) as pdf:
         sizes = [tuple(round(float(v)) for v in page.mediabox[2:]) for page in pdf.pages[2:4]]
     assert sizes == [(595, 842), (595, 842)]                  # both content pages are A4

@@ -14,7 +14,7 @@ import pytest
 
 from services.archive.layout import NO_LINE_END, NO_LINE_START, ContentsRow, PageMaker, wrap_cjk
 from tests.archive import samples
-from tests.archive.conftest import open_case, upload, wait_sealed
+from tests.archive.conftest import download_sealed, open_case, upload
 from tests.archive.test_rules import grown, overlaps, page_text, seal_and_rules
 from tests.conftest import auth
 
@@ -89,10 +89,7 @@ def test_the_seal_does_not_cover_the_signature_rules(archive, tmp_path, notes):
                                                                       "date": "2026-03-03"}).status_code == 201
     assert client.post(f"/v1/case-files/{case['id']}/seal", json={"override_reason": "测试：只含书证"},
                        headers=ARCHIVIST).status_code == 202
-    sealed = wait_sealed(client, case["id"])
-    assert sealed["status"] == "sealed"
-    path = tmp_path / "sealed.pdf"
-    path.write_bytes(client.get(f"/v1/case-files/{case['id']}/pdf", headers=ARCHIVIST).data)
+    sealed, path = download_sealed(client, case["id"], tmp_path)
     last = sealed["seal"]["pages"]
     if notes:
         assert "经营场所租赁合同" in page_text(path, last - 1) + page_text(path, last)
