@@ -39,8 +39,8 @@ __all__ = [
 
 # Traditional characters fold with the project's one table; on top of it,
 # variant and confusable forms people write for the patterns' characters
-# (聴 Japanese form, 辨 for 辩, 瞭/覆 which t2s keeps).
-_VARIANTS = str.maketrans({**T2S, "聴": "听", "辨": "辩", "瞭": "了", "覆": "复"})
+# (聴 Japanese form, 辨 for 辩; 瞭, 覆 and 著 (用不著), which t2s keeps).
+_VARIANTS = str.maketrans({**T2S, "聴": "听", "辨": "辩", "瞭": "了", "覆": "复", "著": "着"})
 
 _RIGHT = (r"(?:听证|陈述|申辩|辩解|辩护|回避|复议|诉讼|权利|权益|救济|告知书|通知书|告知(?:的)?(?:内容|事项)|"
           r"(?:上述|以上|前述)(?:告知|内容|事项))")
@@ -85,7 +85,7 @@ _STANDALONE_RESIGN = re.compile(
     r"听你们的|都认|全认|我认|我服|服了|认罚)(?:吧|了|啦|呗)*$")
 # A bare answer that, given to a question about a right, waives or acknowledges it.
 _BARE_ANSWER = re.compile(
-    r"^(?:我|本人|我们)?(?:还是|就|也|都)?(?:(?:不用|不要|不需要|不必|算|免|没有|没|无|不|不申请|不听证|没意见|没有意见|"
+    r"^(?:我|本人|我们)?(?:还是|就|也|都)?(?:(?:不用|不要|不需要|不必|用不着|犯不着|没必要|甭|算|免|没有|没|无|不|不申请|不听证|没意见|没有意见|"
     r"没啥说的|清楚|知道|明白|了解|知晓|收到|认|认罚|服|服气|同意|没问题)(?:了|吧|啦|呀|啊|的)*){1,3}$")
 _RIGHT_ASKED = re.compile(_RIGHT + r"|说的|补充|意见|异议|处罚|罚款|认不认|服不服|认罚")
 # A question (是否申请听证？) or a condition (逾期不申请听证的，视为放弃…) states no waiver.
