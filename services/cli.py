@@ -237,9 +237,8 @@ def cmd_run(args) -> int:
     return max((p.returncode or 0) for p in procs) if procs else 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    level = os.environ.get("ZHIFA_LOG_LEVEL", "INFO").upper()
-    logs.setup(level)
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (also what tests/deploy checks the compose file's commands against)."""
     parser = argparse.ArgumentParser(prog="zhifa", description="zhifa 执法 services")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help="serve one service over HTTP")
@@ -268,7 +267,13 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("search", help="search service upkeep: rebuild the index, or take down expired decisions now")
     p.add_argument("action", choices=["reindex", "sweep"])
     p.set_defaults(func=cmd_search)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    level = os.environ.get("ZHIFA_LOG_LEVEL", "INFO").upper()
+    logs.setup(level)
+    args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except Exception as exc:   # one line for the user; the traceback only when asked for
