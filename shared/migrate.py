@@ -79,7 +79,7 @@ class Migrations:
         self.service = service
         self.location = location or Path(importlib.import_module(f"services.{service}").__file__).parent / "migrations"
         self.metadata = metadata if metadata is not None else models_metadata(service)
-        self.scripts = ScriptDirectory.from_config(self.config())
+        self.scripts = _scripts(self.config())
 
     def config(self, connection: Connection | None = None) -> Config:
         cfg = Config()
@@ -101,10 +101,11 @@ class Migrations:
     def status(self, conn: Connection) -> Status:
         context = MigrationContext.configure(conn, opts={"version_table": version_table(self.service)})
         current = context.get_current_revision()
+        if current is not None:      # the everyday start: one query
+            return Status(self.service, current, self.head, False, _known(self.scripts, current))
         tables = set(inspect(conn).get_table_names())
-        ours = set(self.metadata.tables) | set(self.initial_schema().tables)
-        known = current is None or _known(self.scripts, current)
-        return Status(self.service, current, self.head, current is None and bool(tables & ours), known)
+        unversioned = bool(tables) and bool(tables & (set(self.metadata.tables) | set(self.initial_schema().tables)))
+        return Status(self.service, None, self.head, unversioned, True)
 
     def ensure(self, engine: Engine) -> Status:
         """At service start: the policy in the module's docstring."""
@@ -190,6 +191,19 @@ class Migrations:
             finally:
                 engine.dispose()
         return Path(script.path)
+
+
+_SCRIPTS: dict[tuple[str, int], ScriptDirectory] = {}
+
+
+def _scripts(cfg: Config) -> ScriptDirectory:
+    """Loading the revision files costs ~20 ms, at every app built: once per directory as it is
+    (a revision added to it changes its mtime, so it is read again)."""
+    location = cfg.get_main_option("script_location")
+    key = (location, (Path(location) / "versions").stat().st_mtime_ns)
+    if key not in _SCRIPTS:
+        _SCRIPTS[key] = ScriptDirectory.from_config(cfg)
+    return _SCRIPTS[key]
 
 
 def model_differences(conn: Connection, metadata: MetaData) -> list:
