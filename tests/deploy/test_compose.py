@@ -110,6 +110,13 @@ def test_every_zhifa_variable_the_compose_file_sets_is_read_by_the_code():
     assert landed == [], f"now read by the code: take {landed} out of PENDING_ELSEWHERE"
 
 
+def test_the_image_and_the_entry_point_name_only_variables_the_code_reads():
+    names, _ = code_variables()
+    image = set(re.findall(r"\b(ZHIFA_[A-Z0-9_]+)=", (ROOT / "Dockerfile").read_text()))
+    assert image == {"ZHIFA_DATA_DIR", "ZHIFA_FONTS_DIR", "ZHIFA_UNO_PYTHON"} and image <= names
+    assert sorted(v for v in secret_variables() - {"PGPASSWORD"} if v not in names | PENDING_ELSEWHERE) == []
+
+
 def test_the_check_of_variables_knows_the_per_service_ones():
     names, patterns = code_variables()
     assert "ZHIFA_API_KEYS_FILE" in names and "ZHIFA_SEAL_PASSWORD" in names
@@ -241,3 +248,16 @@ def test_the_trial_seal_seals_and_verifies_as_the_archive_does(secrets_dir, tmp_
         status = validate_pdf_signature(seal, ValidationContext(trust_roots=key.trust_roots_asn1(),
                                                                 allow_fetching=False))
     assert status.intact and status.valid and status.trusted
+
+
+def test_the_installed_package_carries_every_service_s_migrations():
+    """The image installs the package (no source tree): the revisions must be in it."""
+    import tomllib
+
+    from setuptools import find_packages
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    packages = set(find_packages(str(ROOT), include=project["packages"]["find"]["include"]))
+    for service in SERVICES:
+        assert {f"services.{service}.migrations", f"services.{service}.migrations.versions"} <= packages
+        assert "migrations/script.py.mako" in project["package-data"][f"services.{service}"]
+        assert list((ROOT / "services" / service / "migrations" / "versions").glob("0001_*.py"))
