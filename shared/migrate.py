@@ -52,6 +52,7 @@ class Status:
     head: str
     unversioned: bool        # the service's tables exist without a recorded revision (made by create_all)
     known: bool              # the current revision is one of this code's
+    others: tuple[str, ...] = ()   # other services whose version table this database holds
 
     @property
     def empty(self) -> bool:
@@ -105,7 +106,8 @@ class Migrations:
             return Status(self.service, current, self.head, False, _known(self.scripts, current))
         tables = set(inspect(conn).get_table_names())
         unversioned = bool(tables) and bool(tables & (set(self.metadata.tables) | set(self.initial_schema().tables)))
-        return Status(self.service, None, self.head, unversioned, True)
+        others = tuple(s for s in SERVICES if s != self.service and version_table(s) in tables)
+        return Status(self.service, None, self.head, unversioned, True, others)
 
     def ensure(self, engine: Engine) -> Status:
         """At service start: the policy in the module's docstring."""
@@ -142,6 +144,10 @@ class Migrations:
         return before, after
 
     def _refuse_unknown(self, status: Status) -> None:
+        if status.others:     # services share table names (audit_log, outbox): never one database for two
+            raise SchemaError(f"the database given to the {self.service} service holds the "
+                              f"{' and '.join(status.others)} service's tables: each service needs a database "
+                              f"of its own (ZHIFA_{self.service.upper()}_DATABASE_URL)")
         if not status.known:
             raise SchemaError(f"the {self.service} database is at revision {status.current}, which this version "
                               f"does not know (its newest is {status.head}): a newer zhifa migrated it; "

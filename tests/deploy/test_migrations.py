@@ -179,6 +179,17 @@ def test_a_database_a_newer_release_migrated_is_refused(engine):
             attempt(engine)
 
 
+def test_a_database_of_another_service_is_refused(engine):
+    """The services share table names (audit_log, outbox): adopting the generator's tables as the
+    archive's would mix two audit chains."""
+    Migrations("generator").upgrade(engine)
+    for attempt in (Migrations("archive").ensure, Migrations("archive").upgrade):
+        with pytest.raises(SchemaError, match=r"holds the generator service's tables: each service needs a "
+                                              r"database of its own \(ZHIFA_ARCHIVE_DATABASE_URL\)"):
+            attempt(engine)
+    assert revision(engine, "archive") is None and revision(engine, "generator") == "generator_0001"
+
+
 def test_a_new_revision_is_written_from_the_models_change_and_brings_a_database_level(engine, tmp_path):
     """The developers' `alembic revision --autogenerate`: `zhifa migrate SERVICE --revision MESSAGE`."""
     scripts = copy_of_migrations("generator", tmp_path / "migrations")
