@@ -35,6 +35,7 @@ from sqlalchemy import MetaData, inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 from shared.config import SERVICES
+from shared.db import READ_ONLY, _lock_key, make_engine
 
 log = logging.getLogger("zhifa.migrate")
 # Alembic says "Context impl ..." at INFO on every look; what changed is logged here once.
@@ -111,7 +112,6 @@ class Migrations:
 
     def ensure(self, engine: Engine) -> Status:
         """At service start: the policy in the module's docstring."""
-        from shared.db import READ_ONLY
         with engine.connect().execution_options(**{READ_ONLY: True}) as conn:   # no SQLite write lock to look
             status = self.status(conn)
             conn.rollback()
@@ -128,16 +128,30 @@ class Migrations:
 
     def upgrade(self, engine: Engine) -> tuple[Status, Status]:
         """`zhifa migrate`: adopt a database made by create_all, then upgrade to head. Idempotent."""
-        with engine.begin() as conn:
-            if engine.dialect.name == "postgresql":
-                from shared.db import _lock_key
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(f"zhifa:migrate:{self.service}")})
-            before = self.status(conn)      # again under the lock: another process may have migrated meanwhile
-            self._refuse_unknown(before)
-            if before.unversioned:
-                self._adopt(conn)
-            command.upgrade(self.config(conn), "head")
-            after = self.status(conn)
+        sqlite = engine.dialect.name == "sqlite"
+        with engine.connect() as conn:
+            if sqlite:
+                # SQLite alters a table by copying it (batch mode): dropping the old copy of a table
+                # others refer to fails while foreign keys are enforced, and the pragma is ignored
+                # inside a transaction. So off before it, checked before the commit, on again after.
+                conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+            try:
+                with conn.begin():
+                    if not sqlite:
+                        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                     {"key": _lock_key(f"zhifa:migrate:{self.service}")})
+                    before = self.status(conn)      # again under the lock: another process may have migrated
+                    self._refuse_unknown(before)
+                    if before.unversioned:
+                        self._adopt(conn)
+                    command.upgrade(self.config(conn), "head")
+                    after = self.status(conn)
+                    if sqlite and (broken := conn.exec_driver_sql("PRAGMA foreign_key_check").all()):
+                        raise SchemaError(f"the {self.service} migrations to {after.current} leave rows whose "
+                                          f"references point nowhere (table, row, referred table): {broken[:5]}")
+            finally:
+                if sqlite:
+                    conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
         if before.current != after.current:
             log.info("%s database migrated from %s to %s", self.service,
                      before.current or ("create_all's schema" if before.unversioned else "empty"), after.current)
@@ -182,7 +196,6 @@ class Migrations:
         """The `alembic revision --autogenerate` of this project: the difference between the models and
         head (computed on a scratch SQLite database, so no server is needed) written as the next
         revision file. Refused when the models match head."""
-        from shared.db import make_engine
         with tempfile.TemporaryDirectory() as scratch:
             engine = make_engine(f"sqlite:///{Path(scratch) / 'head.sqlite3'}")
             try:
@@ -256,7 +269,6 @@ def run_env() -> None:
         _run(context, connection, options)
         return
     from shared import config
-    from shared.db import make_engine
     url = config.load().database_url(service)
     if context.is_offline_mode():      # `alembic -n SERVICE upgrade head --sql`: the SQL for a DBA to run
         context.configure(url=url, literal_binds=True, **options)

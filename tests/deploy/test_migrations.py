@@ -170,6 +170,67 @@ def upgrade() -> None:
     assert differences(engine, newer) == []
 
 
+def revision_file(scripts: Path, body: str) -> None:
+    (scripts / "versions" / "0002_test.py").write_text(f'''"""a test's revision"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "generator_0002"
+down_revision = "generator_0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+{body}
+''')
+
+
+def issue_one_document(engine) -> None:
+    """A document and an idempotency key that refers to it."""
+    with engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO documents (id, type, title, template_version, number, agency, agency_name, kind, year, seq, "
+            "issued_on, issued_at, issued_by, data, deadlines, verification_code, docx_sha256, docx_bytes, pdf_status, "
+            "pdf_attempts, warnings) VALUES ('d1', 't', '行政处罚决定书', '1', '鞍审批罚决字〔2026〕1号', 'a', 'a', "
+            "'k', 2026, 1, '2026-01-05', '2026-01-05 08:00:00+00:00', 'x', '{}', '[]', 'c', 's', 1, 'none', 0, '[]')"))
+        conn.execute(text("INSERT INTO idempotency_keys VALUES ('case-system:1', 'k1', 'h', 'd1')"))
+
+
+def test_a_revision_that_rebuilds_a_referenced_table_keeps_its_rows(engine, tmp_path):
+    """SQLite alters a column by copying the table (batch mode); with foreign keys enforced, dropping the
+    old documents table, which idempotency keys refer to, would fail."""
+    Migrations("generator").upgrade(engine)
+    issue_one_document(engine)
+    scripts = copy_of_migrations("generator", tmp_path / "migrations")
+    revision_file(scripts, '''    with op.batch_alter_table("documents") as batch:
+        batch.alter_column("title", existing_type=sa.String(100), type_=sa.String(300), existing_nullable=False)''')
+    wider = MetaData()
+    for each in models_metadata("generator").sorted_tables:
+        each.to_metadata(wider)
+    wider.tables["documents"].c.title.type = String(300)
+    Migrations("generator", scripts, wider).upgrade(engine)
+    assert revision(engine, "generator") == "generator_0002" and differences(engine, wider) == []
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT i.key, d.title FROM idempotency_keys i JOIN documents d ON d.id = i.document_id")
+                            ).all() == [("k1", "行政处罚决定书")]
+
+
+def test_a_sqlite_revision_that_leaves_dangling_references_is_rolled_back(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'g.sqlite3'}")
+    Migrations("generator").upgrade(engine)
+    issue_one_document(engine)
+    scripts = copy_of_migrations("generator", tmp_path / "migrations")
+    revision_file(scripts, "    op.execute(\"DELETE FROM documents\")")
+    with pytest.raises(SchemaError, match=r"generator_0002 leave rows whose references point nowhere"):
+        Migrations("generator", scripts).upgrade(engine)
+    assert revision(engine, "generator") == "generator_0001"
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM documents")).scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1     # enforced again for the service
+    engine.dispose()
+
+
 def test_a_database_a_newer_release_migrated_is_refused(engine):
     Migrations("archive").upgrade(engine)
     with engine.begin() as conn:
