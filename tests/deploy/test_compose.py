@@ -135,6 +135,16 @@ def test_secrets_read_from_run_secrets_are_mounted_into_that_container():
         assert wanted <= mounted, f"{name} reads {sorted(wanted - mounted)} without mounting it"
 
 
+def test_every_named_volume_and_dependency_exists():
+    """What the schema cannot check: the names a service refers to are declared."""
+    for name, service in COMPOSE["services"].items():
+        assert set(service.get("depends_on", {})) <= set(COMPOSE["services"]) - {name}, name
+        named = {v.split(":")[0] for v in service.get("volumes", []) if not v.startswith((".", "/"))}
+        assert named <= set(COMPOSE["volumes"]), name
+        binds = [v.split(":")[0] for v in service.get("volumes", []) if v.startswith(".")]
+        assert all((ROOT / b).exists() for b in binds), name
+
+
 def test_no_zhifa_container_starts_before_the_migrations_ran():
     for name, service in zhifa_services().items():
         if name == "migrate":
