@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from tests.conftest import TOKENS, free_port, http_call
@@ -61,9 +63,9 @@ class Proc:
             assert self.alive() and time.monotonic() < deadline, f"{self.name} did not start:\n{self.log()[-4000:]}"
             time.sleep(0.3)
 
-    def call(self, method: str, path: str, body=None, role: str | None = "case-system"):
+    def call(self, method: str, path: str, body=None, role: str | None = "case-system", headers: dict | None = None):
         """(status, headers, JSON or text)."""
-        status, headers, raw = http_call(self.base, method, path, body, TOKENS[role] if role else None)
+        status, headers, raw = request(self.base, method, path, body, TOKENS[role] if role else None, headers)
         text = raw.decode("utf-8", "replace")
         try:
             return status, headers, json.loads(text)
@@ -85,6 +87,23 @@ class Proc:
                 self.proc.wait(timeout=10)
 
 
+def request(base: str, method: str, path: str, body=None, token: str | None = None, headers: dict | None = None):
+    """tests.conftest.http_call with extra headers (e.g. Prefer): (status, headers, raw body)."""
+    if not headers:
+        return http_call(base, method, path, body, token)
+    req = urllib.request.Request(base + path, method=method, headers=headers,
+                                 data=json.dumps(body, ensure_ascii=False).encode() if body is not None else None)
+    if body is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(req, timeout=180) as resp:
+            return resp.status, resp.headers, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers, err.read()
+
+
 def serve(service: str, tmp_path: Path, env: dict, name: str | None = None, port: int | None = None) -> Proc:
     port = port or free_port()
     return Proc(name or service, ["serve", service, "--port", str(port)], env, tmp_path, port).start()
@@ -104,7 +123,7 @@ def worker(service: str, tmp_path: Path, env: dict, name: str) -> Proc:
     return proc
 
 
-def wait_until(check, seconds: float, what: str, *procs: Proc):
+def wait_until(check, seconds: float, what: str, *procs: Proc, poll: float = 0.3):
     deadline = time.monotonic() + seconds
     while True:
         result = check()
@@ -113,7 +132,7 @@ def wait_until(check, seconds: float, what: str, *procs: Proc):
         if time.monotonic() > deadline:
             logs = "\n".join(f"--- {p.name}\n{p.log()[-3000:]}" for p in procs)
             raise AssertionError(f"{what}: not within {seconds} s\n{logs}")
-        time.sleep(0.3)
+        time.sleep(poll)
 
 
 def is_problem(headers, body, status: int) -> bool:
