@@ -142,7 +142,7 @@ def own_redis_jobs(server) -> int:
 
 
 @pytest.mark.redis
-def test_archive_and_search_writes_need_no_redis_reads_work_and_the_seal_completes_once_it_is_back(
+def test_archive_and_search_writes_need_no_redis_reads_work_and_a_surviving_worker_seals_once_it_is_back(
         tmp_path, own_redis):
     env = clean_env(tmp_path, ZHIFA_REDIS_URL=own_redis.url, ZHIFA_DEPLOYMENT=f"faults{own_redis.port}",
                     ZHIFA_SEARCH_RATE_LIMIT="1000 per minute")
@@ -162,6 +162,7 @@ def test_archive_and_search_writes_need_no_redis_reads_work_and_the_seal_complet
                           data={"meta": json.dumps({"title": "营业执照复印件", "kind": "evidence", "date": "2026-03-02"},
                                                    ensure_ascii=False)}, timeout=120)
         assert scan.status_code == 201, scan.text
+        hands = worker("archive", tmp_path, env, "archive-worker")     # lives through the outage
 
         own_redis.stop()
         # archive: a new case file, and the seal (a background job) accepted with 202
@@ -205,11 +206,12 @@ def test_archive_and_search_writes_need_no_redis_reads_work_and_the_seal_complet
 
         own_redis.start()
         back = time.monotonic()
-        hands = worker("archive", tmp_path, env, "archive-worker")
+        # The same worker, reconnected (RQ retries with a growing pause, at most 60 s), seals it.
         sealed = wait_until(lambda: (c := archive.call("GET", f"/v1/case-files/{case['id']}", role="archivist")[2])
                             ["status"] != "sealing" and c, 240, "the seal", hands, archive)
         print(f"sealed {time.monotonic() - back:.1f} s after Redis came back")
         assert sealed["status"] == "sealed", sealed
+        assert hands.alive()
         status, headers, _ = archive.call("GET", f"/v1/case-files/{case['id']}/pdf", role="archivist")
         assert status == 200 and headers["Content-Type"] == "application/pdf"
         wait_until(lambda: archive.call("GET", "/readyz", role=None)[0] == 200, 30, "archive ready again", archive)
@@ -218,3 +220,29 @@ def test_archive_and_search_writes_need_no_redis_reads_work_and_the_seal_complet
         for proc in (hands, archive, search):
             if proc is not None:
                 proc.stop()
+
+
+@pytest.mark.redis
+def test_the_daily_expiry_sweep_that_a_dead_redis_refused_is_queued_once_it_is_back_not_tomorrow(
+        zhifa_env, tmp_path, own_redis):
+    """The search service's one scheduled job: the process that claims the day enqueues the sweep.
+    Redis down at that moment used to leave the day claimed and the sweep never queued."""
+    from redis import Redis
+    from rq import Queue
+
+    from services.search.app import create_app
+    deployment = f"faults{own_redis.port}"
+    app = create_app(zhifa_env(ZHIFA_SEARCH_DATABASE_URL=f"sqlite:///{tmp_path / 's.sqlite3'}",
+                               ZHIFA_REDIS_URL=own_redis.url, ZHIFA_DEPLOYMENT=deployment))
+    rt = app.extensions["zhifa.runtime"]
+    try:
+        own_redis.stop()
+        with pytest.raises(Exception):
+            rt.sweeper.tick()                          # logged by the timer, which tries again in a minute
+        own_redis.start()
+        assert rt.sweeper.tick() is True               # the day was not left claimed: queued now
+        assert rt.sweeper.tick() is False              # and once only
+        queue = Queue(f"{deployment}-search", connection=Redis.from_url(own_redis.url))
+        assert [job.func_name for job in queue.get_jobs()] == ["services.search.tasks.sweep_expired"]
+    finally:
+        rt.close()
