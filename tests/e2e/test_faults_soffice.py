@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from services.generator.catalogue import Catalogue
-from services.generator.pdf import group_processes
 from tests.e2e.served import clean_env, serve, wait_until, worker
 
 CATALOGUE = Catalogue()
@@ -71,6 +70,12 @@ def pdf_status(generator, document_id: str) -> str:
     return generator.call("GET", f"/v1/documents/{document_id}")[2]["files"]["pdf"]["status"]
 
 
+def post_async(generator, payload: dict) -> dict:
+    status, _, doc = generator.call("POST", "/v1/documents", payload, headers={"Prefer": "respond-async"})
+    assert status == 201 and doc["files"]["pdf"]["status"] == "pending", doc
+    return doc
+
+
 @pytest.mark.postgres
 @pytest.mark.redis
 def test_a_hung_libreoffice_in_a_worker_is_killed_after_the_timeout_the_pdf_is_made_and_the_worker_goes_on(
@@ -112,12 +117,6 @@ def test_a_hung_libreoffice_in_a_worker_is_killed_after_the_timeout_the_pdf_is_m
         for proc in (hands, generator):
             if proc is not None:
                 proc.stop()
-
-
-def post_async(generator, payload: dict) -> dict:
-    status, _, doc = generator.call("POST", "/v1/documents", payload, headers={"Prefer": "respond-async"})
-    assert status == 201 and doc["files"]["pdf"]["status"] == "pending", doc
-    return doc
 
 
 def test_libreoffice_killed_mid_conversion_under_a_request_is_restarted_and_the_request_still_gets_its_pdf(
