@@ -183,14 +183,14 @@ def generator_run(args, work: Path) -> bool:
             print(f"\n1. generator: {args.documents} POST /v1/documents, {args.concurrency} at once, {mode}; "
                   f"zhifa serve (pool 2, {args.threads} threads) + 2 zhifa worker (pool 1 each), "
                   f"PostgreSQL + Redis; {load()}")
-            t0, answers, errors, sent_at, ids = asyncio.run(generator_clients(base, data, args))
+            t0, answers, errors, sent_at, ids, made_at = asyncio.run(generator_clients(base, data, args))
             answered = max(a for _, a in answers) if answers else 0.0
             ok = len(ids)
             print(f"   answers: {ok} of {args.documents} 201 in {answered:.1f} s = {ok / answered:.1f} req/s; "
                   f"{figures([latency for latency, _ in answers])}")
             print(f"   errors: {len(errors)}" + (f" ({errors[:3]})" if errors else ""))
             # Until every PDF exists (as a case system polling would see it), by polling the database.
-            ready_at: dict[str, float] = {}
+            ready_at: dict[str, float] = dict(made_at)
             deadline = time.monotonic() + args.pdf_wait
             while len(ready_at) < ok and time.monotonic() < deadline:
                 now = time.perf_counter() - t0
@@ -219,12 +219,12 @@ def generator_run(args, work: Path) -> bool:
 
 async def generator_clients(base: str, data: dict, args):
     """All requests at once (a semaphore of `concurrency`): the start (perf_counter), [(latency, answered
-    at)], errors, {id: sent at}, ids; times relative to the start."""
+    at)], errors, {id: sent at}, ids, {id: answered at} of answers with their PDF; times from the start."""
     limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
     headers = {"Authorization": f"Bearer {TOKEN}"}
     if not args.sync:
         headers["Prefer"] = "respond-async"
-    answers, errors, sent_at, ids = [], [], {}, set()
+    answers, errors, sent_at, ids, made_at = [], [], {}, set(), {}
     gate = asyncio.Semaphore(args.concurrency)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=httpx.Timeout(600, connect=60),
                                  headers=headers) as client:
@@ -246,8 +246,10 @@ async def generator_clients(base: str, data: dict, args):
                 answers.append((finished - started, finished))
                 sent_at[doc["id"]] = started
                 ids.add(doc["id"])
+                if doc["files"]["pdf"]["status"] == "done":      # --sync: the answer brought the PDF
+                    made_at[doc["id"]] = finished
         await asyncio.gather(*(one(i) for i in range(args.documents)))
-    return t0, answers, errors, sent_at, ids
+    return t0, answers, errors, sent_at, ids, made_at
 
 
 # --- 2. search ----------------------------------------------------------------------------------
