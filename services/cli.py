@@ -83,7 +83,7 @@ def _close_within(runtime, seconds: float) -> None:
 def _warn_without_api_keys(settings) -> None:
     from shared.auth import ApiKeys
     try:
-        count = len(ApiKeys(settings.api_keys, settings.api_keys_file))
+        count = len(ApiKeys(settings.api_keys, settings.api_keys_file, settings.api_key_min_length))
     except (OSError, ValueError) as exc:
         raise UsageError(f"API keys: {exc}") from exc
     if not count:
