@@ -116,8 +116,8 @@ def _start(tmp_path: Path, argv: list[str], env_extra: dict, port: int) -> Serve
     marker = tmp_path / "closed"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIFA_") or k.startswith("ZHIFA_TEST_")}
     env.update(TMPDIR=str(tmp_dir), EDGE_CLOSED_MARKER=str(marker), ZHIFA_DATA_DIR=str(tmp_path / "var"),
-               ZHIFA_GENERATOR_URL=PUBLIC_URL, ZHIFA_FONTS_DIR=os.environ.get("ZHIFA_FONTS_DIR", ""),
-               **{k: str(v) for k, v in env_extra.items()})
+               ZHIFA_GENERATOR_URL=PUBLIC_URL, ZHIFA_FONTS_DIR=os.environ.get("ZHIFA_FONTS_DIR", ""))
+    env.update({k: str(v) for k, v in env_extra.items()})
     log_path = tmp_path / "server.log"
     proc = subprocess.Popen(argv + [str(port)], cwd=ROOT, env=env,
                             stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
@@ -598,3 +598,34 @@ def test_a_head_that_never_ends_is_cut_off_whatever_it_sends(serve_tiny):
         assert status == 200                          # an ordinary request is untouched
     finally:
         attack.stop()
+
+
+# --- the service's own address ---------------------------------------------------------
+
+def test_without_a_configured_url_links_use_the_bound_address(serve_tiny):
+    server = serve_tiny(ZHIFA_GENERATOR_URL="")
+    status, _, body = get_json(server.base + "/items/a")
+    assert status == 200 and body["url"] == f"http://127.0.0.1:{server.port}/items/a"
+
+
+def test_a_served_generator_without_its_url_answers_with_links_to_its_own_port(tmp_path):
+    port = free_port()
+    token = "edge-token-0123456789abcdefghijklmnop"
+    server = _start(tmp_path, [sys.executable, "-m", "services.cli", "serve", "generator", "--port"],
+                    {"ZHIFA_API_KEYS": f"{token}=case-system", "ZHIFA_SOFFICE_POOL_SIZE": 1,
+                     "ZHIFA_GENERATOR_URL": ""}, port)
+    try:
+        _, _, template = get_json(server.base + "/v1/templates/penalty_decision")
+        req = urllib.request.Request(
+            server.base + "/v1/documents", method="POST",
+            data=json.dumps({"type": "penalty_decision", "data": template["example"], "formats": ["docx"]}).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            doc = json.loads(resp.read())
+            location = resp.headers["Location"]
+        own = f"http://127.0.0.1:{port}/"
+        assert location.startswith(own) and doc["files"]["docx"]["url"].startswith(own)
+        assert ":8001" not in json.dumps(doc)
+    finally:
+        server.proc.kill()
+        server.proc.wait(timeout=10)
