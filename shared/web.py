@@ -329,6 +329,33 @@ def body_limit(app: Flask, endpoint: str, limit: int) -> None:
     app.extensions.setdefault("zhifa.body_limits", {})[endpoint] = limit
 
 
+def edge_check(app: Flask, endpoint: str, check: Callable[[dict], Problem | None]) -> None:
+    """One more check the server makes from the head of a request with a body to
+    `endpoint`, before reading the body: `check(headers)` (waitress's form: upper
+    case, "_" for "-", e.g. COOKIE) returns the problem to answer, or None."""
+    app.extensions.setdefault("zhifa.edge_checks", {})[endpoint] = check
+
+
+def signed_session_check(app: Flask, key: str = "sid") -> Callable[[dict], Problem | None]:
+    """For pages behind a sign-in: the request must carry the app's session cookie,
+    validly signed and naming a session (`key`); whether that session is still open
+    is the page's own check, once the request reaches it."""
+    from werkzeug.http import parse_cookie
+
+    def check(headers: dict) -> Problem | None:
+        value = parse_cookie(headers.get("COOKIE", "")).get(app.config["SESSION_COOKIE_NAME"])
+        serializer = app.session_interface.get_signing_serializer(app)
+        try:
+            data = serializer.loads(value, max_age=int(app.permanent_session_lifetime.total_seconds())) \
+                if value and serializer else {}
+        except Exception:   # bad signature, expired, garbage: not signed in
+            data = {}
+        if not isinstance(data, dict) or not data.get(key):
+            return Problem(401, "not-signed-in", "未认证", "请先登录后再上传。")
+        return None
+    return check
+
+
 class EdgeRules:
     """What the server decides from a request's head alone, before reading a
     byte of its body: the route (404/405), the caller's token where the route
@@ -342,14 +369,14 @@ class EdgeRules:
         self.settings: Settings = app.extensions["zhifa.settings"]
         self.largest = app.config["MAX_CONTENT_LENGTH"]
         self.limits: dict[str, int] = app.extensions.setdefault("zhifa.body_limits", {})
+        self.checks: dict[str, Callable] = app.extensions.setdefault("zhifa.edge_checks", {})
         self.adapter = app.url_map.bind("localhost")
 
     def limit_for(self, endpoint: str | None, content_type: str) -> int:
-        if endpoint in self.limits:
-            return self.limits[endpoint]
-        if _JSON_OR_FORM.match(content_type or ""):
-            return min(self.settings.max_body_bytes, self.largest)
-        return self.largest
+        limit = self.limits.get(endpoint, self.largest)
+        if _JSON_OR_FORM.match(content_type or ""):       # json_body and forms keep the small limit
+            limit = min(limit, self.settings.max_body_bytes)
+        return limit
 
     def check(self, method: str, path: str, headers: dict, length: int | None) -> tuple[Problem | None, dict, int]:
         """(refusal or None, headers for the refusal, the body limit of the route). `length`
@@ -370,6 +397,10 @@ class EdgeRules:
                 self.keys.authenticate(headers.get("AUTHORIZATION"), roles)
             except Problem as problem:
                 return problem, ({"WWW-Authenticate": 'Bearer realm="zhifa"'} if problem.status == 401 else {}), 0
+        if endpoint in self.checks:
+            problem = self.checks[endpoint](headers)
+            if problem is not None:
+                return problem, {}, 0
         limit = self.limit_for(endpoint, headers.get("CONTENT_TYPE", ""))
         if length is not None and length > limit:
             return too_large(limit), {}, limit

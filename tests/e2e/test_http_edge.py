@@ -629,3 +629,86 @@ def test_a_served_generator_without_its_url_answers_with_links_to_its_own_port(t
     finally:
         server.proc.kill()
         server.proc.wait(timeout=10)
+
+
+# --- the archive's edge (served in this process) -------------------------------------------
+
+@pytest.fixture
+def served_archive(zhifa_env, tmp_path):
+    """The archive app under shared.web.serve on a loopback port, from a thread."""
+    from services.archive.app import create_app
+    from shared.web import serve
+    app = create_app(zhifa_env(ZHIFA_GENERATOR_URL=f"http://127.0.0.1:{free_port()}",
+                               ZHIFA_GENERATOR_TOKEN="unused", ZHIFA_LOGIN_RATE_LIMIT="3 per minute",
+                               ZHIFA_ARCHIVE_DATABASE_URL=f"sqlite:///{tmp_path / 'a.sqlite3'}"))
+    port, stop, ready = free_port(), threading.Event(), threading.Event()
+    thread = threading.Thread(target=serve, args=(app, "127.0.0.1", port),
+                              kwargs={"signals": False, "stop": stop, "ready": lambda *_: ready.set()}, daemon=True)
+    thread.start()
+    assert ready.wait(30)
+    yield f"http://127.0.0.1:{port}", port
+    stop.set()
+    thread.join(30)
+    app.extensions["zhifa.runtime"].close()
+
+
+def test_the_archive_refuses_unauthenticated_uploads_from_their_head(served_archive):
+    _, port = served_archive
+    multipart = b"Content-Type: multipart/form-data; boundary=b\r\n"
+    api = stream_post(port, b"/v1/case-files/any/items", 600 * 1024 ** 2, headers=multipart)
+    assert api["status"] == 401 and api["sent_at_answer"] < 30 * 1024 ** 2
+    page = stream_post(port, b"/case-files/any/uploads?csrf=x", 600 * 1024 ** 2,
+                       headers=multipart + b"Cookie: zhifa_archive=forged.value.sig\r\n")
+    assert page["status"] == 401 and page["sent_at_answer"] < 30 * 1024 ** 2
+    from tests.conftest import TOKENS
+    too_big = stream_post(port, b"/v1/case-files/any/items", 3 * 1024 ** 3,
+                          headers=multipart + b"Authorization: Bearer %s\r\n" % TOKENS["archivist"].encode())
+    assert too_big["status"] == 413 and too_big["sent_at_answer"] < 30 * 1024 ** 2
+
+
+def test_sign_in_attempts_are_limited_per_client(served_archive):
+    base, _ = served_archive
+    statuses = []
+    for _ in range(4):
+        req = urllib.request.Request(base + "/login", method="POST", data=b"csrf=x&token=guess",
+                                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                statuses.append((resp.status, None))
+        except urllib.error.HTTPError as err:
+            statuses.append((err.code, err.headers.get("Retry-After")))
+    assert [s for s, _ in statuses[:3]] == [400, 400, 400]     # no session: refused, and counted
+    assert statuses[3][0] == 429 and 0 < int(statuses[3][1]) <= 60
+    with urllib.request.urlopen(base + "/login", timeout=10) as resp:   # the page itself still shows
+        assert resp.status == 200
+
+
+def test_metrics_are_for_the_admin_role(served_archive):
+    from tests.conftest import TOKENS
+    base, _ = served_archive
+    assert get_json(base + "/healthz")[0] == 200
+    try:
+        urllib.request.urlopen(base + "/metrics", timeout=10)
+        raise AssertionError("metrics served without a token")
+    except urllib.error.HTTPError as err:
+        assert err.code == 401
+    req = urllib.request.Request(base + "/metrics", headers={"Authorization": f"Bearer {TOKENS['admin']}"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        text = resp.read().decode()
+    assert 'zhifa_http_requests_total{endpoint="/healthz",service="archive",status="200"}' in text
+
+
+def test_a_signed_in_archivists_page_upload_passes_the_edge(served_archive):
+    import re
+
+    import httpx
+
+    from tests.conftest import TOKENS
+    base, _ = served_archive
+    with httpx.Client(base_url=base, follow_redirects=False, timeout=30) as client:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text)[1]
+        assert client.post("/login", data={"csrf": csrf, "token": TOKENS["archivist"]}).status_code == 302
+        page = client.get("/case-files").text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)[1]
+        resp = client.post(f"/case-files/none/uploads?csrf={csrf}", files={"file": ("a.pdf", b"%PDF-1.7\n")})
+    assert resp.status_code == 302          # reached the page (which flashes that there is no such file)
