@@ -93,9 +93,9 @@ def _warn_without_api_keys(settings) -> None:
 
 def cmd_worker(args) -> int:
     from redis import Redis
-    from rq import Queue, SimpleWorker
+    from rq import Queue
 
-    from shared.jobs import queue_name
+    from shared.jobs import queue_name, worker_class
     settings = config.load()
     if not settings.redis_url:
         print("zhifa worker: set ZHIFA_REDIS_URL (without Redis, jobs run inline in the web process)",
@@ -117,7 +117,7 @@ def cmd_worker(args) -> int:
     # have no interval and are queued again at once, and the scheduler is a
     # forked process that would inherit the pipes of a LibreOffice start
     # under way in another thread (Popen then waits for that process to end).
-    worker = SimpleWorker(queues, connection=conn)
+    worker = worker_class()(queues, connection=conn)   # SimpleWorker, keeping each job's request id
     worker.work()
     return 0
 
@@ -202,7 +202,7 @@ def cmd_run(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     level = os.environ.get("ZHIFA_LOG_LEVEL", "INFO").upper()
-    logs.setup(level)
+    logs.setup(level, os.environ.get("ZHIFA_LOG_FORMAT", "json").strip().lower())
     parser = argparse.ArgumentParser(prog="zhifa", description="zhifa 执法 services")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help="serve one service over HTTP")

@@ -285,6 +285,45 @@ def create_base_app(service: str, settings: Settings, openapi: dict,
     return app
 
 
+class _JobsCollector:
+    """/metrics figures of a service's background jobs, read when scraped: runs by job and
+    outcome, seconds by job (every worker's, from Redis, under RQ), and jobs still queued."""
+
+    def __init__(self, service: str, jobs):
+        self.service, self.jobs = service, jobs
+
+    def _families(self):
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+        return (CounterMetricFamily("zhifa_jobs", "Background jobs run, by job and outcome",
+                                    labels=["service", "job", "outcome"]),
+                CounterMetricFamily("zhifa_job_seconds", "Seconds spent in background jobs", labels=["service", "job"]),
+                GaugeMetricFamily("zhifa_jobs_queued", "Jobs waiting for a worker", labels=["service"]))
+
+    def describe(self):
+        return list(self._families())
+
+    def collect(self):
+        runs, seconds, queued = self._families()
+        try:
+            figures = self.jobs.figures.read()
+            for key, value in sorted(figures.items()):
+                job, _, what = key.partition("|")
+                if what == "seconds":
+                    seconds.add_metric([self.service, job], value)
+                else:
+                    runs.add_metric([self.service, job, what], value)
+            if self.jobs.mode == "rq":
+                queued.add_metric([self.service], self.jobs.queue().count)
+        except Exception:   # Redis down: /readyz says so; /metrics still answers
+            log.warning("job figures unavailable", exc_info=True)
+        return [runs, seconds, queued]
+
+
+def observe_jobs(app: Flask, jobs) -> None:
+    """Add the service's background jobs (shared.jobs.Jobs) to its /metrics."""
+    app.extensions["zhifa.metrics"].register(_JobsCollector(app.extensions["zhifa.service"], jobs))
+
+
 def too_large(limit: int) -> Problem:
     return Problem(413, "payload-too-large", "请求体过大", f"请求体超过 {limit} 字节的上限。",
                    [FieldError("body", f"请求体不能超过 {limit} 字节。")])

@@ -12,7 +12,7 @@ from shared import config, ratelimit
 from shared.config import Settings
 from shared.db import ping
 from shared.uploads import MAX_FORM_FIELD_BYTES, MAX_PARTS
-from shared.web import body_limit, create_base_app, edge_check, signed_session_check
+from shared.web import body_limit, create_base_app, edge_check, observe_jobs, signed_session_check
 
 
 UPLOAD_FORM_OVERHEAD = MAX_PARTS * MAX_FORM_FIELD_BYTES    # the non-file fields an upload form may carry
@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> Flask:
                           readiness={"database": lambda: ping(rt.engine), "jobs": rt.jobs.ping},
                           max_body_bytes=max_verify_bytes(settings.max_upload_bytes))
     app.extensions["zhifa.runtime"] = rt
+    observe_jobs(app, rt.jobs)
     app.register_blueprint(bp)
     install_pages(app, settings)
     app.register_blueprint(pages_bp)

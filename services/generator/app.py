@@ -9,7 +9,7 @@ from services.generator.openapi import build_spec
 from shared import config, ratelimit
 from shared.config import Settings
 from shared.db import ping
-from shared.web import create_base_app
+from shared.web import create_base_app, observe_jobs
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -18,6 +18,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = create_base_app(runtime.SERVICE, settings, build_spec(rt.documents.catalogue),
                           readiness={"database": lambda: ping(rt.engine), "jobs": rt.jobs.ping})
     app.extensions["zhifa.runtime"] = rt
+    observe_jobs(app, rt.jobs)
     rt.metrics.register(app.extensions["zhifa.metrics"])
     app.register_blueprint(bp)
     ratelimit.limit(app, "generator.verify", settings.verify_rate_limit)   # public: per client

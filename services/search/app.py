@@ -10,7 +10,7 @@ from services.search.pages import bp as pages_bp
 from shared import config, ratelimit
 from shared.config import Settings
 from shared.db import ping
-from shared.web import create_base_app
+from shared.web import create_base_app, observe_jobs
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -20,6 +20,7 @@ def create_app(settings: Settings | None = None) -> Flask:
                           readiness={"database": lambda: ping(rt.engine), "index": rt.index.ping,
                                      "jobs": rt.jobs.ping})
     app.extensions["zhifa.runtime"] = rt
+    observe_jobs(app, rt.jobs)
     app.register_blueprint(bp)
     app.register_blueprint(pages_bp)
     # Public endpoints, per client: searching and reading, and the verification page.
