@@ -319,6 +319,19 @@ class _JobsCollector:
         return [runs, seconds, queued]
 
 
+def readiness_of(engine, jobs, blobs=None) -> dict[str, Callable[[], None]]:
+    """/readyz checks of the parts every service needs: its database, Redis when its jobs
+    go through it, and its blob store when the store can tell (`check()`: S3 reachable and
+    writable, a local directory writable). A service adds its own (LibreOffice, the index)."""
+    from shared.db import ping
+    checks: dict[str, Callable[[], None]] = {"database": lambda: ping(engine)}
+    if jobs.mode == "rq":
+        checks["redis"] = jobs.ping
+    if callable(getattr(blobs, "check", None)):
+        checks["blobs"] = blobs.check
+    return checks
+
+
 def observe_jobs(app: Flask, jobs) -> None:
     """Add the service's background jobs (shared.jobs.Jobs) to its /metrics."""
     app.extensions["zhifa.metrics"].register(_JobsCollector(app.extensions["zhifa.service"], jobs))

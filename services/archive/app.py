@@ -10,9 +10,9 @@ from services.archive.pages import pages_bp, install_pages
 from services.archive.verification import max_verify_bytes
 from shared import config, ratelimit
 from shared.config import Settings
-from shared.db import ping
 from shared.uploads import MAX_FORM_FIELD_BYTES, MAX_PARTS
-from shared.web import body_limit, create_base_app, edge_check, observe_jobs, signed_session_check
+from shared.web import body_limit, create_base_app, edge_check, observe_jobs, readiness_of,
+                        signed_session_check
 
 
 UPLOAD_FORM_OVERHEAD = MAX_PARTS * MAX_FORM_FIELD_BYTES    # the non-file fields an upload form may carry
@@ -25,7 +25,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # each uploaded part its own (max_upload_bytes), a copy to verify verify's (a sealed
     # file can be larger than any upload).
     app = create_base_app(runtime.SERVICE, settings, build_spec(),
-                          readiness={"database": lambda: ping(rt.engine), "jobs": rt.jobs.ping},
+                          readiness=readiness_of(rt.engine, rt.jobs, rt.blobs),
                           max_body_bytes=max_verify_bytes(settings.max_upload_bytes))
     app.extensions["zhifa.runtime"] = rt
     observe_jobs(app, rt.jobs)

@@ -714,3 +714,23 @@ def test_a_signed_in_archivists_page_upload_passes_the_edge(served_archive):
         csrf = re.search(r'name="csrf" value="([^"]+)"', page)[1]
         resp = client.post(f"/case-files/none/uploads?csrf={csrf}", files={"file": ("a.pdf", b"%PDF-1.7\n")})
     assert resp.status_code == 302          # reached the page (which flashes that there is no such file)
+
+
+# --- readiness of each service's parts ------------------------------------------------------
+
+def test_generator_readiness_names_libreoffice_and_redis_when_they_are_down(zhifa_env):
+    from services.generator.app import create_app
+    app = create_app(zhifa_env(ZHIFA_UNO_PYTHON="/nonexistent/python3", ZHIFA_REDIS_URL="redis://127.0.0.1:1/0"))
+    try:
+        resp = app.test_client().get("/readyz")
+        assert resp.status_code == 503
+        assert resp.get_json()["checks"] == {"database": "ok", "redis": "failed", "libreoffice": "failed"}
+    finally:
+        app.extensions["zhifa.runtime"].close()
+    app = create_app(zhifa_env(ZHIFA_UNO_PYTHON="", ZHIFA_REDIS_URL=""))
+    try:
+        resp = app.test_client().get("/readyz")
+        assert resp.status_code == 200 and resp.get_json()["checks"] == {"database": "ok", "libreoffice": "ok"}
+    finally:
+        app.extensions["zhifa.runtime"].close()
+
