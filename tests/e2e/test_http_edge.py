@@ -70,6 +70,14 @@ def tiny_app():
         app.logger.info("slow request done")
         return jsonify(done=True)
 
+    @app.get("/relay")
+    def relay():    # calls another served tiny app, as the archive calls the generator
+        from shared.http import ServiceClient
+        with ServiceClient("generator", os.environ["EDGE_UPSTREAM"]) as upstream:
+            answer = upstream.get_json("/slow", params={"seconds": "0"})
+        app.logger.info("relayed")
+        return jsonify(answer)
+
     @app.post("/upload")
     @requires("archivist")
     def upload():   # an archive-like upload: the body streamed to a file, its size and digest answered
@@ -141,7 +149,9 @@ def serve_tiny(tmp_path):
     servers = []
 
     def start(**env) -> Server:
-        server = _start(tmp_path, [sys.executable, "-m", "tests.e2e.test_http_edge"], env, free_port())
+        directory = tmp_path / f"server-{len(servers)}"
+        directory.mkdir()
+        server = _start(directory, [sys.executable, "-m", "tests.e2e.test_http_edge"], env, free_port())
         servers.append(server)
         return server
     yield start
@@ -734,3 +744,13 @@ def test_generator_readiness_names_libreoffice_and_redis_when_they_are_down(zhif
     finally:
         app.extensions["zhifa.runtime"].close()
 
+
+
+def test_one_request_id_follows_a_request_into_the_service_it_calls(serve_tiny):
+    upstream = serve_tiny()
+    front = serve_tiny(EDGE_UPSTREAM=upstream.base)
+    status, headers, body = get_json(front.base + "/relay", headers={"X-Request-ID": "case-relay-1"})
+    assert status == 200 and body == {"done": True} and headers["X-Request-ID"] == "case-relay-1"
+    for server, message in ((front, "relayed"), (upstream, "slow request done")):
+        entries = [json.loads(line) for line in server.log().splitlines()]
+        assert any(e["message"] == message and e["request_id"] == "case-relay-1" for e in entries), entries
