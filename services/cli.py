@@ -84,7 +84,7 @@ def _close_within(runtime, seconds: float) -> None:
 def _warn_without_api_keys(settings) -> None:
     from shared.auth import ApiKeys
     try:
-        count = len(ApiKeys(settings.api_keys, settings.api_keys_file))
+        count = len(ApiKeys(settings.api_keys, settings.api_keys_file, settings.api_key_min_length))
     except (OSError, ValueError) as exc:
         raise UsageError(f"API keys: {exc}") from exc
     if not count:
@@ -94,9 +94,9 @@ def _warn_without_api_keys(settings) -> None:
 
 def cmd_worker(args) -> int:
     from redis import Redis
-    from rq import Queue, SimpleWorker
+    from rq import Queue
 
-    from shared.jobs import queue_name
+    from shared.jobs import queue_name, worker_class
     settings = config.load()
     if not settings.redis_url:
         print("zhifa worker: set ZHIFA_REDIS_URL (without Redis, jobs run inline in the web process)",
@@ -124,7 +124,7 @@ def cmd_worker(args) -> int:
         started = time.monotonic()
         try:
             # returns on SIGTERM/SIGINT once the job under way is finished
-            SimpleWorker(queues, connection=conn).work()
+            worker_class()(queues, connection=conn).work()   # SimpleWorker, keeping each job's request id
             return 0
         except (RedisDown, RedisTimeout) as exc:
             if time.monotonic() - started > 60:
@@ -286,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     level = os.environ.get("ZHIFA_LOG_LEVEL", "INFO").upper()
-    logs.setup(level)
+    logs.setup(level, os.environ.get("ZHIFA_LOG_FORMAT", "json").strip().lower())
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -90,6 +90,16 @@ class LazyPdfConverter:
                                           recycle_after=self.settings.soffice_recycle_after)
             return self._pool
 
+    def check(self) -> None:
+        """For /readyz: raises unless LibreOffice can convert. Before the pool starts, the
+        programs it needs must exist; once started, a member must be alive (a dead one is
+        started again here, so a probe that takes the service out of rotation also heals it)."""
+        from services.generator.pdf import _worker_command
+        _worker_command()                     # raises, naming the missing uno Python or soffice
+        pool = self._pool
+        if pool is not None and not pool.closed and not any(m.alive() for m in pool.members):
+            pool.members[0].ensure_running()
+
     def stats(self) -> dict:
         """Conversion figures for /metrics (zeros before the pool starts)."""
         pool = self._pool
