@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from shared import config, logs
+from shared.blobstore import FSCK_GRACE_SECONDS
 from shared.config import DEFAULT_PORTS, SERVICES
 
 log = logging.getLogger("zhifa.cli")
@@ -149,6 +150,36 @@ def cmd_search(args) -> int:
     return cli(args.action)
 
 
+def cmd_fsck(args) -> int:
+    """Blobs no row names (a crash between writing a blob and committing its row) and rows whose
+    blob is missing; with --delete, orphans older than the grace period are removed. Exit 1 while
+    anything is left to repair."""
+    from shared.blobstore import fsck, open_store, utc
+    from shared.db import make_engine
+    settings = config.load()
+    columns = getattr(importlib.import_module(f"services.{args.service}.models"), "BLOB_COLUMNS", ())
+    if not columns:
+        print(f"{args.service}: stores no blobs, nothing to check")
+        return 0
+    store = open_store(settings, args.service)
+    engine = make_engine(settings.database_url(args.service))
+    try:
+        report = fsck(store, engine.connect, columns, delete=args.delete, grace_seconds=args.grace)
+    finally:
+        engine.dispose()
+    for sha, where in report.missing:
+        print(f"missing {sha}  named by {where}")
+    deleted = set(report.deleted)
+    for info in report.orphans:
+        state = "deleted" if info.sha256 in deleted else (
+            f"kept: younger than {args.grace:g} s" if args.delete else "orphan")
+        print(f"orphan  {info.sha256}  {info.size} bytes  written {utc(info.modified)}  {state}")
+    aborted = f", {report.aborted_uploads} incomplete uploads aborted" if report.aborted_uploads else ""
+    print(f"{args.service}: {report.blobs} blobs in {store.describe()}, {len(report.orphans)} orphans "
+          f"({len(deleted)} deleted), {len(report.missing)} rows without their blob{aborted}")
+    return 0 if report.clean else 1
+
+
 def _demo_api_keys(settings) -> str:
     """A token per role for the embedded setup, kept 0600 under the data dir."""
     from shared.files import write_file
@@ -225,6 +256,12 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("search", help="search service upkeep: rebuild the index, or take down expired decisions now")
     p.add_argument("action", choices=["reindex", "sweep"])
     p.set_defaults(func=cmd_search)
+    p = sub.add_parser("fsck", help="list blobs no row names and rows whose blob is missing; --delete removes orphans")
+    p.add_argument("service", choices=SERVICES)
+    p.add_argument("--delete", action="store_true", help="remove orphans older than the grace period")
+    p.add_argument("--grace", type=float, default=FSCK_GRACE_SECONDS, metavar="SECONDS",
+                   help=f"orphans younger than this may belong to a transaction in flight (default {FSCK_GRACE_SECONDS})")
+    p.set_defaults(func=cmd_fsck)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

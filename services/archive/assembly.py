@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import re
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -174,13 +175,15 @@ class Assembler:
         content_pages = bound[-1].last if bound else 0
         out = pikepdf.new()
         sources: list[pikepdf.Pdf] = []
+        copies = ExitStack()      # the items' files (temp copies when the blobs are on S3)
         try:
             items: list[pikepdf.Pdf | None] = []
             geometry: list[tuple[float, float, int, list[float]]] = []   # per content page
             mounts: dict[int, PhotoCaption] = {}
             for index, b in enumerate(bound):
                 if b.item.pdf_sha256:
-                    pdf = pikepdf.open(self.blobs.path(b.item.pdf_sha256))
+                    # Held open until the file is saved: pikepdf reads its pages lazily.
+                    pdf = pikepdf.open(copies.enter_context(self.blobs.local_path(b.item.pdf_sha256)))
                     sources.append(pdf)
                     if len(pdf.pages) != b.last - b.first + 1:
                         raise ValueError(f"item {b.item.id} has {len(pdf.pages)} pages, {b.item.pages} recorded")
@@ -243,6 +246,7 @@ class Assembler:
             for pdf in sources:
                 pdf.close()
             out.close()
+            copies.close()
         embed_originals(target, [(name, self.blobs, sha) for name, sha in placeholders])
         return Assembled(target, back_at[1], content_pages, back_at[1] - 1, signature_top)
 
@@ -464,7 +468,7 @@ def embed_originals(path: Path, originals: list[tuple[str, BlobStore, str]]) -> 
 
         for name, blobs, sha in originals:
             (number, generation), subtype = streams[name]
-            length = blobs.path(sha).stat().st_size
+            length = blobs.size(sha)
             offsets[number] = (position + 1, generation)
             write(b"\n%d %d obj\n<< /Type /EmbeddedFile /Subtype %s /Length %d /Params << /Size %d /ModDate (%s) >> >>\nstream\n"
                   % (number, generation, subtype, length, length, moment.encode()))

@@ -74,7 +74,7 @@ class PackageBuilder:
             with tarfile.open(partial, "w", format=tarfile.PAX_FORMAT) as tar:
                 for path, sha in payload:
                     with self.blobs.open(sha) as fh:
-                        digest, size = _add(tar, f"{name}/data/{path}", fh)
+                        digest, size = _add(tar, f"{name}/data/{path}", fh, self.blobs.size(sha))
                     if digest != sha:
                         raise IOError(f"blob {sha} is corrupt on disk")
                     manifest.append((digest, f"data/{path}"))
@@ -138,9 +138,11 @@ class PackageBuilder:
                   private_key=self.key.private_key, certificate=self.key.certificate, signer=self.key.subject)
 
 
-def _add(tar: tarfile.TarFile, arcname: str, fh: BinaryIO) -> tuple[str, int]:
-    """Stream one regular file into the tar (its size first: fstat, or the buffer's), hashing it on the way."""
-    size = os.fstat(fh.fileno()).st_size if not isinstance(fh, io.BytesIO) else len(fh.getbuffer())
+def _add(tar: tarfile.TarFile, arcname: str, fh: BinaryIO, size: int | None = None) -> tuple[str, int]:
+    """Stream one regular file into the tar (its size first: given (a blob's), fstat, or the buffer's),
+    hashing it on the way."""
+    if size is None:
+        size = os.fstat(fh.fileno()).st_size if not isinstance(fh, io.BytesIO) else len(fh.getbuffer())
     info = tarfile.TarInfo(arcname)
     info.size, info.mode, info.mtime = size, 0o644, int(time.time())
     hashing = _Hashing(fh)

@@ -27,7 +27,7 @@ from services.archive.packages import PackageBuilder
 from services.archive.sealing import Sealer
 from services.archive.seals import SealService
 from services.archive.verification import Verifier
-from shared.blobstore import BlobStore
+from shared.blobstore import BlobStore, open_store
 from shared.config import Settings
 from shared.db import create_schema, make_engine, session_factory
 from shared.fonts import FACES
@@ -122,7 +122,7 @@ def build(settings: Settings) -> Runtime:
     create_schema(engine, Base.metadata)
     add_missing_columns(engine, Base.metadata)
     sessions = session_factory(engine)
-    blobs = BlobStore(service_dir / "blobs")
+    blobs = open_store(settings, SERVICE)
     work_dir = service_dir / "work"
     rules = BindingRules.load(settings.binding_file)
     holder: list[Runtime] = []

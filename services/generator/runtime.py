@@ -30,7 +30,7 @@ from services.generator.models import Base, Outbox
 from services.generator.renditions import PdfRenditions
 from services.generator.template_lint import lint_catalogue
 from services.generator.workdays import WorkdayCalendar
-from shared.blobstore import BlobStore
+from shared.blobstore import open_store
 from shared.config import Settings
 from shared.db import create_schema, make_engine, session_factory, transaction
 from shared.jobs import Jobs
@@ -210,7 +210,7 @@ def build(settings: Settings) -> Runtime:
     engine = make_engine(settings.database_url(SERVICE))
     create_schema(engine, Base.metadata)
     sessions = session_factory(engine)
-    blobs = BlobStore(settings.service_dir(SERVICE) / "blobs")
+    blobs = open_store(settings, SERVICE)
     pdf = LazyPdfConverter(settings)
     holder: list[Runtime] = []
     jobs = Jobs(SERVICE, settings.redis_url, settings.deployment, bind=lambda: active(holder[0]))
