@@ -1,0 +1,94 @@
+"""The archive with its blobs on S3-compatible storage (moto's server as a real process,
+tests/shared/s3.py), on PostgreSQL: a case file bound, checked, sealed and packaged from the
+bucket, and its sealed PDF served by another host of the service."""
+from __future__ import annotations
+
+import subprocess
+import tarfile
+from pathlib import Path
+
+import bagit
+
+from services.cli import main as zhifa
+from tests.archive import samples
+from tests.archive.conftest import archive_env, open_case, upload, wait_sealed
+from tests.conftest import auth
+from tests.shared.s3 import s3_bucket, s3_env, s3_server  # noqa: F401  (fixtures)
+
+ARCHIVIST = auth("archivist")
+
+
+def test_a_case_file_is_sealed_from_s3_and_served_by_another_host(zhifa_env, generator, seal_p12, clamd, pg_url,
+                                                                  license_documents, s3_env, s3_server, tmp_path,
+                                                                  capsys):
+    from services.archive.app import create_app
+    first = create_app(archive_env(zhifa_env, generator, seal_p12, ZHIFA_CLAMD=clamd,
+                                   ZHIFA_ARCHIVE_DATABASE_URL=pg_url, **s3_env))
+    second = None
+    try:
+        client = first.test_client()
+        accepted, granted, receipt = license_documents
+        case = open_case(client, decision_number=granted["number"])
+        for doc in (receipt, accepted, granted):
+            resp = client.post(f"/v1/case-files/{case['id']}/items", json={"document_id": doc["id"]}, headers=ARCHIVIST)
+            assert resp.status_code == 201, resp.get_json()
+        scan = samples.scan_jpeg()
+        item = upload(client, case["id"], "scan.jpg", scan, {"title": "营业执照复印件", "kind": "evidence",
+                                                             "category": "identity", "date": "2026-03-02"})
+        assert item.status_code == 201, item.get_json()
+        assert upload(client, case["id"], "site.wav", samples.wav(2),
+                      {"title": "现场核查录音", "kind": "evidence", "date": "2026-03-10"}).status_code == 201
+        # The four-properties checks read every original from the bucket (digests, malware scan, PDF structure).
+        checks = client.get(f"/v1/case-files/{case['id']}/checks", headers=ARCHIVIST).get_json()
+        assert checks["passed"], checks
+        original = client.get(f"/v1/case-files/{case['id']}/items/{item.get_json()['id']}/original", headers=ARCHIVIST)
+        assert original.status_code == 200 and original.data == scan
+
+        assert client.post(f"/v1/case-files/{case['id']}/seal", headers=ARCHIVIST).status_code == 202
+        body = wait_sealed(client, case["id"])
+        assert body["status"] == "sealed", body
+        pdf = client.get(f"/v1/case-files/{case['id']}/pdf", headers=ARCHIVIST)
+        assert pdf.status_code == 200 and int(pdf.headers["Content-Length"]) == len(pdf.data)
+        path = tmp_path / "sealed.pdf"
+        path.write_bytes(pdf.data)
+        sig = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True).stdout
+        assert "Signature is Valid" in sig and "Total document signed" in sig, sig
+        with open(path, "rb") as fh:
+            verified = client.post("/v1/verify", data={"file": (fh, "copy.pdf")},
+                                   content_type="multipart/form-data").get_json()
+        assert verified["valid"] and verified["intact"] and verified["ledger"]["found"], verified
+        etag = pdf.headers["ETag"]
+        assert client.get(f"/v1/case-files/{case['id']}/pdf", headers={**ARCHIVIST, "If-None-Match": etag}
+                          ).status_code == 304
+
+        package = client.get(f"/v1/case-files/{case['id']}/package", headers=ARCHIVIST)
+        assert package.status_code == 200
+        (tmp_path / "bag.tar").write_bytes(package.data)
+        with tarfile.open(tmp_path / "bag.tar") as tar:
+            tar.extractall(tmp_path / "out", filter="data")
+        bag = bagit.Bag(str(next((tmp_path / "out").iterdir())))
+        bag.validate()
+        assert len([p for p in bag.payload_files() if p.startswith("data/originals/")]) == 5
+
+        # Another host: its own disk, the same database and bucket.
+        second = create_app(archive_env(zhifa_env, generator, seal_p12, ZHIFA_DATA_DIR=tmp_path / "host-2",
+                                        ZHIFA_ARCHIVE_DATABASE_URL=pg_url, **s3_env))
+        again = second.test_client().get(f"/v1/case-files/{case['id']}/pdf", headers=ARCHIVIST)
+        assert again.status_code == 200 and again.data == pdf.data
+
+        keys = s3_server.keys(s3_env["ZHIFA_S3_BUCKET"])
+        assert body["seal"]["sha256"] in {k.rsplit("/", 1)[1] for k in keys}
+        assert keys and all(k.startswith("zhifa/archive/") for k in keys)
+        for data_dir in (tmp_path / "var", tmp_path / "host-2"):
+            # No blob on either disk, and no temp copy left behind by the checks, the seal or the package.
+            assert [p for p in Path(data_dir).rglob("*") if p.is_file() and len(p.name) == 64] == []
+            assert [p for p in Path(data_dir).rglob("blob-scratch/*")] == []
+    finally:
+        first.extensions["zhifa.runtime"].close()
+        if second is not None:
+            second.extensions["zhifa.runtime"].close()
+
+    capsys.readouterr()
+    assert zhifa(["fsck", "archive"]) == 0
+    out = capsys.readouterr().out
+    assert "0 orphans" in out and "0 rows without their blob" in out
