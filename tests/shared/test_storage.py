@@ -201,6 +201,24 @@ def test_a_large_blob_is_stored_as_a_stream(store, tmp_path):
         assert store.client.list_multipart_uploads(Bucket=store.bucket).get("Uploads", []) == []
 
 
+def test_a_blob_goes_in_and_out_without_being_held_in_memory(store):
+    """64 MB in and out (a multipart upload on S3): the process's Python allocations peak far below the blob."""
+    import tracemalloc
+    block = os.urandom(1024 * 1024)
+    chunks = (block[:-4] + i.to_bytes(4, "big") for i in range(64))
+    tracemalloc.start()
+    try:
+        digest, size = store.put_stream(chunks)
+        read = sum(len(chunk) for chunk in store.iter_chunks(digest))
+        with store.local_path(digest) as path:
+            assert path.stat().st_size == size
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert size == read == 64 * 1024 * 1024
+    assert peak < 24 * 1024 * 1024, f"peak {peak / 2**20:.1f} MB for a 64 MB blob"
+
+
 def test_a_failed_stream_leaves_no_blob_and_no_temp_file(store):
     def broken():
         yield b"first part"
@@ -265,3 +283,24 @@ def test_atomic_write_sets_the_mode_and_replaces_whole(tmp_path):
             raise RuntimeError("crash mid-write")
     assert target.read_text() == "token=admin\n"
     assert [p.name for p in tmp_path.iterdir()] == ["api-keys"]
+
+
+def test_the_s3_settings_choose_the_backend_and_give_each_service_its_prefix(zhifa_env, tmp_path):
+    from shared.blobstore import open_store
+    settings = zhifa_env()
+    assert isinstance(open_store(settings, "archive"), LocalBlobStore)         # the default: files
+    settings = zhifa_env(ZHIFA_S3_ENDPOINT_URL="http://127.0.0.1:9")
+    with pytest.raises(ValueError, match="ZHIFA_S3_BUCKET"):                   # half a configuration stops the start
+        open_store(settings, "archive")
+    settings = zhifa_env(ZHIFA_S3_BUCKET="zhifa-blobs", ZHIFA_DEPLOYMENT="anshan")
+    store = open_store(settings, "archive")
+    assert isinstance(store, S3BlobStore) and store.describe() == "s3://zhifa-blobs/anshan/archive/"
+    assert settings.s3_prefix("generator") == "anshan/generator/"
+    assert zhifa_env(ZHIFA_GENERATOR_S3_PREFIX="gen").s3_prefix("generator") == "gen/"
+
+
+def test_fsck_of_the_search_service_says_it_stores_no_blobs(zhifa_env, capsys):
+    from services.cli import main
+    zhifa_env()
+    assert main(["fsck", "search"]) == 0
+    assert "stores no blobs" in capsys.readouterr().out
