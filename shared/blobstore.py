@@ -151,7 +151,7 @@ class BlobStore(ABC):
         """Remove temp files and work directories in `scratch` nobody has written for stale_seconds."""
         removed, cutoff = 0, time.time() - stale_seconds
         for entry in self.scratch.iterdir():
-            if not entry.name.startswith((".tmp-", ".seal-", ".copy-")):
+            if not entry.name.startswith((".tmp-", ".seal-")):
                 continue
             try:
                 newest = max([entry.lstat().st_mtime] + [p.lstat().st_mtime for p in entry.rglob("*")]
