@@ -92,3 +92,36 @@ def test_a_case_file_is_sealed_from_s3_and_served_by_another_host(zhifa_env, gen
     assert zhifa(["fsck", "archive"]) == 0
     out = capsys.readouterr().out
     assert "0 orphans" in out and "0 rows without their blob" in out
+
+
+def test_a_worker_on_another_host_seals_from_the_bucket(zhifa_env, generator, seal_p12, pg_url, own_redis, s3_env,
+                                                        tmp_path):
+    """The web process and a `zhifa worker archive` process with data directories of their own
+    (two hosts): the worker reads the upload from the bucket and puts the sealed file there."""
+    from services.archive.app import create_app
+    from tests.conftest import start_worker
+    app = create_app(archive_env(zhifa_env, generator, seal_p12, ZHIFA_ARCHIVE_DATABASE_URL=pg_url,
+                                 ZHIFA_REDIS_URL=own_redis.url, **s3_env))
+    zhifa_env(ZHIFA_DATA_DIR=tmp_path / "worker-host")
+    worker = start_worker(tmp_path, "worker", own_redis.url, "archive")
+    try:
+        client = app.test_client()
+        case = open_case(client, case_type="penalty", archive_number="A012-2026-30-0301",
+                         decision_number="鞍审批罚决字〔2026〕第3号")
+        assert upload(client, case["id"], "scan.jpg", samples.scan_jpeg(), {"title": "询问笔录扫描件", "kind": "evidence",
+                                                                            "date": "2026-02-02"}).status_code == 201
+        resp = client.post(f"/v1/case-files/{case['id']}/seal", json={"override_reason": "测试：必备文书另行归档"},
+                           headers=ARCHIVIST)
+        assert resp.status_code == 202
+        body = wait_sealed(client, case["id"], 120)
+        assert body["status"] == "sealed", (tmp_path / "worker.log").read_text()
+        pdf = client.get(f"/v1/case-files/{case['id']}/pdf", headers=ARCHIVIST)
+        import hashlib
+        assert hashlib.sha256(pdf.data).hexdigest() == body["seal"]["sha256"]
+        # The seal job ran in the worker (its log), on a host that never held the upload on its disk.
+        log = (tmp_path / "worker.log").read_text()
+        assert "Successfully completed shared.outbox.execute('services.archive.runtime.current_outbox'" in log, log
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        app.extensions["zhifa.runtime"].close()
