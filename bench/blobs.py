@@ -6,7 +6,7 @@ Prints, per round and size, interleaved in the same run (the machine is shared):
   2. the S3 store against a local S3-compatible server started here (moto's server
      mode; a stand-in, so its figures say what the client side costs, not what a
      real S3 or MinIO would take);
-and os.getloadavg() with the figures. Peak memory is tracemalloc's traced peak:
+then the median time of one 40 KB put (a generated DOCX), and os.getloadavg() with the figures. Peak memory is tracemalloc's traced peak:
 a store that held a blob whole would show its size.
 
 Usage: .venv/bin/python bench/blobs.py [--mb 50 200] [--rounds 2]
@@ -62,11 +62,24 @@ def measure(store, source: Path) -> tuple[float, float, float]:
     return size / (t1 - t0), size / (t2 - t1), peak
 
 
+def small_puts(store, n: int, size: int = 40 * 1024) -> float:
+    """Median ms to store one generated-document-sized blob (put(bytes), as the generator does)."""
+    times = []
+    for _ in range(n):
+        data = os.urandom(size)
+        t0 = time.perf_counter()
+        sha = store.put(data)
+        times.append((time.perf_counter() - t0) * 1000)
+        store.delete(sha)
+    return statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mb", type=int, nargs="+", default=[50, 200])
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--port", type=int, default=18931)
+    parser.add_argument("--small", type=int, default=50, help="40 KB puts per store and round")
     args = parser.parse_args()
     moto = start_moto(args.port)
     try:
@@ -87,11 +100,17 @@ def main() -> None:
                     for name, store in (stores.items() if r % 2 == 0 else reversed(stores.items())):
                         results.setdefault((name, mb), []).append(measure(store, source))
                 source.unlink()
+            small: dict[str, list[float]] = {}
+            for r in range(args.rounds):
+                for name, store in (stores.items() if r % 2 == 0 else reversed(stores.items())):
+                    small.setdefault(name, []).append(small_puts(store, args.small))
             print(f"load average {os.getloadavg()}")
             print(f"{'store':<10} {'MB':>5} {'in MB/s':>9} {'out MB/s':>9} {'peak MB':>8}  (median of {args.rounds})")
             for (name, mb), rows in results.items():
                 med = [statistics.median(col) for col in zip(*rows)]
                 print(f"{name:<10} {mb:>5} {med[0]:>9.1f} {med[1]:>9.1f} {med[2]:>8.1f}")
+            for name, ms in small.items():
+                print(f"{name:<10} one 40 KB put (a generated document): {statistics.median(ms):.2f} ms median")
     finally:
         moto.kill()
         moto.wait()

@@ -360,6 +360,15 @@ class S3BlobStore(BlobStore):
         finally:
             Path(name).unlink(missing_ok=True)
 
+    def put(self, data: bytes) -> str:
+        """Bytes already in memory (a generated DOCX or PDF) go up as they are: one PUT, no spool file."""
+        if len(data) > self.PART:
+            return super().put(data)
+        sha = hashlib.sha256(data).hexdigest()
+        self.client.put_object(Bucket=self.bucket, Key=self.key(sha), Body=data,
+                               ChecksumSHA256=base64.b64encode(bytes.fromhex(sha)).decode())
+        return sha
+
     def put_stream(self, chunks: Iterable[bytes]) -> tuple[str, int]:
         with self._spool() as tmp:
             digest, size = hashlib.sha256(), 0
@@ -390,14 +399,14 @@ class S3BlobStore(BlobStore):
         return sha, size
 
     def _upload(self, path: Path, sha: str, size: int) -> None:
-        if self._refresh(sha):
-            return
+        """Up to PART, one PUT whatever is there (the same bytes under the same name; it renews the
+        object's time, which fsck's grace period counts from); above, only when not stored yet."""
         key = self.key(sha)
         if size <= self.PART:
             with open(path, "rb") as fh:
                 self.client.put_object(Bucket=self.bucket, Key=key, Body=fh, ContentLength=size,
                                        ChecksumSHA256=base64.b64encode(bytes.fromhex(sha)).decode())
-        else:
+        elif not self._refresh(sha):
             # boto3 aborts the multipart upload when a part fails; a killed process leaves it to fsck.
             self.client.upload_file(str(path), self.bucket, key, Config=self.transfer,
                                     ExtraArgs={"ChecksumAlgorithm": "SHA256"})
