@@ -125,3 +125,76 @@ def test_a_worker_on_another_host_seals_from_the_bucket(zhifa_env, generator, se
         worker.terminate()
         worker.wait(timeout=30)
         app.extensions["zhifa.runtime"].close()
+
+
+SEAL_THEN_DIE = """
+import sys, time
+from services.archive import runtime
+from services.cli import main
+blobs = runtime.current().blobs            # this worker's runtime, built once
+real_adopt = blobs.adopt
+
+def adopt_then_stall(path, sha=None):
+    stored = real_adopt(path, sha)
+    open(sys.argv[1], "w").write(stored[0])   # the sealed file is in the bucket, the case file not yet sealed
+    time.sleep(600)
+blobs.adopt = adopt_then_stall
+sys.exit(main(["worker", "archive"]))
+"""
+
+
+def test_a_worker_killed_between_storing_the_sealed_file_and_its_commit_leaves_an_orphan_fsck_removes(
+        zhifa_env, generator, seal_p12, pg_url, own_redis, s3_env, s3_server, tmp_path, capsys):
+    import os
+    import signal
+    import sys
+    import time
+
+    from services.archive.app import create_app
+    from tests.conftest import ROOT, start_worker
+    app = create_app(archive_env(zhifa_env, generator, seal_p12, ZHIFA_ARCHIVE_DATABASE_URL=pg_url,
+                                 ZHIFA_REDIS_URL=own_redis.url, **s3_env))
+    client = app.test_client()
+    stalled, second = tmp_path / "stalled", None
+    first = subprocess.Popen([sys.executable, "-c", SEAL_THEN_DIE, str(stalled)], cwd=ROOT, env=dict(os.environ),
+                             stdout=open(tmp_path / "first.log", "w"), stderr=subprocess.STDOUT)
+    try:
+        case = open_case(client, case_type="penalty", archive_number="A012-2026-30-0302",
+                         decision_number="鞍审批罚决字〔2026〕第4号")
+        assert upload(client, case["id"], "scan.jpg", samples.scan_jpeg(), {"title": "询问笔录扫描件", "kind": "evidence",
+                                                                            "date": "2026-02-02"}).status_code == 201
+        assert client.post(f"/v1/case-files/{case['id']}/seal", json={"override_reason": "测试：必备文书另行归档"},
+                           headers=ARCHIVIST).status_code == 202
+        deadline = time.monotonic() + 120
+        while not (stalled.exists() and stalled.read_text()):
+            assert first.poll() is None and time.monotonic() < deadline, (tmp_path / "first.log").read_text()
+            time.sleep(0.05)
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(timeout=10)
+        killed_run = stalled.read_text()
+        assert killed_run in {k.rsplit("/", 1)[1] for k in s3_server.keys(s3_env["ZHIFA_S3_BUCKET"])}
+        assert client.get(f"/v1/case-files/{case['id']}", headers=ARCHIVIST).get_json()["status"] == "sealing"
+        assert client.get(f"/v1/case-files/{case['id']}/pdf", headers=ARCHIVIST).status_code == 409   # nothing served
+
+        second = start_worker(tmp_path, "second", own_redis.url, "archive")    # takes the job over
+        body = wait_sealed(client, case["id"], 120)
+        assert body["status"] == "sealed" and body["seal"]["sha256"] != killed_run   # signed anew, at another time
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                proc.wait(timeout=30)
+        app.extensions["zhifa.runtime"].close()
+
+    capsys.readouterr()
+    assert zhifa(["fsck", "archive"]) == 1                       # the killed run's sealed file, no row names it
+    assert f"orphan  {killed_run}" in capsys.readouterr().out
+    assert zhifa(["fsck", "archive", "--delete", "--grace", "0"]) == 0
+    assert zhifa(["fsck", "archive"]) == 0
+    app = create_app(archive_env(zhifa_env, generator, seal_p12, ZHIFA_ARCHIVE_DATABASE_URL=pg_url, **s3_env))
+    try:                                                         # the file the case file names is still served
+        pdf = app.test_client().get(f"/v1/case-files/{case['id']}/pdf", headers=ARCHIVIST)
+        import hashlib
+        assert pdf.status_code == 200 and hashlib.sha256(pdf.data).hexdigest() == body["seal"]["sha256"]
+    finally:
+        app.extensions["zhifa.runtime"].close()
