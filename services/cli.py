@@ -161,9 +161,17 @@ def cmd_fsck(args) -> int:
     if not columns:
         print(f"{args.service}: stores no blobs, nothing to check")
         return 0
-    store = open_store(settings, args.service)
-    engine = make_engine(settings.database_url(args.service))
+    url = settings.database_url(args.service)
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+        raise UsageError(f"{url}: no such database (has the {args.service} service run with this configuration?)")
+    engine = make_engine(url)
     try:
+        from sqlalchemy import inspect
+        missing = sorted({c.table.name for c in columns} - set(inspect(engine).get_table_names()))
+        if missing:
+            raise UsageError(f"the {args.service} database has no table {', '.join(missing)} "
+                             "(has the service run with this configuration?)")
+        store = open_store(settings, args.service)
         report = fsck(store, engine.connect, columns, delete=args.delete, grace_seconds=args.grace)
     finally:
         engine.dispose()

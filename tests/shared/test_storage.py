@@ -304,3 +304,11 @@ def test_fsck_of_the_search_service_says_it_stores_no_blobs(zhifa_env, capsys):
     zhifa_env()
     assert main(["fsck", "search"]) == 0
     assert "stores no blobs" in capsys.readouterr().out
+
+
+def test_fsck_of_a_service_that_never_ran_says_so_and_creates_nothing(zhifa_env, tmp_path, capsys):
+    from services.cli import main
+    zhifa_env()
+    assert main(["fsck", "generator"]) == 2
+    assert "no such database" in capsys.readouterr().err
+    assert not (tmp_path / "var").exists()
