@@ -1,7 +1,7 @@
 """Archive HTTP API (v1): parse, call the domain, shape the response."""
 from __future__ import annotations
 
-from pathlib import Path
+import unicodedata
 from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_file
@@ -37,8 +37,12 @@ def send_blob(blobs: BlobStore, sha: str, mimetype: str, download_name: str, con
     size = blobs.size(sha)
     resp = Response(blobs.iter_chunks(sha), mimetype=mimetype, direct_passthrough=True)
     resp.content_length = size
-    resp.headers["Content-Disposition"] = (f"attachment; filename=\"{sha[:16]}{Path(download_name).suffix}\"; "
-                                           f"filename*=UTF-8''{quote(download_name)}")
+    if download_name.isascii():          # as send_file names it
+        resp.headers.set("Content-Disposition", "attachment", filename=download_name)
+    else:
+        simple = unicodedata.normalize("NFKD", download_name).encode("ascii", "ignore").decode("ascii")
+        resp.headers.set("Content-Disposition", "attachment", filename=simple,
+                         **{"filename*": f"UTF-8''{quote(download_name, safe='!#$&+-.^_`|~')}"})
     resp.set_etag(sha)
     return resp.make_conditional(request) if conditional else resp
 

@@ -43,6 +43,7 @@ def test_a_case_file_is_sealed_from_s3_and_served_by_another_host(zhifa_env, gen
         assert checks["passed"], checks
         original = client.get(f"/v1/case-files/{case['id']}/items/{item.get_json()['id']}/original", headers=ARCHIVIST)
         assert original.status_code == 200 and original.data == scan
+        assert original.headers["Content-Disposition"] == f"attachment; filename={item.get_json()['id']}.jpeg"
 
         assert client.post(f"/v1/case-files/{case['id']}/seal", headers=ARCHIVIST).status_code == 202
         body = wait_sealed(client, case["id"])
