@@ -30,13 +30,31 @@ def _rt() -> Runtime:
 
 def send_blob(blobs: BlobStore, sha: str, mimetype: str, download_name: str, conditional: bool = False) -> Response:
     """A blob as a download. A local blob is sent as its file (ranges, sendfile); an S3 blob is streamed
-    through in 1 MB chunks, checked as it goes: a damaged one ends the response short, never whole."""
+    through in 1 MB chunks, checked as it goes (a damaged one ends the response short, never whole);
+    with `conditional`, If-None-Match and one byte range (a resumed download) are answered from S3."""
     if isinstance(blobs, LocalBlobStore):
         return send_file(blobs.path(sha), mimetype=mimetype, as_attachment=True, download_name=download_name,
                          etag=sha, conditional=conditional)
     size = blobs.size(sha)
-    resp = Response(blobs.iter_chunks(sha), mimetype=mimetype, direct_passthrough=True)
-    resp.content_length = size
+    wanted = request.range if conditional and request.range is not None and request.range.units == "bytes" else None
+    if wanted is not None and request.if_range.etag not in (None, sha):
+        wanted = None                        # If-Range names another version: the whole file
+    if wanted is not None and request.if_none_match.contains(sha):
+        wanted = None                        # a 304 below
+    span = wanted.range_for_length(size) if wanted is not None and len(wanted.ranges) == 1 else None
+    if wanted is not None and len(wanted.ranges) == 1 and span is None:
+        resp = Response(status=416)
+        resp.headers["Content-Range"] = f"bytes */{size}"
+        return resp
+    if span is not None:
+        resp = Response(blobs.iter_range(sha, *span), status=206, mimetype=mimetype, direct_passthrough=True)
+        resp.content_length = span[1] - span[0]
+        resp.headers["Content-Range"] = f"bytes {span[0]}-{span[1] - 1}/{size}"
+    else:
+        resp = Response(blobs.iter_chunks(sha), mimetype=mimetype, direct_passthrough=True)
+        resp.content_length = size
+    if conditional:
+        resp.headers["Accept-Ranges"] = "bytes"
     if download_name.isascii():          # as send_file names it
         resp.headers.set("Content-Disposition", "attachment", filename=download_name)
     else:
@@ -44,7 +62,7 @@ def send_blob(blobs: BlobStore, sha: str, mimetype: str, download_name: str, con
         resp.headers.set("Content-Disposition", "attachment", filename=simple,
                          **{"filename*": f"UTF-8''{quote(download_name, safe='!#$&+-.^_`|~')}"})
     resp.set_etag(sha)
-    return resp.make_conditional(request) if conditional else resp
+    return resp.make_conditional(request) if conditional and span is None else resp
 
 
 def _iso(moment) -> str | None:

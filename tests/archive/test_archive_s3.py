@@ -62,6 +62,16 @@ def test_a_case_file_is_sealed_from_s3_and_served_by_another_host(zhifa_env, gen
         assert client.get(f"/v1/case-files/{case['id']}/pdf", headers={**ARCHIVIST, "If-None-Match": etag}
                           ).status_code == 304
 
+        def ranged(value: str, **extra):
+            return client.get(f"/v1/case-files/{case['id']}/pdf", headers={**ARCHIVIST, "Range": value, **extra})
+        size = len(pdf.data)                                   # a download resumed, as from local files
+        part = ranged("bytes=100-199")
+        assert part.status_code == 206 and part.data == pdf.data[100:200]
+        assert part.headers["Content-Range"] == f"bytes 100-199/{size}" and part.headers["Content-Length"] == "100"
+        assert ranged("bytes=-64").data == pdf.data[-64:] and ranged(f"bytes={size - 10}-").data == pdf.data[-10:]
+        assert ranged(f"bytes={size}-").status_code == 416
+        assert ranged("bytes=0-9", **{"If-Range": '"another-version"'}).data == pdf.data   # changed: the whole file
+
         package = client.get(f"/v1/case-files/{case['id']}/package", headers=ARCHIVIST)
         assert package.status_code == 200
         (tmp_path / "bag.tar").write_bytes(package.data)
