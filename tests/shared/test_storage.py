@@ -219,6 +219,20 @@ def test_a_blob_goes_in_and_out_without_being_held_in_memory(store):
     assert peak < 24 * 1024 * 1024, f"peak {peak / 2**20:.1f} MB for a 64 MB blob"
 
 
+def test_several_blobs_are_had_as_files_at_once_and_a_damaged_one_refused(store):
+    shas = [store.put(f"第{n}件".encode()) for n in range(12)]
+    with store.local_copies(shas + shas[:2]) as files:          # the same blob asked twice, fetched once
+        assert sorted(files) == sorted(shas)
+        assert all(files[sha].read_bytes() == f"第{n}件".encode() for n, sha in enumerate(shas))
+    assert not [p for p in store.scratch.rglob("*") if p.name.startswith(".tmp-")]
+    if isinstance(store, S3BlobStore):                           # a local blob is the file itself, read by its user
+        tamper(store, shas[3], b"tampered")
+        with pytest.raises(IOError):
+            with store.local_copies(shas):
+                pass
+        assert not [p for p in store.scratch.rglob("*") if p.name.startswith(".tmp-")]
+
+
 def test_a_failed_stream_leaves_no_blob_and_no_temp_file(store):
     def broken():
         yield b"first part"
