@@ -133,8 +133,10 @@ class BlobStore(ABC):
         """A context manager: a file path holding the blob for the block (for libraries that want a path)."""
 
     @contextmanager
-    def local_copies(self, shas: Iterable[str]) -> Iterator[dict[str, Path]]:
-        """Paths for several blobs at once, for the block: {sha256: path}."""
+    def local_copies(self, shas: Iterable[str], skip_damaged: bool = False) -> Iterator[dict[str, Path | None]]:
+        """Paths for several blobs at once, for the block: {sha256: path}. With `skip_damaged`, a blob
+        that is missing or does not hash to its name maps to None instead of raising (a check that
+        reports it); locally the path is the blob's own, whatever it holds."""
         with ExitStack() as stack:
             yield {sha: stack.enter_context(self.local_path(sha)) for sha in dict.fromkeys(shas)}
 
@@ -479,17 +481,23 @@ class S3BlobStore(BlobStore):
             yield tmp
 
     @contextmanager
-    def local_copies(self, shas: Iterable[str]) -> Iterator[dict[str, Path]]:
+    def local_copies(self, shas: Iterable[str], skip_damaged: bool = False) -> Iterator[dict[str, Path | None]]:
         """Checked copies in one temp directory of `scratch`, downloaded COPY_THREADS at a time (a
         GET mostly waits on the network: a case file's hundred items one after the other took
         seconds), removed when the block ends."""
         unique = list(dict.fromkeys(shas))
         with tempfile.TemporaryDirectory(dir=self.scratch, prefix=".tmp-copies-") as tmp:
-            def fetch(sha: str) -> tuple[str, Path]:
+            def fetch(sha: str) -> tuple[str, Path | None]:
                 path = Path(tmp) / sha
-                with open(path, "wb") as out:
-                    for chunk in self.iter_chunks(sha):
-                        out.write(chunk)
+                try:
+                    with open(path, "wb") as out:
+                        for chunk in self.iter_chunks(sha):
+                            out.write(chunk)
+                except OSError:
+                    if not skip_damaged:
+                        raise
+                    path.unlink(missing_ok=True)
+                    return sha, None
                 return sha, path
             with ThreadPoolExecutor(max_workers=max(1, min(self.COPY_THREADS, len(unique)))) as pool:
                 copies = dict(pool.map(fetch, unique))

@@ -230,6 +230,8 @@ def test_several_blobs_are_had_as_files_at_once_and_a_damaged_one_refused(store)
         with pytest.raises(IOError):
             with store.local_copies(shas):
                 pass
+        with store.local_copies(shas, skip_damaged=True) as files:   # for a check that reports it
+            assert files[shas[3]] is None and files[shas[4]].read_bytes() == "第4件".encode()
         assert not [p for p in store.scratch.rglob("*") if p.name.startswith(".tmp-")]
 
 
