@@ -233,14 +233,16 @@ def main() -> None:
     parser.add_argument("--seal-algorithm", choices=("rsa", "sm2"), default="rsa", help="the seal profile")
     parser.add_argument("--blobs", choices=("local", "s3", "both"), default="local",
                         help="where the blobs live: files, S3 (a local moto server: the client's cost, not a "
-                             "real S3's), or both one after the other in this run")
+                             "real S3's), or both, interleaved in this run")
+    parser.add_argument("--rounds", type=int, default=1, help="with --blobs both: local/S3 pairs, order alternating")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="zhifa-bench-archive-") as tmp:
         started = time.perf_counter()
         files = make_samples(Path(tmp), args.documents, args.scans)
         print(f"samples made in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         ctx = multiprocessing.get_context("spawn")     # a fresh process: its peak RSS is the archive's own
-        backends = ["local", "s3"] if args.blobs == "both" else [args.blobs]
+        backends = ([b for r in range(args.rounds) for b in (("local", "s3") if r % 2 == 0 else ("s3", "local"))]
+                    if args.blobs == "both" else [args.blobs])
         moto = start_moto() if "s3" in backends else None
         results = []
         try:
@@ -266,6 +268,11 @@ def main() -> None:
               f"verify < 1 s: {'ok' if figures['verify_s'] < 1 else 'MISSED'}; "
               f"verify over HTTP <= 1.5 s: {'ok' if min(figures['verify_http_s']) <= 1.5 else 'MISSED'} "
               f"(application/pdf body: {'ok' if min(figures['verify_http_pdf_body_s']) <= 1.5 else 'MISSED'})")
+    if len({f["blobs"] for f in results}) > 1:
+        import statistics
+        for key in ("add_s", "assemble_seal_s", "baseline_merge_sign_s", "package_s", "peak_rss_mb"):
+            print(f"{key}: " + ", ".join(f"{b} {statistics.median(f[key] for f in results if f['blobs'] == b)}"
+                                         for b in ("local", "s3")) + f" (median of {args.rounds})")
 
 
 def start_moto():
