@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from shared import config, logs
+from shared.blobstore import FSCK_GRACE_SECONDS
 from shared.config import DEFAULT_PORTS, SERVICES
 from shared.migrate import SchemaError
 
@@ -198,6 +199,42 @@ def cmd_migrate(args) -> int:
         was = before.current or ("made before migrations, adopted" if before.unversioned else "empty")
         print(f"{service}: {was} -> {after.current}" + ("  (already up to date)" if before.up_to_date else ""))
     return 1 if behind else 0
+def cmd_fsck(args) -> int:
+    """Blobs no row names (a crash between writing a blob and committing its row) and rows whose
+    blob is missing; with --delete, orphans older than the grace period are removed. Exit 1 while
+    anything is left to repair."""
+    from shared.blobstore import fsck, open_store, utc
+    from shared.db import make_engine
+    settings = config.load()
+    columns = getattr(importlib.import_module(f"services.{args.service}.models"), "BLOB_COLUMNS", ())
+    if not columns:
+        print(f"{args.service}: stores no blobs, nothing to check")
+        return 0
+    url = settings.database_url(args.service)
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+        raise UsageError(f"{url}: no such database (has the {args.service} service run with this configuration?)")
+    engine = make_engine(url)
+    try:
+        from sqlalchemy import inspect
+        missing = sorted({c.table.name for c in columns} - set(inspect(engine).get_table_names()))
+        if missing:
+            raise UsageError(f"the {args.service} database has no table {', '.join(missing)} "
+                             "(has the service run with this configuration?)")
+        store = open_store(settings, args.service)
+        report = fsck(store, engine.connect, columns, delete=args.delete, grace_seconds=args.grace)
+    finally:
+        engine.dispose()
+    for sha, where in report.missing:
+        print(f"missing {sha}  named by {where}")
+    deleted = set(report.deleted)
+    for info in report.orphans:
+        state = "deleted" if info.sha256 in deleted else (
+            f"kept: younger than {args.grace:g} s" if args.delete else "orphan")
+        print(f"orphan  {info.sha256}  {info.size} bytes  written {utc(info.modified)}  {state}")
+    aborted = f", {report.aborted_uploads} incomplete uploads aborted" if report.aborted_uploads else ""
+    print(f"{args.service}: {report.blobs} blobs in {store.describe()}, {len(report.orphans)} orphans "
+          f"({len(deleted)} deleted), {len(report.missing)} rows without their blob{aborted}")
+    return 0 if report.clean else 1
 
 
 def _demo_api_keys(settings) -> str:
@@ -281,6 +318,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="search service upkeep: rebuild the index, or take down expired decisions now")
     p.add_argument("action", choices=["reindex", "sweep"])
     p.set_defaults(func=cmd_search)
+    p = sub.add_parser("fsck", help="list blobs no row names and rows whose blob is missing; --delete removes orphans")
+    p.add_argument("service", choices=SERVICES)
+    p.add_argument("--delete", action="store_true", help="remove orphans older than the grace period")
+    p.add_argument("--grace", type=float, default=FSCK_GRACE_SECONDS, metavar="SECONDS",
+                   help=f"orphans younger than this may belong to a transaction in flight (default {FSCK_GRACE_SECONDS})")
+    p.set_defaults(func=cmd_fsck)
     return parser
 
 

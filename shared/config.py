@@ -70,6 +70,13 @@ class Settings:
     # Services whose URL was configured (ZHIFA_<SERVICE>_URL); the others answer with the address
     # they are bound to (`with_bound_url`).
     configured_urls: frozenset = frozenset(SERVICES)
+    # Blob storage on S3-compatible object storage (shared.blobstore) when the bucket is set,
+    # so that several hosts of a service share files; else files under the data directory.
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_region: str | None = None
 
     def service_url(self, service: str) -> str:
         """The configured base URL of a service (ZHIFA_<SERVICE>_URL), without a trailing slash:
@@ -94,6 +101,15 @@ class Settings:
         if url:
             return url
         return f"sqlite:///{self.data_dir / service / 'db.sqlite3'}"
+
+    def s3_prefix(self, service: str) -> str:
+        """Where a service's blobs live in the bucket: ZHIFA_<SERVICE>_S3_PREFIX, else
+        `<ZHIFA_S3_PREFIX or the deployment>/<service>/` (services and deployments never share keys)."""
+        own = _env(f"ZHIFA_{service.upper()}_S3_PREFIX")
+        if own:
+            return own if own.endswith("/") else own + "/"
+        base = _env("ZHIFA_S3_PREFIX", self.deployment).strip("/")
+        return f"{base}/{service}/" if base else f"{service}/"
 
     def service_dir(self, service: str) -> Path:
         path = self.data_dir / service
@@ -158,4 +174,9 @@ def load() -> Settings:
         configured_urls=frozenset(
             [s for s in SERVICES if _env(f"ZHIFA_{s.upper()}_URL")]
             + (["public_verify"] if _env("ZHIFA_PUBLIC_VERIFY_URL") else [])),
+        s3_bucket=_env("ZHIFA_S3_BUCKET"),
+        s3_endpoint_url=_env("ZHIFA_S3_ENDPOINT_URL"),
+        s3_access_key_id=_env("ZHIFA_S3_ACCESS_KEY_ID"),
+        s3_secret_access_key=_env("ZHIFA_S3_SECRET_ACCESS_KEY"),
+        s3_region=_env("ZHIFA_S3_REGION"),
     )

@@ -30,7 +30,7 @@ from services.generator.models import Outbox
 from services.generator.renditions import PdfRenditions
 from services.generator.template_lint import lint_catalogue
 from services.generator.workdays import WorkdayCalendar
-from shared.blobstore import BlobStore
+from shared.blobstore import open_store
 from shared.config import Settings
 from shared.db import make_engine, session_factory, transaction
 from shared.jobs import Jobs
@@ -221,7 +221,7 @@ def build(settings: Settings) -> Runtime:
     engine = make_engine(settings.database_url(SERVICE))
     Migrations(SERVICE).ensure(engine)      # migrated, adopted or refused: shared/migrate.py
     sessions = session_factory(engine)
-    blobs = BlobStore(settings.service_dir(SERVICE) / "blobs")
+    blobs = open_store(settings, SERVICE)
     pdf = LazyPdfConverter(settings)
     holder: list[Runtime] = []
     jobs = Jobs(SERVICE, settings.redis_url, settings.deployment, bind=lambda: active(holder[0]))
