@@ -246,3 +246,32 @@ def test_the_daily_expiry_sweep_that_a_dead_redis_refused_is_queued_once_it_is_b
         assert [job.func_name for job in queue.get_jobs()] == ["services.search.tasks.sweep_expired"]
     finally:
         rt.close()
+
+
+@pytest.mark.redis
+def test_a_worker_started_while_redis_is_down_waits_for_it_serves_once_it_is_up_and_stops_on_sigterm(
+        tmp_path, own_redis):
+    """`zhifa worker` used to exit on the first Redis error (and with it every process of `zhifa run`)."""
+    from redis import Redis
+    from rq import Worker
+
+    from tests.e2e.served import Proc
+    env = clean_env(tmp_path, ZHIFA_REDIS_URL=own_redis.url, ZHIFA_DEPLOYMENT=f"faults{own_redis.port}")
+    own_redis.stop()
+    hands = Proc("worker", ["worker", "search"], env, tmp_path).start()
+    try:
+        wait_until(lambda: "reconnecting in" in hands.log(), 60, "the worker waiting for Redis", hands)
+        time.sleep(3)
+        assert hands.alive(), hands.log()
+        own_redis.start()
+        wait_until(lambda: Worker.count(connection=Redis.from_url(own_redis.url)) == 1, 60, "the worker registered",
+                   hands)
+        own_redis.stop()                                   # and once more, while it serves
+        wait_until(lambda: hands.log().count("reconnecting in") >= 2 or "retrying in" in hands.log().split(
+            "Listening on")[-1], 60, "the worker noticing", hands)
+        started = time.monotonic()
+        hands.proc.terminate()
+        assert hands.proc.wait(timeout=30) == 0, hands.log()
+        print(f"stopped {time.monotonic() - started:.1f} s after SIGTERM")
+    finally:
+        hands.stop()
