@@ -44,8 +44,8 @@ from sqlalchemy import create_engine, insert, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-TOKEN = "load-case-system-token"
-PUBLISHER = "load-publisher-token"
+TOKEN = "load-case-system-token-0123456789abcdef"      # 32+ characters (ZHIFA_API_KEY_MIN_LENGTH)
+PUBLISHER = "load-publisher-token-0123456789abcdef"
 
 
 def free_port() -> int:
@@ -267,13 +267,14 @@ WORDS = ["罚款", "许可", "食品", "安全生产", "广告", "消防", "排�
 
 
 def search_run(args, work: Path) -> bool:
-    from services.search.models import Base, Decision
+    from services.search.models import Decision
+    from shared.migrate import Migrations
     corpus = bench_search_module()
     rng = random.Random(13)
     docs = [corpus.make_decision(rng, n) for n in range(1, args.decisions + 1)]
     with database(args.postgres, "zhifa_load_search") as db_url:
         engine = create_engine(db_url)
-        Base.metadata.create_all(engine)
+        Migrations("search").upgrade(engine)     # the service refuses a PostgreSQL database made by create_all
         now = datetime.now(timezone.utc)
         with engine.begin() as conn:
             for at in range(0, len(docs), 2000):
