@@ -44,8 +44,8 @@ from sqlalchemy import create_engine, insert, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-TOKEN = "load-case-system-token"
-PUBLISHER = "load-publisher-token"
+TOKEN = "load-case-system-token-0123456789abcdef"      # 32+ characters (ZHIFA_API_KEY_MIN_LENGTH)
+PUBLISHER = "load-publisher-token-0123456789abcdef"
 
 
 def free_port() -> int:
@@ -110,7 +110,10 @@ def base_env(work: Path) -> dict:
     env.update(PYTHONPATH=str(ROOT), ZHIFA_DATA_DIR=str(work / "var"), ZHIFA_LOG_LEVEL="WARNING",
                ZHIFA_API_KEYS=f"{TOKEN}=case-system,{PUBLISHER}=publisher",
                ZHIFA_PUBLIC_VERIFY_URL="https://zhifa.example.gov.cn/verify",
-               ZHIFA_HTTP_CONNECTION_LIMIT="400")
+               ZHIFA_HTTP_CONNECTION_LIMIT="400",
+               # The clients all come from 127.0.0.1, as they would through a reverse proxy, so no
+               # per-address bound (it would answer 429 past 32 connections, by design).
+               ZHIFA_HTTP_CONNECTIONS_PER_CLIENT="0")
     return env
 
 
@@ -267,13 +270,14 @@ WORDS = ["罚款", "许可", "食品", "安全生产", "广告", "消防", "排�
 
 
 def search_run(args, work: Path) -> bool:
-    from services.search.models import Base, Decision
+    from services.search.models import Decision
+    from shared.migrate import Migrations
     corpus = bench_search_module()
     rng = random.Random(13)
     docs = [corpus.make_decision(rng, n) for n in range(1, args.decisions + 1)]
     with database(args.postgres, "zhifa_load_search") as db_url:
         engine = create_engine(db_url)
-        Base.metadata.create_all(engine)
+        Migrations("search").upgrade(engine)     # the service refuses a PostgreSQL database made by create_all
         now = datetime.now(timezone.utc)
         with engine.begin() as conn:
             for at in range(0, len(docs), 2000):

@@ -122,20 +122,32 @@ def cmd_worker(args) -> int:
     from redis.exceptions import ConnectionError as RedisDown, TimeoutError as RedisTimeout
     pause = 1.0
     while True:
-        started = time.monotonic()
+        started, worker = time.monotonic(), None
         try:
             # returns on SIGTERM/SIGINT once the job under way is finished
-            worker_class()(queues, connection=conn).work()   # SimpleWorker, keeping each job's request id
+            worker = worker_class()(queues, connection=conn)     # SimpleWorker, keeping each job's request id
+            worker.work()
             return 0
         except (RedisDown, RedisTimeout) as exc:
+            if worker is not None and worker._shutdown_requested_date is not None:
+                return 0             # asked to stop during the outage (RQ's farewell to Redis failed)
+            if worker is not None and worker.pubsub_thread is not None:
+                worker.pubsub_thread.stop()      # the old registration's listener; the next worker has its own
             if time.monotonic() - started > 60:
                 pause = 1.0          # it had served a while: a new outage
             # An outage or a restart of Redis: wait for it and serve again with a new registration (the
             # old one may be gone with the data), in this process, whose LibreOffice stays warm. Exiting
             # would stop `zhifa run`'s other processes too; the jobs live in the outbox meanwhile.
             log.warning("worker: Redis unreachable (%s); reconnecting in %.0f s", exc, pause)
+            # RQ's signal handlers outlive its work loop: meanwhile SIGTERM/SIGINT simply stop the worker.
+            signal.signal(signal.SIGTERM, _exit_now)
+            signal.signal(signal.SIGINT, _exit_now)
             time.sleep(pause)
             pause = min(pause * 2, 30.0)
+
+
+def _exit_now(*_) -> None:
+    raise SystemExit(0)
 
 
 def cmd_fonts(_args) -> int:

@@ -3,7 +3,7 @@
 Which write endpoints need Redis: none. Every background job is recorded in the service's own
 database with the change that needs it (shared/outbox.py) and handed to the queue when it is
 reachable, so writes answer as usual (201/202) and finish later; rate-limit counters fall back
-to memory (no 500, no refusal). What does need Redis says so: /readyz answers 503 naming `jobs`.
+to memory (no 500, no refusal). What does need Redis says so: /readyz answers 503 naming `redis`.
 Reads keep working. Work accepted before the outage (queued in the Redis that died) and during
 it is done once Redis is back (restarted empty) and a worker runs: every document once, numbers
 gapless, every PDF made, the case file sealed, the decisions searchable.
@@ -43,9 +43,9 @@ def seq(number: str) -> int:
     return int(re.search(r"〕第?(\d+)号", number).group(1))
 
 
-def assert_not_ready_naming_jobs(proc) -> None:
+def assert_not_ready_naming_redis(proc) -> None:
     status, _, answer = proc.call("GET", "/readyz", role=None)
-    assert status == 503 and answer["checks"]["jobs"] == "failed" and answer["checks"]["database"] == "ok", answer
+    assert status == 503 and answer["checks"]["redis"] == "failed" and answer["checks"]["database"] == "ok", answer
 
 
 @pytest.mark.postgres
@@ -89,7 +89,7 @@ def test_generator_writes_need_no_redis_reads_and_rate_limited_verify_work_and_n
             status, headers, answer = generator.call("GET", "/v1/verify?" + urllib.parse.urlencode(
                 {"number": doc["number"], "code": doc["verification_code"]}), role=None)
             assert status == 200 and answer["authentic"] is True, answer
-        assert_not_ready_naming_jobs(generator)
+        assert_not_ready_naming_redis(generator)
         assert generator.call("GET", "/healthz", role=None)[0] == 200
         time.sleep(6)                                  # a drain or two fails meanwhile: nothing lost, nothing given up
 
@@ -174,7 +174,7 @@ def test_archive_and_search_writes_need_no_redis_reads_work_and_a_surviving_work
         assert status == 202 and sealing["status"] == "sealing", sealing
         assert archive.call("GET", "/v1/case-files", role="archivist")[0] == 200
         assert archive.call("GET", f"/v1/case-files/{case['id']}", role="archivist")[0] == 200
-        assert_not_ready_naming_jobs(archive)
+        assert_not_ready_naming_redis(archive)
         # search: publishing and withdrawing need no queue; public, rate-limited search and pages answer
         published = []
         for i in range(2):
@@ -197,7 +197,7 @@ def test_archive_and_search_writes_need_no_redis_reads_work_and_a_surviving_work
             assert found() == published[:1]
             status, headers, page = search.call("GET", "/?q=" + urllib.parse.quote("红旗商贸"), role=None)
             assert status == 200 and "红旗商贸" in page
-        assert_not_ready_naming_jobs(search)
+        assert_not_ready_naming_redis(search)
         bad = search.call("GET", "/v1/search?kind=nonsense", role=None)          # problems stay problems
         assert bad[0] == 422 and is_problem(bad[1], bad[2], 422)
         time.sleep(6)
@@ -246,3 +246,32 @@ def test_the_daily_expiry_sweep_that_a_dead_redis_refused_is_queued_once_it_is_b
         assert [job.func_name for job in queue.get_jobs()] == ["services.search.tasks.sweep_expired"]
     finally:
         rt.close()
+
+
+@pytest.mark.redis
+def test_a_worker_started_while_redis_is_down_waits_for_it_serves_once_it_is_up_and_stops_on_sigterm(
+        tmp_path, own_redis):
+    """`zhifa worker` used to exit on the first Redis error (and with it every process of `zhifa run`)."""
+    from redis import Redis
+    from rq import Worker
+
+    from tests.e2e.served import Proc
+    env = clean_env(tmp_path, ZHIFA_REDIS_URL=own_redis.url, ZHIFA_DEPLOYMENT=f"faults{own_redis.port}")
+    own_redis.stop()
+    hands = Proc("worker", ["worker", "search"], env, tmp_path).start()
+    try:
+        wait_until(lambda: "reconnecting in" in hands.log(), 60, "the worker waiting for Redis", hands)
+        time.sleep(3)
+        assert hands.alive(), hands.log()
+        own_redis.start()
+        wait_until(lambda: Worker.count(connection=Redis.from_url(own_redis.url)) == 1, 60, "the worker registered",
+                   hands)
+        own_redis.stop()                                   # and once more, while it serves
+        wait_until(lambda: hands.log().count("reconnecting in") >= 2 or "retrying in" in hands.log().split(
+            "Listening on")[-1], 60, "the worker noticing", hands)
+        started = time.monotonic()
+        hands.proc.terminate()
+        assert hands.proc.wait(timeout=30) == 0, hands.log()
+        print(f"stopped {time.monotonic() - started:.1f} s after SIGTERM")
+    finally:
+        hands.stop()
