@@ -11,9 +11,10 @@ outbox) and, after MAX_ATTEMPTS, "failed"; it is never renumbered.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait as wait_for
 from typing import Callable
 
 from sqlalchemy import case, select, update
@@ -38,6 +39,8 @@ PDF_GIVEN_UP = "services.generator.tasks.pdf_given_up"
 # Conversions started before their document is committed (see PdfRenditions.issue). The pool
 # bounds how many run at once; these threads only wait on it.
 _EARLY = ThreadPoolExecutor(max_workers=16, thread_name_prefix="pdf-early")
+# PDF blobs written (and fsynced) while the row that will point at them is updated.
+_STORE = ThreadPoolExecutor(max_workers=8, thread_name_prefix="pdf-store")
 
 
 class PdfRenditions:
@@ -116,19 +119,34 @@ class PdfRenditions:
         except Exception as exc:
             self._record_failure(doc, exc, entry_id)
             raise
-        sha = self.blobs.put(pdf)
-        with transaction(self.sessions) as session:
-            # The first finished conversion wins; a concurrent one changes nothing.
-            done = session.execute(
-                update(Document).where(Document.id == document_id, Document.pdf_status != "done")
-                .values(pdf_status="done", pdf_sha256=sha, pdf_bytes=len(pdf), pdf_error=None,
-                        pdf_attempts=Document.pdf_attempts + 1)).rowcount
-            if done:
-                audit.append(session, AuditLog, "generator", "document.pdf", document_id,
-                             {"number": doc.number, "pdf_sha256": sha})
-            if entry_id:
-                complete(session, Outbox, entry_id)
-        return self.documents.get(document_id)
+        # The blob is written and fsynced while the row is updated and audited; the commit waits
+        # for it, so a "done" row never points at a blob a power cut lost, and a failed write rolls
+        # the row back.
+        sha = hashlib.sha256(pdf).hexdigest()
+        stored = _STORE.submit(self.blobs.put, pdf)
+        try:
+            with transaction(self.sessions) as session:
+                # The first finished conversion wins; a concurrent one changes nothing.
+                attempts = session.execute(
+                    update(Document).where(Document.id == document_id, Document.pdf_status != "done")
+                    .values(pdf_status="done", pdf_sha256=sha, pdf_bytes=len(pdf), pdf_error=None,
+                            pdf_attempts=Document.pdf_attempts + 1)
+                    .returning(Document.pdf_attempts)).scalar()
+                if attempts is not None:
+                    audit.append(session, AuditLog, "generator", "document.pdf", document_id,
+                                 {"number": doc.number, "pdf_sha256": sha})
+                if entry_id:
+                    complete(session, Outbox, entry_id)
+                if stored.result() != sha:
+                    raise IOError(f"PDF blob stored under {stored.result()}, not {sha}")
+        finally:
+            wait_for([stored])   # no write left running behind a failed transaction
+        if attempts is None:
+            return self.documents.get(document_id)     # another conversion's PDF is the one registered
+        # What the row now holds, without reading it back (the request answers with it).
+        doc.pdf_status, doc.pdf_sha256, doc.pdf_bytes, doc.pdf_error = "done", sha, len(pdf), None
+        doc.pdf_attempts = attempts
+        return doc
 
     def wait(self, document_id: str, seconds: float) -> Document:
         """The document once its PDF is no longer pending, or after `seconds`."""
