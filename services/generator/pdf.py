@@ -22,18 +22,18 @@ the process that started it, even one killed with SIGKILL.
 from __future__ import annotations
 
 import atexit
+import io
 import json
 import logging
 import os
 import queue
+import re
 import select
 import shutil
 import signal
 import subprocess
 import tempfile
 import threading
-import io
-import re
 import time
 from pathlib import Path
 
@@ -248,10 +248,13 @@ class PoolMember:
                                           f"(exit {self.process.poll()}); see {self.dir / 'worker.log'}")
                 return json.loads(line)
 
-    def convert(self, docx: bytes, timeout: float) -> bytes:
+    def send(self, docx: bytes, deadline: float) -> None:
+        """Hand the DOCX to the worker: LibreOffice starts on it at once."""
         # In memory both ways: a header line, then the bytes (see soffice_worker.py).
-        deadline = time.monotonic() + timeout
         self._write(json.dumps({"bytes": len(docx)}).encode() + b"\n" + docx, deadline)
+
+    def receive(self, deadline: float) -> bytes:
+        """The PDF of the DOCX last sent, waiting until the deadline."""
         reply = self._read_reply(deadline - time.monotonic(), "conversion")
         if not reply.get("ok"):
             raise ConversionError(reply.get("error") or "LibreOffice could not convert the document")
@@ -365,27 +368,57 @@ class PdfConverter:
 
     def convert(self, docx: bytes, timeout: float | None = None) -> bytes:
         """Convert DOCX bytes to PDF/A-2b bytes; `timeout` overrides the pool's."""
-        # Completed here, not in the member: LibreOffice closes the document meanwhile, and
-        # a PDF pikepdf cannot complete is no reason to restart LibreOffice.
-        return complete_pdfa(self._convert_plain(docx, timeout))
-
-    def _convert_plain(self, docx: bytes, timeout: float | None) -> bytes:
         if self._closed.is_set():
             raise ConversionError("PDF converter is closed")
         if not docx.startswith(b"PK"):
             # Not a zip, so not a DOCX: fail here rather than restart LibreOffice twice.
             raise ConversionError("input is not a DOCX file (no zip signature)")
         limit = self.timeout if timeout is None else timeout
-        member = self._free.get()
+        return complete_pdfa(self._attempts(self._free.get(), docx, limit))
+
+    def begin(self, docx: bytes, timeout: float | None = None) -> "StartedConversion | None":
+        """Start converting on a free, running member from the caller's thread, without
+        waiting: the DOCX is with LibreOffice when this returns, and `result()` reads the
+        PDF later. None when no member is free and running (or the DOCX could not be
+        sent): then call convert(), which waits for one. A thread handing the DOCX over
+        instead waits for the GIL the caller holds while it stores the DOCX: 5 ms or more
+        of a request, under load."""
+        if self._closed.is_set() or not docx.startswith(b"PK"):
+            return None
+        try:
+            member = self._free.get_nowait()
+        except queue.Empty:
+            return None
+        limit = self.timeout if timeout is None else timeout
+        sent_at = time.monotonic()
+        try:
+            if not member.alive():
+                raise LookupError("not running")     # starting it takes seconds: convert() does that
+            member.send(docx, sent_at + limit)
+        except Exception as exc:
+            if not isinstance(exc, LookupError):
+                self.stats["failures"] += 1
+                member.kill(f"could not send the DOCX: {exc!r}")
+            self._free.put(member)
+            return None
+        return StartedConversion(self, member, docx, limit, sent_at)
+
+    def _attempts(self, member: PoolMember, docx: bytes, limit: float, sent_at: float | None = None,
+                  attempts: tuple[int, ...] = (1, 2)) -> bytes:
+        """LibreOffice's plain PDF of the DOCX from `member` (already sent to it at
+        `sent_at`, or sent now); a failed attempt restarts the member for the next.
+        The member goes back to the pool (or to recycling) in any case."""
         recycling = False
         try:
             errors = []
-            for attempt in (1, 2):
+            for attempt in attempts:
                 try:
-                    member.ensure_running()
-                    t0 = time.monotonic()
-                    pdf = member.convert(docx, limit)
-                    elapsed = time.monotonic() - t0
+                    if sent_at is None:
+                        member.ensure_running()
+                        sent_at = time.monotonic()
+                        member.send(docx, sent_at + limit)
+                    pdf = member.receive(sent_at + limit)
+                    elapsed = time.monotonic() - sent_at
                     self.stats["conversions"] += 1
                     self.stats["seconds"] += elapsed
                     for stage, spent in member.last_stages.items():
@@ -395,6 +428,7 @@ class PdfConverter:
                     recycling = member.conversions >= self.recycle_after
                     return pdf
                 except Exception as exc:
+                    sent_at = None
                     if self._closed.is_set():
                         raise ConversionError("PDF converter was closed during conversion") from exc
                     reason = "timed out after %.3g s" % limit if isinstance(exc, TimeoutError) else repr(exc)
@@ -435,6 +469,33 @@ class PdfConverter:
             member.kill("pool closed", graceful=True)
         atexit.unregister(self.close)
         shutil.rmtree(self.work_dir, ignore_errors=True)   # profiles belong to this pool alone
+
+
+class StartedConversion:
+    """A DOCX already with a pool member (PdfConverter.begin). Exactly one of
+    `result()` (the PDF/A, with the pool's retry if this attempt fails) or
+    `cancel()` (read and dropped on a thread, so the member returns to the pool)."""
+
+    def __init__(self, pool: PdfConverter, member: PoolMember, docx: bytes, limit: float, sent_at: float):
+        self._pool, self._member, self._docx, self._limit, self._sent_at = pool, member, docx, limit, sent_at
+        self._claimed = threading.Lock()
+
+    def result(self) -> bytes:
+        if not self._claimed.acquire(blocking=False):
+            raise RuntimeError("this conversion's result was already taken or cancelled")
+        return complete_pdfa(self._pool._attempts(self._member, self._docx, self._limit, self._sent_at))
+
+    def cancel(self) -> bool:
+        if not self._claimed.acquire(blocking=False):
+            return False
+
+        def drain() -> None:
+            try:
+                self._pool._attempts(self._member, self._docx, self._limit, self._sent_at, attempts=(1,))
+            except Exception:
+                pass   # logged by _attempts; the member was restarted there
+        threading.Thread(target=drain, name=f"pdf-discard-{self._member.index}", daemon=True).start()
+        return True
 
 
 def convert_with_soffice_cli(docx: bytes, fonts_conf: Path, work_dir: Path,

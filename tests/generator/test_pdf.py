@@ -432,6 +432,48 @@ def test_content_beyond_our_templates_stays_pdfa_2b(pool, tmp):
     assert "附件一：现场照片及说明" in text and "ExhibitATimesNewRoman1234" in text and "附件二：横向页" in text
 
 
+def test_a_conversion_begun_on_a_free_member_gives_its_own_pdf_and_frees_the_member(pool, tmp, decision_docx,
+                                                                                     mixed_docx):
+    """begin() hands the DOCX to a free LibreOffice at once and returns; with every
+    member busy it declines (the caller converts the waiting way). Each result is
+    its own document's PDF/A; a cancelled one is read and dropped, and its member
+    serves again."""
+    pool.warm()
+    first, second = pool.begin(decision_docx), pool.begin(mixed_docx)
+    assert first is not None and second is not None
+    assert pool.begin(decision_docx) is None            # both members busy
+    mixed = save(tmp, "begun-mixed.pdf", second.result())
+    decision = save(tmp, "begun-decision.pdf", first.result())
+    assert "楷体引文直没" in pdftext(mixed) and BODY in pdftext(decision)
+    assert_pdfa2b(decision)
+    with pytest.raises(RuntimeError):
+        first.result()                                   # one result per conversion
+    dropped = pool.begin(decision_docx)
+    assert dropped is not None and dropped.cancel() and not dropped.cancel()
+    deadline = time.monotonic() + 60
+    while pool._free.qsize() < pool.size and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pool._free.qsize() == pool.size
+    assert BODY in pdftext(save(tmp, "after-cancel.pdf", pool.convert(decision_docx)))
+
+
+def test_a_begun_conversion_whose_libreoffice_dies_is_retried(pool, decision_docx):
+    """LibreOffice killed after the DOCX was handed over: result() restarts it and
+    converts again, as convert() does."""
+    pool.warm()
+    starts = sum(m.starts for m in pool.members)
+    begun = pool.begin(decision_docx)
+    assert begun is not None
+    os.kill(begun._member.soffice_pid(), signal.SIGKILL)
+    assert BODY[:10] in "".join(text_of(begun.result()))
+    assert sum(m.starts for m in pool.members) == starts + 1
+
+
+def text_of(pdf: bytes) -> str:
+    out = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True)
+    return "".join(out.stdout.decode().split())
+
+
 def test_close_leaves_no_soffice_behind(pool, decision_docx):
     # Runs last in this module: it closes the shared pool.
     pool.convert(decision_docx)

@@ -325,3 +325,34 @@ def test_a_pdf_whose_file_cannot_be_written_is_never_registered_as_done(sqlite_g
                                     "sha256": hashlib.sha256(served).hexdigest(), "bytes": len(served)}
     with rt.documents.sessions() as session:
         assert session.get(Document, made["id"]).pdf_attempts == 1
+
+
+def test_the_request_hands_its_docx_to_a_free_libreoffice_before_storing_it(sqlite_generator, monkeypatch):
+    """With a LibreOffice free, the request itself sends the rendered DOCX to it (no
+    thread in between to wait for) and only then stores the DOCX; the PDF read back
+    later is that document's, numbered and registered."""
+    from services.generator.pdf import PoolMember
+    app, client = sqlite_generator
+    rt = app.extensions["zhifa.runtime"]
+    rt.pdf.pool().warm()
+    events = []
+    real_send, real_put = PoolMember.send, rt.documents.blobs.put
+
+    def send(member, docx, deadline):
+        events.append(("sent", threading.current_thread().name))
+        return real_send(member, docx, deadline)
+
+    def put(data):
+        events.append(("stored pdf" if data.startswith(b"%PDF-") else "stored docx", threading.current_thread().name))
+        return real_put(data)
+
+    monkeypatch.setattr(PoolMember, "send", send)
+    rt.documents.blobs.put = put
+    resp = post(client, {"type": "penalty_decision", "data": example("penalty_decision")})
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    doc = resp.get_json()
+    request = threading.current_thread().name          # the test client runs the request in this thread
+    assert events == [("sent", request), ("stored docx", request), ("stored pdf", request)]
+    pdf = client.get(f"/v1/documents/{doc['id']}/pdf", headers=auth()).data
+    assert doc["files"]["pdf"]["status"] == "done" and doc["number"] in _pdf_text(pdf).replace(" ", "")
+    assert rt.pdf.pool()._free.qsize() == rt.pdf.pool().size     # the member is back
