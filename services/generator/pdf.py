@@ -164,6 +164,16 @@ class PoolMember:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def ready(self) -> bool:
+        """Running and done starting: a warm-up still waiting for its worker's
+        first line holds the lock, and a DOCX sent then would be read as that line."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            return self.alive()
+        finally:
+            self._lock.release()
+
     def soffice_pid(self) -> int | None:
         """pid of this member's soffice.bin (the LibreOffice worker), if running."""
         if self.process is None:
@@ -392,7 +402,7 @@ class PdfConverter:
         limit = self.timeout if timeout is None else timeout
         sent_at = time.monotonic()
         try:
-            if not member.alive():
+            if not member.ready():
                 raise LookupError("not running")     # starting it takes seconds: convert() does that
             member.send(docx, sent_at + limit)
         except Exception as exc:

@@ -499,3 +499,20 @@ def test_pdf_metadata_names_the_document_and_the_agency_not_the_software(tmp, fo
         with doc.open_metadata() as meta:
             assert meta.get("dc:title") == "责令改正通知书 鞍审批责改字〔2026〕第12号"
             assert "zhifa" not in str(meta.get("dc:creator"))
+
+
+def test_a_conversion_begun_while_libreoffice_warms_up_waits_for_it(tmp, fonts_conf, decision_docx):
+    """A server takes requests while its LibreOffice still starts (warm-up on a
+    thread): begin() declines a member that is not ready, so the DOCX is never
+    read as the worker's first line, and the conversion the waiting way works."""
+    with PdfConverter(size=1, timeout=60, fonts_conf=fonts_conf, work_dir=tmp / "warming") as converter:
+        warming = threading.Thread(target=converter.warm)
+        warming.start()
+        deadline = time.monotonic() + 30
+        while not converter.members[0].alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert converter.members[0].alive() and warming.is_alive()   # started, not yet ready
+        assert converter.begin(decision_docx) is None
+        assert BODY in text_of(converter.convert(decision_docx))
+        warming.join(60)
+        assert converter.members[0].starts == 1 and converter.stats["failures"] == 0
