@@ -17,7 +17,10 @@ Side by side with Carbone (run first, `--versus N`, 0 to skip):
      temporary folder for this run only; its own warm LibreOffice; no PDF/A,
      no numbering) and zhifa's `POST /v1/documents` over HTTP to a served
      generator with embedded defaults (SQLite, inline jobs) until the PDF has
-     been fetched (`GET …/pdf`). Prints p50/p95 of each and the ratio.
+     been fetched (`GET …/pdf`). Prints p50/p95 of each and the ratio, and
+     the CPU each one's processes spent a document (zhifa's server and its
+     LibreOffice; node, Carbone's converter and its LibreOffice): on a shared
+     machine latency follows the load, CPU much less.
      Carbone renders the DOCX zhifa made for the first request, with the
      document number swapped for a Carbone tag ({d.number}), so both produce
      the same pages and both substitute data. `--carbone-dir DIR` reuses an
@@ -300,7 +303,7 @@ class ZhifaServer:
     """`zhifa serve generator` from a checkout (this one, or --compare's), embedded
     defaults: SQLite in a temp dir, inline jobs, the default LibreOffice pool."""
 
-    def __init__(self, root: Path, body: dict):
+    def __init__(self, root: Path, body: dict, documents: int = 0):
         self.root, self.body = root, body
         self.data_dir = Path(tempfile.mkdtemp(prefix="zhifa-bench-versus-"))
         port = free_port()
@@ -308,6 +311,10 @@ class ZhifaServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIFA_") or k == "ZHIFA_FONTS_DIR"}
         env.update(ZHIFA_DATA_DIR=str(self.data_dir), ZHIFA_API_KEYS=f"{TOKEN}=case-system",
                    ZHIFA_GENERATOR_URL=self.base, ZHIFA_LOG_LEVEL="WARNING", PYTHONPATH=str(root))
+        if documents:
+            # No LibreOffice recycled (every 100 conversions by default) within the run: a process
+            # that exits takes its CPU figure with it.
+            env["ZHIFA_SOFFICE_RECYCLE_AFTER"] = str(documents + 50)
         # cwd is the checkout: `python -m` puts it first on sys.path.
         self.proc = subprocess.Popen([sys.executable, "-m", "services.cli", "serve", "generator", "--port", str(port)],
                                      env=env, cwd=root)
@@ -351,7 +358,7 @@ def versus_carbone(args) -> None:
     body = {"type": args.type, "data": example(Catalogue(), args.type)}
     fonts_conf = install_fonts(config.load().fonts_dir)
     roots = [ROOT] + [Path(r).resolve() for r in args.compare or []]
-    servers = [ZhifaServer(root, body) for root in roots]
+    servers = [ZhifaServer(root, body, documents=args.versus) for root in roots]
     carbone = None
     try:
         for server in servers:
