@@ -34,7 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-TOKEN = "bench-archivist"
+TOKEN = "bench-archivist-token-0123456789abcdef"
 
 
 def make_samples(directory: Path, documents: int, scans: int) -> list[tuple[Path, dict]]:
