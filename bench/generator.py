@@ -17,7 +17,10 @@ Side by side with Carbone (run first, `--versus N`, 0 to skip):
      temporary folder for this run only; its own warm LibreOffice; no PDF/A,
      no numbering) and zhifa's `POST /v1/documents` over HTTP to a served
      generator with embedded defaults (SQLite, inline jobs) until the PDF has
-     been fetched (`GET …/pdf`). Prints p50/p95 of each and the ratio.
+     been fetched (`GET …/pdf`). Prints p50/p95 of each and the ratio, and
+     the CPU each one's processes spent a document (zhifa's server and its
+     LibreOffice; node, Carbone's converter and its LibreOffice): on a shared
+     machine latency follows the load, CPU much less.
      Carbone renders the DOCX zhifa made for the first request, with the
      document number swapped for a Carbone tag ({d.number}), so both produce
      the same pages and both substitute data. `--carbone-dir DIR` reuses an
@@ -254,6 +257,32 @@ class Client:
         return resp.status, resp.read()
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """User+system CPU of a process and its live descendants (a server and its
+    LibreOffice; node, Carbone's converter and its LibreOffice). On a machine
+    shared with other work a document's latency follows the CPU it needs, so
+    this figure is the one the load does not blur."""
+    children: dict[int, list[int]] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry.name}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()   # fields[0] is the state (field 3 of proc(5))
+        pid = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        ticks[pid] = int(fields[11]) + int(fields[12])
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += ticks.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def carbone_template(docx: bytes, number: str, folder: Path) -> Path:
     """zhifa's rendered DOCX with its document number as a Carbone tag."""
     with zipfile.ZipFile(io.BytesIO(docx)) as src:
@@ -274,7 +303,7 @@ class ZhifaServer:
     """`zhifa serve generator` from a checkout (this one, or --compare's), embedded
     defaults: SQLite in a temp dir, inline jobs, the default LibreOffice pool."""
 
-    def __init__(self, root: Path, body: dict):
+    def __init__(self, root: Path, body: dict, documents: int = 0):
         self.root, self.body = root, body
         self.data_dir = Path(tempfile.mkdtemp(prefix="zhifa-bench-versus-"))
         port = free_port()
@@ -282,6 +311,10 @@ class ZhifaServer:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIFA_") or k == "ZHIFA_FONTS_DIR"}
         env.update(ZHIFA_DATA_DIR=str(self.data_dir), ZHIFA_API_KEYS=f"{TOKEN}=case-system",
                    ZHIFA_GENERATOR_URL=self.base, ZHIFA_LOG_LEVEL="WARNING", PYTHONPATH=str(root))
+        if documents:
+            # No LibreOffice recycled (every 100 conversions by default) within the run: a process
+            # that exits takes its CPU figure with it.
+            env["ZHIFA_SOFFICE_RECYCLE_AFTER"] = str(documents + 50)
         # cwd is the checkout: `python -m` puts it first on sys.path.
         self.proc = subprocess.Popen([sys.executable, "-m", "services.cli", "serve", "generator", "--port", str(port)],
                                      env=env, cwd=root)
@@ -325,7 +358,7 @@ def versus_carbone(args) -> None:
     body = {"type": args.type, "data": example(Catalogue(), args.type)}
     fonts_conf = install_fonts(config.load().fonts_dir)
     roots = [ROOT] + [Path(r).resolve() for r in args.compare or []]
-    servers = [ZhifaServer(root, body) for root in roots]
+    servers = [ZhifaServer(root, body, documents=args.versus) for root in roots]
     carbone = None
     try:
         for server in servers:
@@ -355,22 +388,28 @@ def versus_carbone(args) -> None:
         # Alternate one document each, so all see the same load on a shared machine.
         ours: list[list[float]] = [[] for _ in servers]
         theirs: list[float] = []
+        pids = [server.proc.pid for server in servers] + ([carbone.proc.pid] if carbone else [])
+        cpu_before = [tree_cpu_seconds(pid) for pid in pids]
         for _ in range(args.versus):
             for server, times in zip(servers, ours):
                 times.append(server.document()[0])
             if carbone:
                 theirs.append(carbone.render())
+        cpu = [(tree_cpu_seconds(pid) - before) / args.versus * 1000 for pid, before in zip(pids, cpu_before)]
         print(f"0. {args.type}, one document at a time (n={args.versus} each, alternating; "
               f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
-        for server, times in zip(servers, ours):
+        for server, times, spent in zip(servers, ours, cpu):
             name = "zhifa" if server.root == ROOT else f"zhifa at {server.root}"
             print(f"   {name}, POST /v1/documents over HTTP until the PDF/A is fetched, numbered and registered: "
-                  f"p50 {percentile(times, 50) * 1000:.0f} ms, p95 {percentile(times, 95) * 1000:.0f} ms"
+                  f"p50 {percentile(times, 50) * 1000:.0f} ms, p95 {percentile(times, 95) * 1000:.0f} ms, "
+                  f"CPU {spent:.0f} ms a document (server and its LibreOffice)"
                   + (f"; ratio Carbone / this: p50 {percentile(theirs, 50) / percentile(times, 50):.2f}x, "
-                     f"p95 {percentile(theirs, 95) / percentile(times, 95):.2f}x" if theirs else ""))
+                     f"p95 {percentile(theirs, 95) / percentile(times, 95):.2f}x, CPU {cpu[-1] / spent:.2f}x"
+                     if theirs else ""))
         if theirs:
             print(f"   Carbone, render() to a PDF buffer in node (warm LibreOffice, no PDF/A, no numbering): "
-                  f"p50 {percentile(theirs, 50) * 1000:.0f} ms, p95 {percentile(theirs, 95) * 1000:.0f} ms "
+                  f"p50 {percentile(theirs, 50) * 1000:.0f} ms, p95 {percentile(theirs, 95) * 1000:.0f} ms, "
+                  f"CPU {cpu[-1]:.0f} ms a document (node, its converter and LibreOffice) "
                   f"(ratio above 1: zhifa is faster)")
     finally:
         if carbone:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,6 +27,9 @@ from shared.db import transaction
 from shared.outbox import Outbox as OutboxRunner, complete, due_now, record
 from shared.problems import not_found
 
+if TYPE_CHECKING:
+    from services.generator.pdf import StartedConversion
+
 log = logging.getLogger("zhifa.generator.renditions")
 
 # The request's (or batch job's) attempt and one retry, as every job gets;
@@ -35,8 +38,8 @@ MAX_ATTEMPTS = 2
 RENDER_PDF_JOB = "services.generator.tasks.render_pdf"
 PDF_GIVEN_UP = "services.generator.tasks.pdf_given_up"
 
-# Conversions started before their document is committed (see PdfRenditions.issue). The pool
-# bounds how many run at once; these threads only wait on it.
+# Conversions started before their document is committed (see PdfRenditions.issue) when no
+# LibreOffice is free at once: the pool bounds how many run at once; these threads wait on it.
 _EARLY = ThreadPoolExecutor(max_workers=16, thread_name_prefix="pdf-early")
 
 
@@ -58,7 +61,7 @@ class PdfRenditions:
         if this process fails or dies first); otherwise the job is handed out at once, or by the
         drain loop once the queue is reachable again."""
         entry: list[str] = []
-        early: list[Future] = []
+        early: list[Future | StartedConversion] = []
 
         def with_pdf_job(session: Session, doc: Document) -> None:
             if doc.pdf_status == "pending":
@@ -84,6 +87,8 @@ class PdfRenditions:
             for future in early:
                 future.cancel()
         if not entry:
+            if started is not None:
+                started.cancel()
             return doc, created
         if not wait_for_pdf:
             self.outbox.wake()                   # handed out by the loop: the answer never waits on Redis
@@ -94,9 +99,12 @@ class PdfRenditions:
             log.warning("PDF of document %s failed in the request; the outbox retries it", doc.id, exc_info=True)
             return self.documents.get(doc.id), created
 
-    def start(self, docx: bytes) -> Future:
-        """The conversion of a DOCX, started now on a thread; hand it to `make` as `started`."""
-        return _EARLY.submit(self.converter, docx)
+    def start(self, docx: bytes) -> Future | StartedConversion:
+        """The conversion of a DOCX, started now; hand it to `make` as `started` (or cancel it).
+        Sent to a free LibreOffice from this thread when the converter can (`begin`), else
+        converted on a thread that waits for one."""
+        begin = getattr(self.converter, "begin", None)
+        return (begin(docx) if begin else None) or _EARLY.submit(self.converter, docx)
 
     @staticmethod
     def record_job(session: Session, document_id: str, due_in: float = 0) -> str:
@@ -110,25 +118,36 @@ class PdfRenditions:
         `started`: that request's conversion of the same DOCX, already under way."""
         doc = doc if doc is not None else self.documents.get(document_id)
         if doc.pdf_status != "pending":
+            if started is not None:
+                started.cancel()
             return doc          # done, not asked for, or failed (asked for again with retry())
         try:
             pdf = started.result() if started is not None else self.converter(self.blobs.get(doc.docx_sha256))
         except Exception as exc:
             self._record_failure(doc, exc, entry_id)
             raise
+        # The file first (fsynced), then the row that points at it: a "done" row never points
+        # at a PDF a power cut lost. (Writing it on a thread while the row is updated was slower:
+        # the thread waits for the GIL the row's statements hold.)
         sha = self.blobs.put(pdf)
         with transaction(self.sessions) as session:
             # The first finished conversion wins; a concurrent one changes nothing.
-            done = session.execute(
+            attempts = session.execute(
                 update(Document).where(Document.id == document_id, Document.pdf_status != "done")
                 .values(pdf_status="done", pdf_sha256=sha, pdf_bytes=len(pdf), pdf_error=None,
-                        pdf_attempts=Document.pdf_attempts + 1)).rowcount
-            if done:
+                        pdf_attempts=Document.pdf_attempts + 1)
+                .returning(Document.pdf_attempts)).scalar()
+            if attempts is not None:
                 audit.append(session, AuditLog, "generator", "document.pdf", document_id,
                              {"number": doc.number, "pdf_sha256": sha})
             if entry_id:
                 complete(session, Outbox, entry_id)
-        return self.documents.get(document_id)
+        if attempts is None:
+            return self.documents.get(document_id)     # another conversion's PDF is the one registered
+        # What the row now holds, without reading it back (the request answers with it).
+        doc.pdf_status, doc.pdf_sha256, doc.pdf_bytes, doc.pdf_error = "done", sha, len(pdf), None
+        doc.pdf_attempts = attempts
+        return doc
 
     def wait(self, document_id: str, seconds: float) -> Document:
         """The document once its PDF is no longer pending, or after `seconds`."""

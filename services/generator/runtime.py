@@ -123,6 +123,10 @@ class LazyPdfConverter:
     def __call__(self, docx: bytes) -> bytes:
         return self.pool().convert(docx)
 
+    def begin(self, docx: bytes):
+        """A conversion started at once on a free LibreOffice, or None (PdfConverter.begin)."""
+        return self.pool().begin(docx)
+
     def close(self) -> None:
         with self._lock:
             if self._pool is not None:

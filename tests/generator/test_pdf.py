@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pikepdf
@@ -18,8 +19,10 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Pt
 from PIL import Image
+from pikepdf import pdfa
 
-from services.generator.pdf import (ConversionError, PdfConverter, convert_with_soffice_cli,
+from services.archive.inspection import pdfa_conformance
+from services.generator.pdf import (ConversionError, PdfConverter, complete_pdfa, convert_with_soffice_cli,
                                     group_processes)
 from shared.fonts import install_fonts
 
@@ -346,6 +349,131 @@ def test_a_stopped_worker_cannot_hold_a_large_docx_past_the_timeout(pool, large_
     assert time.monotonic() - started < 120
 
 
+def assert_valid_pdfa2b(name: str, data: bytes) -> pikepdf.Pdf:
+    """Two independent checks of the PDF/A-2b made from LibreOffice's plain PDF:
+    pikepdf's allowlist validator (approves only constructs it knows to
+    conform, so a pass is never a false one) and the archive's PDF/A rules,
+    which every case file's items go through. Returns the opened PDF."""
+    report = pdfa.validate_written(io.BytesIO(data), "2b")
+    assert report.verdict == "pass", (name, [str(f) for f in report.findings][:10])
+    doc = pikepdf.open(io.BytesIO(data))
+    archive = pdfa_conformance(doc)
+    assert archive.claim == "2B" and archive.conforms, (name, archive.problems)
+    return doc
+
+
+def test_every_document_type_is_a_pdfa_2b_that_validators_accept(pool):
+    """Every template (the example data, QR code included), as the generator
+    makes it: PDF/A-2b by the allowlist validator and the archive's rules,
+    Info and XMP telling the same title, agency and creation date, every font
+    embedded, and none of LibreOffice's tagging (the time it cost is what this
+    PDF saves)."""
+    from tests.generator.test_templates import TYPES, load, render_bytes
+    docx = {t: render_bytes(t, load(t, "example")) for t in TYPES}
+    with ThreadPoolExecutor(2) as both_members:
+        pdfs = dict(zip(docx, both_members.map(pool.convert, docx.values())))
+    for doc_type, data in pdfs.items():
+        with assert_valid_pdfa2b(doc_type, data) as doc:
+            meta = doc.open_metadata()
+            title, author = str(doc.docinfo["/Title"]), str(doc.docinfo["/Author"])
+            assert meta.get("dc:title") == title and "〔2026〕" in title, (doc_type, title)
+            assert meta.get("dc:creator") == [author] and author.endswith("局"), (doc_type, author)
+            assert meta.get("xmp:CreateDate", "").startswith(time.strftime("%Y-", time.gmtime())), doc_type
+            assert "/CreationDate" in doc.docinfo
+            assert doc.trailer.ID[0] and "/Encrypt" not in doc.trailer
+            assert "/StructTreeRoot" not in doc.Root, doc_type
+    decision = save(Path(pool.work_dir), "decision-type.pdf", pdfs["penalty_decision"])
+    assert all(emb == "yes" for _, emb in pdffonts(decision))
+    assert "行政处罚决定书" in pdftext(decision)
+
+
+def test_content_beyond_our_templates_stays_pdfa_2b(pool, tmp):
+    """What an uploaded template or an attachment may carry: a photo with
+    transparency, a JPEG, Latin text in the standard fonts' families, a
+    table, a second section in landscape. It still gives a PDF/A-2b both
+    validators accept, with its text and photos in it; and a link annotation
+    left without the print flag (LibreOffice 7.4 drops DOCX hyperlinks, but
+    a later one may not) is made printable, as PDF/A asks."""
+    doc = Document()
+    _run(doc.add_paragraph(), "附件一：现场照片及说明", "仿宋_GB2312", 16)
+    for mode, fmt in (("RGBA", "PNG"), ("RGB", "JPEG")):
+        image = Image.new(mode, (120, 80), (200, 30, 30, 128) if mode == "RGBA" else (30, 90, 200))
+        buffer = io.BytesIO()
+        image.save(buffer, fmt)
+        buffer.seek(0)
+        doc.add_picture(buffer)
+    for font in ("Times New Roman", "Arial", "Courier New", "Symbol"):
+        _run(doc.add_paragraph(), f"Exhibit A {font} 1234", font, 12)
+    table = doc.add_table(rows=2, cols=2)
+    table.style = "Table Grid"
+    table.cell(0, 0).text, table.cell(1, 1).text = "当事人", "鞍山市某某有限公司"
+    from docx.enum.section import WD_ORIENT
+    landscape = doc.add_section()
+    landscape.orientation, landscape.page_width, landscape.page_height = (
+        WD_ORIENT.LANDSCAPE, landscape.page_height, landscape.page_width)
+    _run(doc.add_paragraph(), "附件二：横向页", "黑体", 16)
+    path = tmp / "beyond.docx"
+    doc.save(path)
+    data = pool.convert(path.read_bytes())
+    with assert_valid_pdfa2b("beyond", data) as pdf:
+        assert sum(1 for x in pdf.pages[0].Resources.XObject.values() if x.Subtype == "/Image") >= 2
+        assert len(pdf.pages) == 2 and pdf.pages[1].mediabox[2] > pdf.pages[1].mediabox[3]
+        link = pdf.make_indirect(pikepdf.Dictionary(
+            Type=pikepdf.Name.Annot, Subtype=pikepdf.Name.Link, Rect=[72, 700, 200, 720], Border=[0, 0, 0],
+            A=pikepdf.Dictionary(S=pikepdf.Name.URI, URI=pikepdf.String("https://zw.example.cn/verify?n=7"))))
+        pdf.pages[0].Annots = pdf.make_indirect(pikepdf.Array([link]))
+        with_link = io.BytesIO()
+        pdf.save(with_link)
+    assert pdfa.validate_written(io.BytesIO(with_link.getvalue()), "2b").verdict != "pass"
+    with assert_valid_pdfa2b("beyond with a link", complete_pdfa(with_link.getvalue())) as pdf:
+        link = pdf.pages[0].Annots[0]
+        assert int(link.F) & 4 and str(link.A.URI) == "https://zw.example.cn/verify?n=7"   # 4: Print
+    text = pdftext(save(tmp, "beyond.pdf", data))
+    assert "附件一：现场照片及说明" in text and "ExhibitATimesNewRoman1234" in text and "附件二：横向页" in text
+
+
+def test_a_conversion_begun_on_a_free_member_gives_its_own_pdf_and_frees_the_member(pool, tmp, decision_docx,
+                                                                                     mixed_docx):
+    """begin() hands the DOCX to a free LibreOffice at once and returns; with every
+    member busy it declines (the caller converts the waiting way). Each result is
+    its own document's PDF/A; a cancelled one is read and dropped, and its member
+    serves again."""
+    pool.warm()
+    first, second = pool.begin(decision_docx), pool.begin(mixed_docx)
+    assert first is not None and second is not None
+    assert pool.begin(decision_docx) is None            # both members busy
+    mixed = save(tmp, "begun-mixed.pdf", second.result())
+    decision = save(tmp, "begun-decision.pdf", first.result())
+    assert "楷体引文直没" in pdftext(mixed) and BODY in pdftext(decision)
+    assert_pdfa2b(decision)
+    with pytest.raises(RuntimeError):
+        first.result()                                   # one result per conversion
+    dropped = pool.begin(decision_docx)
+    assert dropped is not None and dropped.cancel() and not dropped.cancel()
+    deadline = time.monotonic() + 60
+    while pool._free.qsize() < pool.size and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pool._free.qsize() == pool.size
+    assert BODY in pdftext(save(tmp, "after-cancel.pdf", pool.convert(decision_docx)))
+
+
+def test_a_begun_conversion_whose_libreoffice_dies_is_retried(pool, decision_docx):
+    """LibreOffice killed after the DOCX was handed over: result() restarts it and
+    converts again, as convert() does."""
+    pool.warm()
+    starts = sum(m.starts for m in pool.members)
+    begun = pool.begin(decision_docx)
+    assert begun is not None
+    os.kill(begun._member.soffice_pid(), signal.SIGKILL)
+    assert BODY[:10] in "".join(text_of(begun.result()))
+    assert sum(m.starts for m in pool.members) == starts + 1
+
+
+def text_of(pdf: bytes) -> str:
+    out = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True)
+    return "".join(out.stdout.decode().split())
+
+
 def test_close_leaves_no_soffice_behind(pool, decision_docx):
     # Runs last in this module: it closes the shared pool.
     pool.convert(decision_docx)
@@ -371,3 +499,20 @@ def test_pdf_metadata_names_the_document_and_the_agency_not_the_software(tmp, fo
         with doc.open_metadata() as meta:
             assert meta.get("dc:title") == "责令改正通知书 鞍审批责改字〔2026〕第12号"
             assert "zhifa" not in str(meta.get("dc:creator"))
+
+
+def test_a_conversion_begun_while_libreoffice_warms_up_waits_for_it(tmp, fonts_conf, decision_docx):
+    """A server takes requests while its LibreOffice still starts (warm-up on a
+    thread): begin() declines a member that is not ready, so the DOCX is never
+    read as the worker's first line, and the conversion the waiting way works."""
+    with PdfConverter(size=1, timeout=60, fonts_conf=fonts_conf, work_dir=tmp / "warming") as converter:
+        warming = threading.Thread(target=converter.warm)
+        warming.start()
+        deadline = time.monotonic() + 30
+        while not converter.members[0].alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert converter.members[0].alive() and warming.is_alive()   # started, not yet ready
+        assert converter.begin(decision_docx) is None
+        assert BODY in text_of(converter.convert(decision_docx))
+        warming.join(60)
+        assert converter.members[0].starts == 1 and converter.stats["failures"] == 0

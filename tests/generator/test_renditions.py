@@ -281,3 +281,78 @@ def test_an_issue_that_rolls_back_keeps_no_pdf_and_no_number(sqlite_generator):
     doc = resp.get_json()
     assert doc["number"].endswith("〕1号") and doc["files"]["pdf"]["status"] == "done"
     assert len(pdfs_stored) == 1 and doc["number"] in _pdf_text(pdfs_stored[0]).replace(" ", "")
+
+
+def test_a_pdf_whose_file_cannot_be_written_is_never_registered_as_done(sqlite_generator):
+    """The PDF's file is written while its row is updated; the row commits only once
+    the file is on disk. A full disk (simulated: the machine's disk cannot be filled
+    for a test) leaves the PDF pending with no "document.pdf" audit entry; made
+    again afterwards, the registered digest and size are those of the file served."""
+    import errno
+    import hashlib
+
+    from services.generator.models import AuditLog
+    app, client = sqlite_generator
+    rt = app.extensions["zhifa.runtime"]
+    real_put = rt.documents.blobs.put
+
+    def full_disk(data):
+        if data.startswith(b"%PDF-"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_put(data)
+
+    rt.documents.blobs.put = full_disk
+    resp = post(client, {"type": "penalty_decision", "data": example("penalty_decision")})
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    doc = resp.get_json()
+    assert doc["files"]["pdf"]["status"] == "pending"
+    assert client.get(f"/v1/documents/{doc['id']}/pdf", headers=auth()).status_code == 503
+    with rt.documents.sessions() as session:
+        assert session.query(AuditLog).filter_by(action="document.pdf").count() == 0
+
+    rt.documents.blobs.put = real_put
+    rt.renditions.make(doc["id"])                     # what the outbox's retry does
+    again = client.get(f"/v1/documents/{doc['id']}", headers=auth()).get_json()
+    pdf = client.get(f"/v1/documents/{doc['id']}/pdf", headers=auth()).data
+    assert again["files"]["pdf"]["status"] == "done"
+    assert again["files"]["pdf"]["sha256"] == hashlib.sha256(pdf).hexdigest()
+    assert again["files"]["pdf"]["bytes"] == len(pdf)
+
+    # The answer of a request that made its PDF tells the stored file's digest without reading the row back.
+    made = post(client, {"type": "penalty_decision", "data": example("penalty_decision")}).get_json()
+    served = client.get(f"/v1/documents/{made['id']}/pdf", headers=auth()).data
+    assert made["files"]["pdf"] == {**made["files"]["pdf"], "status": "done",
+                                    "sha256": hashlib.sha256(served).hexdigest(), "bytes": len(served)}
+    with rt.documents.sessions() as session:
+        assert session.get(Document, made["id"]).pdf_attempts == 1
+
+
+def test_the_request_hands_its_docx_to_a_free_libreoffice_before_storing_it(sqlite_generator, monkeypatch):
+    """With a LibreOffice free, the request itself sends the rendered DOCX to it (no
+    thread in between to wait for) and only then stores the DOCX; the PDF read back
+    later is that document's, numbered and registered."""
+    from services.generator.pdf import PoolMember
+    app, client = sqlite_generator
+    rt = app.extensions["zhifa.runtime"]
+    rt.pdf.pool().warm()
+    events = []
+    real_send, real_put = PoolMember.send, rt.documents.blobs.put
+
+    def send(member, docx, deadline):
+        events.append(("sent", threading.current_thread().name))
+        return real_send(member, docx, deadline)
+
+    def put(data):
+        events.append(("stored pdf" if data.startswith(b"%PDF-") else "stored docx", threading.current_thread().name))
+        return real_put(data)
+
+    monkeypatch.setattr(PoolMember, "send", send)
+    rt.documents.blobs.put = put
+    resp = post(client, {"type": "penalty_decision", "data": example("penalty_decision")})
+    assert resp.status_code == 201, resp.get_data(as_text=True)
+    doc = resp.get_json()
+    request = threading.current_thread().name          # the test client runs the request in this thread
+    assert events == [("sent", request), ("stored docx", request), ("stored pdf", request)]
+    pdf = client.get(f"/v1/documents/{doc['id']}/pdf", headers=auth()).data
+    assert doc["files"]["pdf"]["status"] == "done" and doc["number"] in _pdf_text(pdf).replace(" ", "")
+    assert rt.pdf.pool()._free.qsize() == rt.pdf.pool().size     # the member is back
