@@ -697,8 +697,9 @@ def test_sign_in_attempts_are_limited_per_client(served_archive):
 
 def test_metrics_are_for_the_admin_role(served_archive):
     from tests.conftest import TOKENS
-    base, _ = served_archive
+    base, port = served_archive
     assert get_json(base + "/healthz")[0] == 200
+    assert stream_post(port, b"/v1/case-files/any/items", 10 * 1024 ** 2)["status"] == 401
     try:
         urllib.request.urlopen(base + "/metrics", timeout=10)
         raise AssertionError("metrics served without a token")
@@ -708,6 +709,7 @@ def test_metrics_are_for_the_admin_role(served_archive):
     with urllib.request.urlopen(req, timeout=10) as resp:
         text = resp.read().decode()
     assert 'zhifa_http_requests_total{endpoint="/healthz",service="archive",status="200"}' in text
+    assert 'zhifa_http_edge_refusals_total{reason="http-401",service="archive"} 1.0' in text   # refused at the edge
 
 
 def test_a_signed_in_archivists_page_upload_passes_the_edge(served_archive):
