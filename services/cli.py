@@ -118,9 +118,23 @@ def cmd_worker(args) -> int:
     # have no interval and are queued again at once, and the scheduler is a
     # forked process that would inherit the pipes of a LibreOffice start
     # under way in another thread (Popen then waits for that process to end).
-    worker = worker_class()(queues, connection=conn)   # SimpleWorker, keeping each job's request id
-    worker.work()
-    return 0
+    from redis.exceptions import ConnectionError as RedisDown, TimeoutError as RedisTimeout
+    pause = 1.0
+    while True:
+        started = time.monotonic()
+        try:
+            # returns on SIGTERM/SIGINT once the job under way is finished
+            worker_class()(queues, connection=conn).work()   # SimpleWorker, keeping each job's request id
+            return 0
+        except (RedisDown, RedisTimeout) as exc:
+            if time.monotonic() - started > 60:
+                pause = 1.0          # it had served a while: a new outage
+            # An outage or a restart of Redis: wait for it and serve again with a new registration (the
+            # old one may be gone with the data), in this process, whose LibreOffice stays warm. Exiting
+            # would stop `zhifa run`'s other processes too; the jobs live in the outbox meanwhile.
+            log.warning("worker: Redis unreachable (%s); reconnecting in %.0f s", exc, pause)
+            time.sleep(pause)
+            pause = min(pause * 2, 30.0)
 
 
 def cmd_fonts(_args) -> int:

@@ -95,6 +95,13 @@ class Jobs:
             self._figures = JobFigures(self.queue_name, self.queue().connection if self.redis_url else None)
         return self._figures
 
+    def server_id(self) -> str | None:
+        """Which queue server runs now: Redis's run_id, new at each start (None inline). A new one
+        may have started empty, without the jobs handed to the one before (shared.outbox)."""
+        if not self.redis_url:
+            return None
+        return self.queue().connection.info("server").get("run_id")
+
     def ping(self) -> None:
         if self.redis_url:
             self.queue().connection.ping()
