@@ -44,8 +44,8 @@ from sqlalchemy import create_engine, insert, text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-TOKEN = "load-case-system-token"
-PUBLISHER = "load-publisher-token"
+TOKEN = "load-case-system-token-0123456789abcdef"
+PUBLISHER = "load-publisher-token-0123456789abcdef"
 
 
 def free_port() -> int:
@@ -110,7 +110,9 @@ def base_env(work: Path) -> dict:
     env.update(PYTHONPATH=str(ROOT), ZHIFA_DATA_DIR=str(work / "var"), ZHIFA_LOG_LEVEL="WARNING",
                ZHIFA_API_KEYS=f"{TOKEN}=case-system,{PUBLISHER}=publisher",
                ZHIFA_PUBLIC_VERIFY_URL="https://zhifa.example.gov.cn/verify",
-               ZHIFA_HTTP_CONNECTION_LIMIT="400")
+               ZHIFA_HTTP_CONNECTION_LIMIT="400",
+               # every simulated client shares 127.0.0.1: no per-address bound (as behind a proxy)
+               ZHIFA_HTTP_CONNECTIONS_PER_CLIENT="0")
     return env
 
 
