@@ -3,7 +3,7 @@
 Which write endpoints need Redis: none. Every background job is recorded in the service's own
 database with the change that needs it (shared/outbox.py) and handed to the queue when it is
 reachable, so writes answer as usual (201/202) and finish later; rate-limit counters fall back
-to memory (no 500, no refusal). What does need Redis says so: /readyz answers 503 naming `jobs`.
+to memory (no 500, no refusal). What does need Redis says so: /readyz answers 503 naming `redis`.
 Reads keep working. Work accepted before the outage (queued in the Redis that died) and during
 it is done once Redis is back (restarted empty) and a worker runs: every document once, numbers
 gapless, every PDF made, the case file sealed, the decisions searchable.
@@ -45,7 +45,7 @@ def seq(number: str) -> int:
 
 def assert_not_ready_naming_jobs(proc) -> None:
     status, _, answer = proc.call("GET", "/readyz", role=None)
-    assert status == 503 and answer["checks"]["jobs"] == "failed" and answer["checks"]["database"] == "ok", answer
+    assert status == 503 and answer["checks"]["redis"] == "failed" and answer["checks"]["database"] == "ok", answer
 
 
 @pytest.mark.postgres
