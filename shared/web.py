@@ -469,7 +469,9 @@ class _Edge:
         self.service = app.extensions.get("zhifa.service", "app")
         self.header_timeout = settings.http_header_timeout
         self.connections_per_client = settings.http_connections_per_client
-        self.body_bytes_per_client = settings.http_body_bytes_per_client or app.config["MAX_CONTENT_LENGTH"]
+        budget = settings.http_body_bytes_per_client            # None: the largest body; 0: no bound
+        self.body_bytes_per_client = (app.config["MAX_CONTENT_LENGTH"] if budget is None
+                                      else budget if budget > 0 else float("inf"))
         self.connections: collections.Counter = collections.Counter()
         self.body_bytes: collections.Counter = collections.Counter()
         self.lock = threading.Lock()

@@ -525,6 +525,18 @@ def test_a_clients_share_of_buffered_bodies_is_bounded(serve_tiny):
     assert again["status"] == 201                    # its share came back when the first was done
 
 
+def test_with_no_per_client_bound_two_uploads_from_one_address_both_pass(serve_tiny):
+    """Behind a proxy every client has its address: ZHIFA_HTTP_BODY_BYTES_PER_CLIENT=0."""
+    server = serve_tiny(ZHIFA_API_KEYS=KEYS, ZHIFA_MAX_UPLOAD_BYTES=30 * 1024 ** 2,
+                        ZHIFA_HTTP_BODY_BYTES_PER_CLIENT=0)
+    first = stream_post(server.port, b"/upload", 20 * 1024 ** 2, headers=ARCHIVIST, stop_at=1024 ** 2)
+    try:
+        second = stream_post(server.port, b"/upload", 20 * 1024 ** 2, headers=ARCHIVIST)
+        assert second["status"] == 201
+    finally:
+        first["socket"].close()
+
+
 def test_a_chunked_body_growing_past_its_routes_limit_is_cut_off_with_413(serve_tiny):
     server = serve_tiny(ZHIFA_API_KEYS=KEYS, ZHIFA_MAX_UPLOAD_BYTES=1024 ** 2, ZHIFA_MAX_BODY_BYTES=1024 ** 2)
     chunk = b"%x\r\n%s\r\n" % (64 * 1024, b"y" * 64 * 1024)
@@ -697,8 +709,9 @@ def test_sign_in_attempts_are_limited_per_client(served_archive):
 
 def test_metrics_are_for_the_admin_role(served_archive):
     from tests.conftest import TOKENS
-    base, _ = served_archive
+    base, port = served_archive
     assert get_json(base + "/healthz")[0] == 200
+    assert stream_post(port, b"/v1/case-files/any/items", 10 * 1024 ** 2)["status"] == 401
     try:
         urllib.request.urlopen(base + "/metrics", timeout=10)
         raise AssertionError("metrics served without a token")
@@ -708,6 +721,7 @@ def test_metrics_are_for_the_admin_role(served_archive):
     with urllib.request.urlopen(req, timeout=10) as resp:
         text = resp.read().decode()
     assert 'zhifa_http_requests_total{endpoint="/healthz",service="archive",status="200"}' in text
+    assert 'zhifa_http_edge_refusals_total{reason="http-401",service="archive"} 1.0' in text   # refused at the edge
 
 
 def test_a_signed_in_archivists_page_upload_passes_the_edge(served_archive):
