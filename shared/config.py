@@ -59,6 +59,8 @@ class Settings:
     elasticsearch_url: str | None = None
     elasticsearch_analyzer: str = "cjk"
     search_rate_limit: str = "120 per minute"
+    # generator: the token (role case-system) it notifies the search service with of decisions to publish.
+    search_token: str | None = None
 
     def service_url(self, service: str) -> str:
         """The configured base URL of a service (ZHIFA_<SERVICE>_URL), without a trailing slash:
@@ -128,4 +130,5 @@ def load() -> Settings:
         elasticsearch_url=_env("ZHIFA_ELASTICSEARCH_URL"),
         elasticsearch_analyzer=_env("ZHIFA_ELASTICSEARCH_ANALYZER", "cjk"),
         search_rate_limit=_env("ZHIFA_SEARCH_RATE_LIMIT", "120 per minute"),
+        search_token=_env("ZHIFA_SEARCH_TOKEN"),
     )
