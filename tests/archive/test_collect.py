@@ -90,3 +90,26 @@ def test_collect_needs_a_case_number_and_an_open_file(archive):
     # Named in the request instead: nothing issued for it, nothing added.
     report = collect(client, case["id"], {"case_number": "没有文书的案件"}).get_json()
     assert report["found"] == 0 and report["added"] == []
+
+
+def test_one_click_on_the_archivists_page(archive, generator):
+    import re
+    _, client = archive
+    case_number = f"许可-{uuid.uuid4().hex[:8]}"
+    accepted = issue(generator, "license_acceptance_notice", case_number)
+    case = open_case(client, case_number=case_number, archive_number=f"A012-2026-Y-{uuid.uuid4().hex[:6]}",
+                     decision_number="鞍审批许准字〔2026〕1号")
+    login = client.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', login).group(1)
+    assert client.post("/login", data={"csrf": csrf, "token": "test-archivist-token"}).status_code == 302
+    page = client.get(f"/case-files/{case['id']}").get_data(as_text=True)
+    assert "一键归集本案文书" in page and case_number in page
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)        # the signed-in session's
+    assert client.post(f"/case-files/{case['id']}/collect", data={"case_number": case_number}).status_code == 400
+    resp = client.post(f"/case-files/{case['id']}/collect", data={"csrf": csrf, "case_number": case_number},
+                       follow_redirects=True)
+    text = resp.get_data(as_text=True)
+    assert "新加入 1 份" in text and accepted["number"] in text
+    again = client.post(f"/case-files/{case['id']}/collect", data={"csrf": csrf, "case_number": case_number},
+                        follow_redirects=True).get_data(as_text=True)
+    assert "新加入 0 份，1 份已在卷内" in again
