@@ -183,8 +183,9 @@ def cmd_run(args) -> int:
     if keys_file:
         _service_tokens(env, keys_file)
     urls = {name: f"http://{args.host}:{DEFAULT_PORTS[name]}" for name in available_services()}
-    for name, url in urls.items():      # links in answers and calls between services use these
-        env.setdefault(f"ZHIFA_{name.upper()}_URL", url)
+    if args.host not in ("0.0.0.0", "::"):     # links in answers and calls between services use these
+        for name, url in urls.items():
+            env.setdefault(f"ZHIFA_{name.upper()}_URL", url)
     procs = []
     for name in available_services():
         port = DEFAULT_PORTS[name]
