@@ -233,12 +233,24 @@ class Demo:
         self.found_on_search_page(published, party)
         self.qr_link_verified(decision)
 
-    def run(self, tmp: Path) -> None:
-        for name, url in (("generator", self.generator), ("archive", self.archive), ("search", self.search)):
+    def wait_ready(self, name: str, url: str, seconds: float = 180) -> None:
+        """Right after `zhifa run` a service may still be starting (the archive makes its seal key)."""
+        deadline, told = time.monotonic() + seconds, False
+        while True:
             try:
                 self.call("GET", f"{url}/readyz")
+                return
             except (httpx.HTTPError, DemoFailed) as exc:
-                raise DemoFailed(f"the {name} service at {url} is not ready: {exc}") from None
+                if time.monotonic() > deadline:
+                    raise DemoFailed(f"the {name} service at {url} is not ready: {exc}") from None
+                if not told:
+                    self.out(f"等待 {name} 服务就绪（{url}）……")
+                    told = True
+                time.sleep(1)
+
+    def run(self, tmp: Path) -> None:
+        for name, url in (("generator", self.generator), ("archive", self.archive), ("search", self.search)):
+            self.wait_ready(name, url)
         self.licensing_case(tmp)
         self.penalty_case(tmp)
         self.out("")
