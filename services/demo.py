@@ -190,7 +190,7 @@ class Demo:
         page = self.call("GET", url)
         answer = self.call("GET", f"{self.generator}/v1/verify",
                            params={"number": doc["number"], "code": doc["verification_code"]}).json()
-        if not answer.get("authentic") or doc["number"] not in page.text:
+        if not answer.get("authentic") or "核验通过" not in page.text or doc["number"] not in page.text:
             raise DemoFailed(f"the QR link of {doc['number']} does not verify: {answer}")
         self.step(f"二维码核验：{doc['number']} 为本机关签发的真实文书（摘要 {answer['sha256'][:16]}…）")
         self.link("核验页面", url)

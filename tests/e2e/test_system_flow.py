@@ -8,19 +8,22 @@ collected in one click, sealed and verifiable."""
 from __future__ import annotations
 
 import copy
+import io
 import json
 import os
 import subprocess
 import sys
 import time
 import uuid
+import zipfile
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from services.generator.catalogue import Catalogue
+from services.generator.rendering import qr_png
 from tests.conftest import PG_ADMIN_URL, TOKENS, RedisServer, free_port, http_call
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,6 +159,14 @@ def test_demo_walks_a_licensing_and_a_penalty_case_through_the_three_services(sy
         assert status == 200 and public["party"] == doc["data"]["party"]["name"]
         status, found = call(s, "GET", f"/v1/search?q={quote(public['party'])}", role=None)
         assert entry["published_number"] in [h["number"] for h in found["hits"]]
+        # The decision's QR code carries the search service's verification page, and that page says authentic.
+        link = f"{s}/verify?{urlencode({'number': doc['number'], 'code': doc['verification_code']})}"
+        assert f"  核验页面: {link}" in out
+        _, _, docx = http_call(g, "GET", f"/v1/documents/{doc['id']}/docx", token=TOKENS["archivist"])
+        with zipfile.ZipFile(io.BytesIO(docx)) as z:
+            assert qr_png(link) in [z.read(n) for n in z.namelist() if n.startswith("word/media/")]
+        status, _, page = http_call(s, "GET", link[len(s):], token=None)
+        assert status == 200 and "核验通过" in page.decode()
 
     # Both case files are sealed, each with its case's documents and the evidence, and verify.
     status, files = call(a, "GET", "/v1/case-files?status=sealed", role="archivist")
