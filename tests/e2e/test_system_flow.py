@@ -225,3 +225,30 @@ def test_decisions_become_pending_with_their_due_date_and_warnings_never_do(syst
     assert call(s, "GET", "/v1/pending", role="publisher")[1]["total"] == 0
     status, problem = call(s, "POST", f"/v1/pending/{fined['id']}/publish", {}, role="publisher")
     assert status == 409 and problem["title"] == "该决定已登记为不予公示"
+
+
+def test_a_publisher_publishes_a_pending_decision_from_the_page(system):
+    import re
+
+    import httpx
+    g, s = system.urls["generator"], system.urls["search"]
+    status, granted = call(g, "POST", "/v1/documents", {"type": "license_grant_decision", "formats": ["docx"],
+                                                       "data": CATALOGUE.get("license_grant_decision").example})
+    assert status == 201, granted
+    deadline = time.monotonic() + 120
+    while granted["id"] not in [e["document_id"] for e in call(s, "GET", "/v1/pending", role="publisher")[1]["entries"]]:
+        assert time.monotonic() < deadline, (system.tmp / "system.log").read_text()[-4000:]
+        time.sleep(0.5)
+    with httpx.Client(base_url=s, timeout=120) as web:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', web.get("/publisher/login").text).group(1)
+        assert web.post("/publisher/login", data={"csrf": csrf, "token": TOKENS["publisher"]}).status_code == 302
+        page = web.get("/publisher/").text
+        assert granted["number"] in page and "按文书公示" in page
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+        done = web.post(f"/publisher/{granted['id']}/publish", data={"csrf": csrf}, follow_redirects=True).text
+        assert f"已公示：准予行政许可决定书 {granted['number']}" in done
+    status, public = call(s, "GET", f"/v1/decisions/{quote(granted['number'])}", role=None)
+    assert status == 200 and public["kind"] == "license" and public["party"] == granted["data"]["party"]["name"]
+    (entry,) = [e for e in call(s, "GET", "/v1/pending?status=published", role="publisher")[1]["entries"]
+                if e["document_id"] == granted["id"]]
+    assert entry["published_number"] == granted["number"]
