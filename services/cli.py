@@ -21,6 +21,7 @@ from pathlib import Path
 
 from shared import config, logs
 from shared.config import DEFAULT_PORTS, SERVICES
+from shared.migrate import SchemaError
 
 log = logging.getLogger("zhifa.cli")
 
@@ -149,6 +150,42 @@ def cmd_search(args) -> int:
     return cli(args.action)
 
 
+def cmd_migrate(args) -> int:
+    """Each chosen service's database up to the newest revision (adopting one made before
+    migrations); with --check, only say where each stands (exit 1 when one is behind);
+    with --revision, write the next revision of one service from its models (developers)."""
+    from shared.db import make_engine
+    from shared.migrate import Migrations
+    services = available_services() if args.service == "all" else [args.service]
+    if args.service not in ("all", *available_services()):
+        raise UsageError(f"the {args.service} service is not in this build")
+    if args.revision is not None:
+        if len(services) != 1:
+            raise UsageError("--revision writes one service's revision: name the service")
+        print(Migrations(services[0]).new_revision(args.revision))
+        return 0
+    settings = config.load()
+    behind = 0
+    for service in services:
+        migrations = Migrations(service)
+        engine = make_engine(settings.database_url(service))
+        try:
+            if args.check:
+                with engine.connect() as conn:
+                    status = migrations.status(conn)
+                behind += not status.up_to_date
+                state = "up to date" if status.up_to_date else "behind: run `zhifa migrate " + service + "`"
+                print(f"{service}: {status.current or ('unversioned' if status.unversioned else 'empty')}"
+                      f" (head {status.head}, {state})")
+                continue
+            before, after = migrations.upgrade(engine)
+        finally:
+            engine.dispose()
+        was = before.current or ("made before migrations, adopted" if before.unversioned else "empty")
+        print(f"{service}: {was} -> {after.current}" + ("  (already up to date)" if before.up_to_date else ""))
+    return 1 if behind else 0
+
+
 def _demo_api_keys(settings) -> str:
     """A token per role for the embedded setup, kept 0600 under the data dir."""
     from shared.files import write_file
@@ -247,9 +284,8 @@ def cmd_demo(args) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    level = os.environ.get("ZHIFA_LOG_LEVEL", "INFO").upper()
-    logs.setup(level)
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (also what tests/deploy checks the compose file's commands against)."""
     parser = argparse.ArgumentParser(prog="zhifa", description="zhifa 执法 services")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help="serve one service over HTTP")
@@ -275,15 +311,27 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_check_templates)
     p = sub.add_parser("fonts", help="install CJK font aliases for LibreOffice")
     p.set_defaults(func=cmd_fonts)
+    p = sub.add_parser("migrate", help="bring the services' databases to the newest schema (Alembic)")
+    p.add_argument("service", nargs="?", default="all", choices=[*SERVICES, "all"])
+    p.add_argument("--check", action="store_true", help="only show each database's revision; exit 1 if one is behind")
+    p.add_argument("--revision", metavar="MESSAGE",
+                   help="developers: write the next revision of SERVICE from the change in its models")
+    p.set_defaults(func=cmd_migrate)
     p = sub.add_parser("search", help="search service upkeep: rebuild the index, or take down expired decisions now")
     p.add_argument("action", choices=["reindex", "sweep"])
     p.set_defaults(func=cmd_search)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    level = os.environ.get("ZHIFA_LOG_LEVEL", "INFO").upper()
+    logs.setup(level)
+    args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except Exception as exc:   # one line for the user; the traceback only when asked for
         log.debug("traceback", exc_info=True)
-        message = str(exc) if isinstance(exc, (UsageError, OSError, ValueError)) else f"{type(exc).__name__}: {exc}"
+        message = str(exc) if isinstance(exc, (UsageError, OSError, ValueError, SchemaError)) else f"{type(exc).__name__}: {exc}"
         print(f"zhifa {args.command}: {message}", file=sys.stderr)
         return 2
 

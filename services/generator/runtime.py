@@ -26,16 +26,17 @@ from services.generator.agency import AgencyProfiles
 from services.generator.batches import BatchService
 from services.generator.catalogue import Catalogue
 from services.generator.documents import DocumentService
-from services.generator.models import Base, Outbox
+from services.generator.models import Outbox
 from services.generator.publication_notices import PublicationNotices
 from services.generator.renditions import PdfRenditions
 from services.generator.template_lint import lint_catalogue
 from services.generator.workdays import WorkdayCalendar
 from shared.blobstore import BlobStore
 from shared.config import Settings
-from shared.db import create_schema, make_engine, session_factory, transaction
+from shared.db import make_engine, session_factory, transaction
 from shared.http import ServiceClient
 from shared.jobs import Jobs
+from shared.migrate import Migrations
 from shared.outbox import Outbox as OutboxRunner
 from shared.runtimes import RuntimeContext
 
@@ -211,7 +212,7 @@ def load_catalogue(settings: Settings) -> Catalogue:
 def build(settings: Settings) -> Runtime:
     catalogue = load_catalogue(settings)
     engine = make_engine(settings.database_url(SERVICE))
-    create_schema(engine, Base.metadata)
+    Migrations(SERVICE).ensure(engine)      # migrated, adopted or refused: shared/migrate.py
     sessions = session_factory(engine)
     blobs = BlobStore(settings.service_dir(SERVICE) / "blobs")
     pdf = LazyPdfConverter(settings)

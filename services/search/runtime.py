@@ -18,15 +18,16 @@ from services.search import reindex
 from services.search.analysis import Analyzer
 from services.search.decisions import DecisionService
 from services.search.index import SearchIndex
-from services.search.models import Base, SweepRun
+from services.search.models import SweepRun
 from services.search.pending import PendingPublications
 from services.search.redaction import Redactor
 from services.search.sources import GeneratorSource, make_source
 from services.search.stats import Statistics
 from shared.config import Settings
-from shared.db import create_schema, make_engine, session_factory, transaction
+from shared.db import make_engine, session_factory, transaction
 from shared.http import ServiceClient
 from shared.jobs import Jobs
+from shared.migrate import Migrations
 from shared.runtimes import RuntimeContext
 
 SERVICE = "search"
@@ -126,7 +127,7 @@ class Runtime:
 
 def build(settings: Settings) -> Runtime:
     engine = make_engine(settings.database_url(SERVICE))
-    create_schema(engine, Base.metadata)
+    Migrations(SERVICE).ensure(engine)      # migrated, adopted or refused: shared/migrate.py
     sessions = session_factory(engine)
     analyzer = Analyzer()
     index = make_index(settings, analyzer)
