@@ -15,6 +15,7 @@ import argparse
 import copy
 import json
 import os
+import secrets
 import statistics
 import subprocess
 import sys
@@ -25,8 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-TOKENS = {"case-system": "bench-case", "archivist": "bench-archivist", "publisher": "bench-publisher",
-          "admin": "bench-admin"}
+# Made afresh each run (tokens of fewer than 32 characters are refused).
+TOKENS = {role: secrets.token_urlsafe(32) for role in ("case-system", "archivist", "publisher", "admin")}
 
 
 def free_port() -> int:

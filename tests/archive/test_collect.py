@@ -8,7 +8,7 @@ import copy
 import uuid
 
 from tests.archive.conftest import CATALOGUE, call, open_case
-from tests.conftest import auth
+from tests.conftest import TOKENS, auth
 
 ARCHIVIST = auth("archivist")
 
@@ -101,7 +101,7 @@ def test_one_click_on_the_archivists_page(archive, generator):
                      decision_number="鞍审批许准字〔2026〕1号")
     login = client.get("/login").get_data(as_text=True)
     csrf = re.search(r'name="csrf" value="([^"]+)"', login).group(1)
-    assert client.post("/login", data={"csrf": csrf, "token": "test-archivist-token"}).status_code == 302
+    assert client.post("/login", data={"csrf": csrf, "token": TOKENS["archivist"]}).status_code == 302
     page = client.get(f"/case-files/{case['id']}").get_data(as_text=True)
     assert "一键归集本案文书" in page and case_number in page
     csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)        # the signed-in session's

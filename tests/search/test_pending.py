@@ -8,7 +8,7 @@ import json
 import re
 from datetime import timedelta
 
-from tests.conftest import auth
+from tests.conftest import TOKENS, auth
 from tests.search.conftest import PENALTY, TODAY, decision, publish
 from tests.search.test_api import assert_problem
 
@@ -126,9 +126,9 @@ def test_publishers_page_lists_overdue_and_records_a_reason(sqlite_search):
     assert post_notice(client, body).status_code == 201
     assert client.get("/publisher/").status_code == 302                       # sign in first
     login = client.get("/publisher/login").get_data(as_text=True)
-    refused = client.post("/publisher/login", data={"csrf": _csrf(login), "token": "test-archivist-token"})
+    refused = client.post("/publisher/login", data={"csrf": _csrf(login), "token": TOKENS["archivist"]})
     assert refused.status_code == 401 and "不是公示员的令牌" in refused.get_data(as_text=True)
-    resp = client.post("/publisher/login", data={"csrf": _csrf(login), "token": "test-publisher-token"})
+    resp = client.post("/publisher/login", data={"csrf": _csrf(login), "token": TOKENS["publisher"]})
     assert resp.status_code == 302
     page = client.get("/publisher/")
     text = page.get_data(as_text=True)
