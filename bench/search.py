@@ -259,7 +259,7 @@ def main() -> None:
         print(f"index size: {size / 2**20:.0f} MB")
 
         # 2. the service
-        port, token = free_port(), "bench-publisher-token"
+        port, token = free_port(), "bench-publisher-token-0123456789abcdef"
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("ZHIFA_")},
                "PYTHONPATH": str(ROOT), "ZHIFA_DATA_DIR": str(work / "var"),
                "ZHIFA_SEARCH_DATABASE_URL": db_url, "ZHIFA_API_KEYS": f"{token}=publisher",

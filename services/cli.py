@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from shared import config, logs
+from shared.blobstore import FSCK_GRACE_SECONDS
 from shared.config import DEFAULT_PORTS, SERVICES
 from shared.migrate import SchemaError
 
@@ -84,7 +85,7 @@ def _close_within(runtime, seconds: float) -> None:
 def _warn_without_api_keys(settings) -> None:
     from shared.auth import ApiKeys
     try:
-        count = len(ApiKeys(settings.api_keys, settings.api_keys_file))
+        count = len(ApiKeys(settings.api_keys, settings.api_keys_file, settings.api_key_min_length))
     except (OSError, ValueError) as exc:
         raise UsageError(f"API keys: {exc}") from exc
     if not count:
@@ -94,9 +95,9 @@ def _warn_without_api_keys(settings) -> None:
 
 def cmd_worker(args) -> int:
     from redis import Redis
-    from rq import Queue, SimpleWorker
+    from rq import Queue
 
-    from shared.jobs import queue_name
+    from shared.jobs import queue_name, worker_class
     settings = config.load()
     if not settings.redis_url:
         print("zhifa worker: set ZHIFA_REDIS_URL (without Redis, jobs run inline in the web process)",
@@ -118,9 +119,23 @@ def cmd_worker(args) -> int:
     # have no interval and are queued again at once, and the scheduler is a
     # forked process that would inherit the pipes of a LibreOffice start
     # under way in another thread (Popen then waits for that process to end).
-    worker = SimpleWorker(queues, connection=conn)
-    worker.work()
-    return 0
+    from redis.exceptions import ConnectionError as RedisDown, TimeoutError as RedisTimeout
+    pause = 1.0
+    while True:
+        started = time.monotonic()
+        try:
+            # returns on SIGTERM/SIGINT once the job under way is finished
+            worker_class()(queues, connection=conn).work()   # SimpleWorker, keeping each job's request id
+            return 0
+        except (RedisDown, RedisTimeout) as exc:
+            if time.monotonic() - started > 60:
+                pause = 1.0          # it had served a while: a new outage
+            # An outage or a restart of Redis: wait for it and serve again with a new registration (the
+            # old one may be gone with the data), in this process, whose LibreOffice stays warm. Exiting
+            # would stop `zhifa run`'s other processes too; the jobs live in the outbox meanwhile.
+            log.warning("worker: Redis unreachable (%s); reconnecting in %.0f s", exc, pause)
+            time.sleep(pause)
+            pause = min(pause * 2, 30.0)
 
 
 def cmd_fonts(_args) -> int:
@@ -184,6 +199,42 @@ def cmd_migrate(args) -> int:
         was = before.current or ("made before migrations, adopted" if before.unversioned else "empty")
         print(f"{service}: {was} -> {after.current}" + ("  (already up to date)" if before.up_to_date else ""))
     return 1 if behind else 0
+def cmd_fsck(args) -> int:
+    """Blobs no row names (a crash between writing a blob and committing its row) and rows whose
+    blob is missing; with --delete, orphans older than the grace period are removed. Exit 1 while
+    anything is left to repair."""
+    from shared.blobstore import fsck, open_store, utc
+    from shared.db import make_engine
+    settings = config.load()
+    columns = getattr(importlib.import_module(f"services.{args.service}.models"), "BLOB_COLUMNS", ())
+    if not columns:
+        print(f"{args.service}: stores no blobs, nothing to check")
+        return 0
+    url = settings.database_url(args.service)
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+        raise UsageError(f"{url}: no such database (has the {args.service} service run with this configuration?)")
+    engine = make_engine(url)
+    try:
+        from sqlalchemy import inspect
+        missing = sorted({c.table.name for c in columns} - set(inspect(engine).get_table_names()))
+        if missing:
+            raise UsageError(f"the {args.service} database has no table {', '.join(missing)} "
+                             "(has the service run with this configuration?)")
+        store = open_store(settings, args.service)
+        report = fsck(store, engine.connect, columns, delete=args.delete, grace_seconds=args.grace)
+    finally:
+        engine.dispose()
+    for sha, where in report.missing:
+        print(f"missing {sha}  named by {where}")
+    deleted = set(report.deleted)
+    for info in report.orphans:
+        state = "deleted" if info.sha256 in deleted else (
+            f"kept: younger than {args.grace:g} s" if args.delete else "orphan")
+        print(f"orphan  {info.sha256}  {info.size} bytes  written {utc(info.modified)}  {state}")
+    aborted = f", {report.aborted_uploads} incomplete uploads aborted" if report.aborted_uploads else ""
+    print(f"{args.service}: {report.blobs} blobs in {store.describe()}, {len(report.orphans)} orphans "
+          f"({len(deleted)} deleted), {len(report.missing)} rows without their blob{aborted}")
+    return 0 if report.clean else 1
 
 
 def _demo_api_keys(settings) -> str:
@@ -320,12 +371,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="search service upkeep: rebuild the index, or take down expired decisions now")
     p.add_argument("action", choices=["reindex", "sweep"])
     p.set_defaults(func=cmd_search)
+    p = sub.add_parser("fsck", help="list blobs no row names and rows whose blob is missing; --delete removes orphans")
+    p.add_argument("service", choices=SERVICES)
+    p.add_argument("--delete", action="store_true", help="remove orphans older than the grace period")
+    p.add_argument("--grace", type=float, default=FSCK_GRACE_SECONDS, metavar="SECONDS",
+                   help=f"orphans younger than this may belong to a transaction in flight (default {FSCK_GRACE_SECONDS})")
+    p.set_defaults(func=cmd_fsck)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     level = os.environ.get("ZHIFA_LOG_LEVEL", "INFO").upper()
-    logs.setup(level)
+    logs.setup(level, os.environ.get("ZHIFA_LOG_FORMAT", "json").strip().lower())
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -27,7 +27,7 @@ from services.archive.packages import PackageBuilder
 from services.archive.sealing import Sealer
 from services.archive.seals import SealService
 from services.archive.verification import Verifier
-from shared.blobstore import BlobStore
+from shared.blobstore import BlobStore, open_store
 from shared.config import Settings
 from shared.db import make_engine, session_factory
 from shared.fonts import FACES
@@ -100,7 +100,7 @@ def build(settings: Settings) -> Runtime:
     engine = make_engine(settings.database_url(SERVICE))
     Migrations(SERVICE).ensure(engine)      # migrated, adopted or refused: shared/migrate.py
     sessions = session_factory(engine)
-    blobs = BlobStore(service_dir / "blobs")
+    blobs = open_store(settings, SERVICE)
     work_dir = service_dir / "work"
     rules = BindingRules.load(settings.binding_file)
     holder: list[Runtime] = []

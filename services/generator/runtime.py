@@ -31,7 +31,7 @@ from services.generator.publication_notices import PublicationNotices
 from services.generator.renditions import PdfRenditions
 from services.generator.template_lint import lint_catalogue
 from services.generator.workdays import WorkdayCalendar
-from shared.blobstore import BlobStore
+from shared.blobstore import open_store
 from shared.config import Settings
 from shared.db import make_engine, session_factory, transaction
 from shared.http import ServiceClient
@@ -91,6 +91,16 @@ class LazyPdfConverter:
                                           fonts_conf=fonts_conf, work_dir=soffice_work_dir(self.settings),
                                           recycle_after=self.settings.soffice_recycle_after)
             return self._pool
+
+    def check(self) -> None:
+        """For /readyz: raises unless LibreOffice can convert. Before the pool starts, the
+        programs it needs must exist; once started, a member must be alive (a dead one is
+        started again here, so a probe that takes the service out of rotation also heals it)."""
+        from services.generator.pdf import _worker_command
+        _worker_command()                     # raises, naming the missing uno Python or soffice
+        pool = self._pool
+        if pool is not None and not pool.closed and not any(m.alive() for m in pool.members):
+            pool.members[0].ensure_running()
 
     def stats(self) -> dict:
         """Conversion figures for /metrics (zeros before the pool starts)."""
@@ -214,7 +224,7 @@ def build(settings: Settings) -> Runtime:
     engine = make_engine(settings.database_url(SERVICE))
     Migrations(SERVICE).ensure(engine)      # migrated, adopted or refused: shared/migrate.py
     sessions = session_factory(engine)
-    blobs = BlobStore(settings.service_dir(SERVICE) / "blobs")
+    blobs = open_store(settings, SERVICE)
     pdf = LazyPdfConverter(settings)
     holder: list[Runtime] = []
     jobs = Jobs(SERVICE, settings.redis_url, settings.deployment, bind=lambda: active(holder[0]))

@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -32,6 +33,7 @@ from shared.runtimes import RuntimeContext
 
 SERVICE = "search"
 SWEEP_CHECK_SECONDS = 3600
+SWEEP_RETRY_SECONDS = 60          # after the queue (Redis) refused the day's sweep
 log = logging.getLogger("zhifa.search")
 
 
@@ -68,7 +70,14 @@ class Sweeper:
 
     def tick(self) -> bool:
         if self.claim_today():
-            self.runtime.jobs.enqueue("services.search.tasks.sweep_expired")
+            try:
+                self.runtime.jobs.enqueue("services.search.tasks.sweep_expired")
+            except Exception:
+                # The queue is down (Redis): the day is not swept, so it must not stay claimed, or no
+                # process would try again before tomorrow.
+                with transaction(self.runtime.sessions) as session:
+                    session.execute(delete(SweepRun).where(SweepRun.day == self.runtime.decisions.today()))
+                raise
             return True
         return False
 
@@ -79,11 +88,13 @@ class Sweeper:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            wait = SWEEP_CHECK_SECONDS
             try:
                 self.tick()
             except Exception:
-                log.exception("could not schedule the expiry sweep; trying again in an hour")
-            self._stop.wait(SWEEP_CHECK_SECONDS)
+                log.exception("could not schedule the expiry sweep; trying again in a minute")
+                wait = SWEEP_RETRY_SECONDS
+            self._stop.wait(wait)
 
     def stop(self) -> None:
         self._stop.set()

@@ -306,7 +306,7 @@ def test_serve_on_a_postgresql_database_behind_head_refuses_with_the_command(pg_
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIFA_") or k.startswith("ZHIFA_TEST_")}
     result = subprocess.run([sys.executable, "-m", "services.cli", "serve", "search", "--port", "1"], cwd=ROOT,
                             env={**env, "ZHIFA_DATA_DIR": str(tmp_path), "ZHIFA_SEARCH_DATABASE_URL": pg_url,
-                                 "ZHIFA_API_KEYS": "long-enough-token-for-the-test=admin"},
+                                 "ZHIFA_API_KEYS": "long-enough-token-for-the-test-0123456789=admin"},
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
