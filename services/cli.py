@@ -260,27 +260,52 @@ def _demo_api_keys(settings) -> str:
     return str(path)
 
 
+def _service_tokens(env: dict, keys_file: str) -> None:
+    """The embedded setup's calls between services: the archive and the search service read the
+    generator's documents with the archivist's token, the generator tells the search service of
+    decisions to publish with the case system's (each only when not configured)."""
+    from shared.auth import parse_keys
+    by_role: dict[str, str] = {}
+    for token, role in parse_keys(Path(keys_file).read_text(encoding="utf-8"), keys_file).items():
+        by_role.setdefault(role, token)
+    if not env.get("ZHIFA_GENERATOR_TOKEN") and by_role.get("archivist"):
+        env["ZHIFA_GENERATOR_TOKEN"] = by_role["archivist"]
+    if not env.get("ZHIFA_SEARCH_TOKEN") and by_role.get("case-system"):
+        env["ZHIFA_SEARCH_TOKEN"] = by_role["case-system"]
+
+
 def cmd_run(args) -> int:
     settings = config.load()
     env = dict(os.environ)
     if not settings.api_keys and not settings.api_keys_file:
         env["ZHIFA_API_KEYS_FILE"] = _demo_api_keys(settings)
+    keys_file = env.get("ZHIFA_API_KEYS_FILE")
+    if keys_file:
+        _service_tokens(env, keys_file)
+    urls = {name: f"http://{args.host}:{DEFAULT_PORTS[name]}" for name in available_services()}
+    if args.host not in ("0.0.0.0", "::"):     # links in answers and calls between services use these
+        for name, url in urls.items():
+            env.setdefault(f"ZHIFA_{name.upper()}_URL", url)
     procs = []
     for name in available_services():
         port = DEFAULT_PORTS[name]
         procs.append(subprocess.Popen([sys.executable, "-m", "services.cli", "serve", name, "--host", args.host,
                                        "--port", str(port)], env=env))
-        print(f"{name}: http://{args.host}:{port}/  (health: /healthz, API: /openapi.json)")
+    pages = {"generator": "API: /openapi.json", "archive": "archivists' pages: /  API: /openapi.json",
+             "search": "citizens' search: /  publishers: /publisher/  API: /openapi.json"}
+    for name, url in urls.items():
+        print(f"{name:9} {url}/   ({pages[name]})")
     if settings.redis_url:
         procs.append(subprocess.Popen([sys.executable, "-m", "services.cli", "worker"], env=env))
-        print(f"worker: RQ on {settings.redis_url}")
+        print(f"worker    RQ on {settings.redis_url}")
     else:
-        print("jobs: inline in each service (set ZHIFA_REDIS_URL to use RQ workers)")
-    if "ZHIFA_API_KEYS_FILE" in env and not settings.api_keys_file:
-        keys_file = env["ZHIFA_API_KEYS_FILE"]
-        print(f"API tokens: {keys_file}")
-        print(f"  a token for the case system: TOKEN=$(sed -n 's/=case-system$//p' {keys_file})")
-    print(f"data: {settings.data_dir}   (Ctrl-C stops everything)")
+        print("worker    inline: each service runs its jobs on a thread of its own (set ZHIFA_REDIS_URL for RQ workers)")
+    if keys_file:
+        print(f"tokens    {keys_file}   (one token=role a line: case-system, archivist, publisher, admin)")
+    if keys_file:
+        print(f"try       {Path(sys.executable).parent / 'zhifa'} demo --keys {keys_file}   "
+              "(a licensing and a penalty case through all three services)")
+    print(f"data      {settings.data_dir}   (Ctrl-C stops everything)")
 
     def stop(*_):
         for p in procs:
@@ -300,6 +325,28 @@ def cmd_run(args) -> int:
     return max((p.returncode or 0) for p in procs) if procs else 0
 
 
+def cmd_demo(args) -> int:
+    """One licensing and one penalty case through the running services (services/demo.py)."""
+    from services.demo import Demo, DemoFailed, read_tokens
+    logging.getLogger("httpx").setLevel(logging.WARNING)      # the demo prints its own steps
+    settings = config.load()
+    keys = args.keys or settings.api_keys_file or settings.data_dir / "api-keys"
+    if not Path(keys).is_file():
+        raise UsageError(f"{keys}: no tokens file (start the services with `zhifa run`, or give --keys FILE)")
+    demo = Demo(generator=(args.generator or settings.generator_url).rstrip("/"),
+                archive=(args.archive or settings.archive_url).rstrip("/"),
+                search=(args.search or settings.search_url).rstrip("/"), tokens=read_tokens(Path(keys)),
+                out=lambda line: print(line, flush=True))
+    tmp = settings.data_dir / "demo"
+    tmp.mkdir(parents=True, exist_ok=True)
+    try:
+        demo.run(tmp)
+    except DemoFailed as failed:
+        print(f"zhifa demo: {failed}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line (also what tests/deploy checks the compose file's commands against)."""
     parser = argparse.ArgumentParser(prog="zhifa", description="zhifa 执法 services")
@@ -316,6 +363,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run every service (and a worker when Redis is set)")
     p.add_argument("--host", default="127.0.0.1")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("demo", help="walk a licensing and a penalty case through the running services")
+    p.add_argument("--generator", metavar="URL", help="generator base URL (default: ZHIFA_GENERATOR_URL)")
+    p.add_argument("--archive", metavar="URL", help="archive base URL (default: ZHIFA_ARCHIVE_URL)")
+    p.add_argument("--search", metavar="URL", help="search base URL (default: ZHIFA_SEARCH_URL)")
+    p.add_argument("--keys", type=Path, metavar="FILE", help="token=role file (default: the one `zhifa run` wrote)")
+    p.set_defaults(func=cmd_demo)
     p = sub.add_parser("check-templates", help="lint the generator's Word templates against their schemas")
     p.add_argument("directory", nargs="?", type=Path, help="templates directory (default: the one in use)")
     p.set_defaults(func=cmd_check_templates)

@@ -59,6 +59,8 @@ class Settings:
     elasticsearch_url: str | None = None
     elasticsearch_analyzer: str = "cjk"
     search_rate_limit: str = "120 per minute"
+    # generator: the token (role case-system) it notifies the search service with of decisions to publish.
+    search_token: str | None = None
     # The HTTP edge (shared.web.serve): how long a client may take to send a request's head, how
     # many connections one client address may hold, how many body bytes one address may have
     # buffered at once (None: the service's largest body), sign-in attempts per client.
@@ -165,6 +167,7 @@ def load() -> Settings:
         elasticsearch_url=_env("ZHIFA_ELASTICSEARCH_URL"),
         elasticsearch_analyzer=_env("ZHIFA_ELASTICSEARCH_ANALYZER", "cjk"),
         search_rate_limit=_env("ZHIFA_SEARCH_RATE_LIMIT", "120 per minute"),
+        search_token=_env("ZHIFA_SEARCH_TOKEN"),
         http_header_timeout=float(_env("ZHIFA_HTTP_HEADER_TIMEOUT", "10")),
         http_connections_per_client=int(_env("ZHIFA_HTTP_CONNECTIONS_PER_CLIENT", "32")),
         http_body_bytes_per_client=(int(_env("ZHIFA_HTTP_BODY_BYTES_PER_CLIENT"))

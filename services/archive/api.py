@@ -162,6 +162,18 @@ def add_item(case_file_id: str):
     return resp
 
 
+@bp.post("/v1/case-files/<case_file_id>/collect")
+@requires(*ARCHIVISTS)
+def collect(case_file_id: str):
+    """One click: every document the generator issued for the case (the file's case_number, or the
+    body's), each fetched and sha256-checked, in binding order; again adds only what is new."""
+    from services.archive.collect import Collector
+    rt = _rt()
+    body = json_body() if request.content_length else {}
+    report = Collector(rt.case_files, rt.case_files.generator).collect(case_file_id, body, principal().actor)
+    return jsonify({**report, "case_file": case_file_json(rt.case_files.get(case_file_id))})
+
+
 @bp.get("/v1/case-files/<case_file_id>/items/<item_id>/original")
 @requires(*ARCHIVISTS)
 def item_original(case_file_id: str, item_id: str):

@@ -93,3 +93,12 @@ SPEC["paths"] = {
 
 def build_spec() -> dict:
     return SPEC
+
+
+# One-click case file (collect.py): the generator's documents of the case.
+SPEC["paths"]["/v1/case-files/{id}/collect"] = {"post": operation(
+    "collectCaseDocuments", "一键归集：按案件编号从文书生成服务取回本案全部文书（按装订顺序，幂等）",
+    {"200": response("加入、已在卷内与未能加入的文书，及案卷"), "404": PROBLEM, "409": PROBLEM,
+     "502": PROBLEM, "503": PROBLEM}, auth=True, parameters=_ID,
+    body_schema={"type": "object", "additionalProperties": False,
+                 "properties": {"case_number": {"type": "string", "minLength": 1, "maxLength": 100}}})}

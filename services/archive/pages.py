@@ -243,6 +243,24 @@ def add_document(case_file_id: str):
     return redirect(url_for("pages.case_file", case_file_id=case_file_id))
 
 
+@pages_bp.post("/case-files/<case_file_id>/collect")
+@signed_in
+def collect(case_file_id: str):
+    """One click: every document the generator issued for the case (collect.py)."""
+    from services.archive.collect import Collector
+    rt = _rt()
+    try:
+        report = Collector(rt.case_files, rt.case_files.generator).collect(
+            case_file_id, {"case_number": request.form.get("case_number", "").strip() or None}, g.actor)
+        flash(f"案件 {report['case_number']}：生成服务有 {report['found']} 份文书，新加入 {len(report['added'])} 份，"
+              f"{len(report['already_present'])} 份已在卷内。", "ok")
+        for refused in report["refused"]:
+            flash(f"未加入 {refused['number'] or refused['document_id']}：{refused['detail'] or refused['reason']}", "error")
+    except Problem as problem:
+        _flash_problem(problem)
+    return redirect(url_for("pages.case_file", case_file_id=case_file_id))
+
+
 @pages_bp.post("/case-files/<case_file_id>/uploads")
 @signed_in
 def add_upload(case_file_id: str):

@@ -5,11 +5,12 @@ from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from services.generator import cases
 from services.generator.documents import PdfNotReady, request_digest, utc_iso
 from services.generator.models import Document
 from services.generator.runtime import Runtime
 from shared.problems import FieldError, invalid, invalid_field, not_found
-from shared.paging import int_arg
+from shared.paging import int_arg, page_args
 from shared.web import external_url, json_body, principal, problem_response, requires
 
 bp = Blueprint("generator", __name__)
@@ -37,6 +38,7 @@ def document_json(doc: Document) -> dict:
             "issued_on": doc.issued_on.isoformat(), "issued_at": utc_iso(doc.issued_at),
             "template_version": doc.template_version, "agency": doc.agency_name,
             "data": doc.data, "deadlines": doc.deadlines, "warnings": doc.warnings or [],
+            "case_number": doc.case_number,
             "verification_code": doc.verification_code, "files": files}
 
 
@@ -76,6 +78,20 @@ def create_document():
     if not created:
         resp.headers["Idempotent-Replayed"] = "true"
     return resp
+
+
+@bp.get("/v1/documents")
+@requires("archivist", "case-system")
+def list_case_documents():
+    """The documents of one case (`case_number`), in the order they were issued, a page at a time."""
+    number = request.args.get("case_number", "").strip()
+    if errors := cases.case_number_errors(number or None, "case_number") or ([] if number else
+                                                                              [FieldError("case_number", "缺少该查询参数。")]):
+        raise invalid(errors)
+    page = page_args(default_size=50, max_size=200)
+    total, docs = cases.documents_of_case(_rt().documents.sessions, number, page.offset, page.size)
+    return jsonify({"case_number": number, "total": total, "page": page.page, "size": page.size,
+                    "documents": [document_json(d) for d in docs]})
 
 
 @bp.get("/v1/documents/<document_id>")

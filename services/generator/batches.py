@@ -75,7 +75,8 @@ class BatchService:
             batch = Batch(id=batch_id, created_at=datetime.now(timezone.utc), created_by=actor,
                           formats=self.documents.check_formats(formats, "formats"), total=len(entries))
             session.add(batch)
-            session.add_all(BatchItem(batch_id=batch_id, position=i, type=e["type"], data=e["data"])
+            session.add_all(BatchItem(batch_id=batch_id, position=i, type=e["type"], data=e["data"],
+                                      case_number=(e.get("case_number") or "").strip() or None)
                             for i, e in enumerate(entries))
             audit.append(session, AuditLog, actor, "batch.created", batch_id, {"total": len(entries)})
             for i in range(len(entries)):
@@ -117,11 +118,11 @@ class BatchService:
             if item.status != "pending":
                 return
             item.attempts += 1
-            attempt, doc_type, data = item.attempts, item.type, item.data
+            attempt, doc_type, data, case_number = item.attempts, item.type, item.data, item.case_number
             batch = session.get(Batch, batch_id)
             actor, formats = batch.created_by, list(batch.formats)
 
-        body = {"type": doc_type, "data": data, "formats": formats}
+        body = {"type": doc_type, "data": data, "formats": formats, **({"case_number": case_number} if case_number else {})}
         try:
             prepared = self.documents.prepare(body)
             early = []      # the PDF conversion, started while the entry is stored and committed

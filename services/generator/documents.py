@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.generator import deadlines as deadline_rules
-from services.generator import numbering, penalties, rules, timeliness
+from services.generator import cases, numbering, penalties, rules, timeliness
 from services.generator.agency import AgencyProfiles
 from services.generator.catalogue import Catalogue, DocumentType
 from services.generator.deadlines import Deadline
@@ -56,6 +56,7 @@ class Prepared:
     remedy_clause: str
     deadlines: list[Deadline]
     warnings: list[dict]
+    case_number: str | None = None
 
 
 def issue_date_of(data: dict) -> str | None:
@@ -129,6 +130,9 @@ class DocumentService:
         self.sessions = sessions
         self.blobs = blobs
         self.public_verify_url = public_verify_url
+        # Work recorded in the issuing transaction of every document (single or batch), e.g. the
+        # search service's notice of a decision to publish: (session, document) -> None.
+        self.on_issue: list[Callable[[Session, Document], None]] = []
 
     # ---- checks (no side effects) -------------------------------------------------
 
@@ -148,12 +152,13 @@ class DocumentService:
         data = body.get("data")
         if not isinstance(data, dict):
             raise invalid_field("data", "缺少 data 对象。" if data is None else "data 须为 JSON 对象。")
-        errors = [FieldError(k, "不允许的字段。") for k in sorted(set(body) - {"type", "data", "formats"})]
+        errors = [FieldError(k, "不允许的字段。") for k in sorted(set(body) - {"type", "data", "formats", "case_number"})]
         # Every later check, and the page, see the same text.
         data, text_errors = text.clean(data, "data")
         errors += text_errors
         if not errors:
             errors += schema_errors(doc_type.validator, data, "data")
+        errors += cases.case_number_errors(body.get("case_number"), "case_number")
         errors += glyphs.unprintable_errors(data, "data")
         errors += rules.amount_errors(data, "data")
         errors += penalties.content_errors(data, "data")
@@ -189,7 +194,8 @@ class DocumentService:
                              "message": "、".join(f"“{d.name}”" for d in provisional)
                              + "涉及国务院尚未公布节假日安排的年度，暂按法定节假日和周末计算并在文书上注明；"
                                "该年度安排载入后请复核本文书的期限。"})
-        return Prepared(doc_type, data, formats, issued_on, chosen.id, agency, remedy_clause, deadlines, warnings)
+        return Prepared(doc_type, data, formats, issued_on, chosen.id, agency, remedy_clause, deadlines, warnings,
+                        cases.case_number_of(body.get("case_number"), data))
 
     @staticmethod
     def _hearing_right(data: dict, chosen) -> dict:
@@ -257,6 +263,8 @@ class DocumentService:
                                                request_sha256=request_sha256 or "", document_id=doc.id))
                 if in_same_transaction:
                     in_same_transaction(session, doc)
+                for hook in self.on_issue:
+                    hook(session, doc)
             return doc, True
         except IntegrityError:
             # A concurrent request with the same idempotency key won; ours rolled back whole.
@@ -314,6 +322,7 @@ class DocumentService:
             data=prepared.data, deadlines=[d.as_dict() for d in prepared.deadlines], warnings=prepared.warnings,
             verification_code=code, docx_sha256=self.blobs.put(docx), docx_bytes=len(docx),
             pdf_status="pending" if "pdf" in prepared.formats else "none", pdf_attempts=0,
+            case_number=prepared.case_number,
         )
         session.add(doc)
         session.flush()

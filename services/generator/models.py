@@ -60,6 +60,9 @@ class Document(Base):
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
     pdf_bytes: Mapped[int | None] = mapped_column(Integer)
     warnings: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    # The case system's case number (办案系统案号; data.case.number when the request names none): the
+    # archive collects a case's documents by it.
+    case_number: Mapped[str | None] = mapped_column(String(100), index=True)
 
 
 class IdempotencyKey(Base):
@@ -86,6 +89,7 @@ class BatchItem(Base):
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     type: Mapped[str] = mapped_column(String(64), nullable=False)
     data: Mapped[dict] = mapped_column(JSON, nullable=False)
+    case_number: Mapped[str | None] = mapped_column(String(100))         # the entry's, as for a document
     status: Mapped[str] = mapped_column(String(20), nullable=False, default="pending")  # pending|done|failed
     attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     document_id: Mapped[str | None] = mapped_column(ForeignKey("documents.id"))

@@ -26,7 +26,7 @@ SPEC["components"]["schemas"].update({
         "deadlines": {"type": "array", "items": {"type": "object", "properties": {
             "key": {"type": "string"}, "name": {"type": "string"},
             "due_on": {"type": "string", "format": "date"}, "basis": {"type": "string"}}}},
-        "agency": {"type": "string"}, "data": {"type": "object"},
+        "agency": {"type": "string"}, "data": {"type": "object"}, "case_number": {"type": ["string", "null"]},
         "warnings": {"type": "array", "items": {"type": "object", "properties": {
             "code": {"type": "string"}, "path": {"type": "string"}, "message": {"type": "string"}}}},
         "verification_code": {"type": "string"},
@@ -90,6 +90,20 @@ SPEC["paths"] = {
 }
 
 
+# The documents of a case, for the archive's one-click case file.
+SPEC["paths"]["/v1/documents"]["get"] = operation(
+    "listCaseDocuments", "一个案件的全部文书（按案件编号，分页）",
+    {"200": response("文书列表", "CaseDocuments"), "422": PROBLEM}, auth=True,
+    parameters=[query_param("case_number", {"type": "string", "minLength": 1, "maxLength": 100}, required=True),
+                query_param("page", {"type": "integer", "minimum": 1, "maximum": 10000}),
+                query_param("size", {"type": "integer", "minimum": 1, "maximum": 200})])
+SPEC["components"]["schemas"]["CaseDocuments"] = {"type": "object", "properties": {
+    "case_number": {"type": "string"}, "total": {"type": "integer"}, "page": {"type": "integer"},
+    "size": {"type": "integer"}, "documents": {"type": "array", "items": {"$ref": "#/components/schemas/Document"}}}}
+CASE_NUMBER = {"type": "string", "minLength": 1, "maxLength": 100, "description": "办案系统案件编号（缺省取 data.case.number）"}
+SPEC["components"]["schemas"]["DocumentRequest"]["properties"]["case_number"] = CASE_NUMBER
+
+
 def build_spec(catalogue: Catalogue) -> dict:
     """SPEC with each document type's data schema under components/schemas."""
     spec = copy.deepcopy(SPEC)
@@ -104,6 +118,7 @@ def build_spec(catalogue: Catalogue) -> dict:
         variants.append({"type": "object", "required": ["type", "data"], "additionalProperties": False,
                          "title": t.title,
                          "properties": {"type": {"const": t.type}, "data": {"$ref": f"#/components/schemas/{name}"},
+                                        "case_number": CASE_NUMBER,
                                         "formats": {"type": "array", "minItems": 1,
                                                     "items": {"enum": ["docx", "pdf"]}}}})
     schemas["DocumentRequest"] = {"oneOf": variants}

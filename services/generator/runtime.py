@@ -27,12 +27,14 @@ from services.generator.batches import BatchService
 from services.generator.catalogue import Catalogue
 from services.generator.documents import DocumentService
 from services.generator.models import Outbox
+from services.generator.publication_notices import PublicationNotices
 from services.generator.renditions import PdfRenditions
 from services.generator.template_lint import lint_catalogue
 from services.generator.workdays import WorkdayCalendar
 from shared.blobstore import open_store
 from shared.config import Settings
 from shared.db import make_engine, session_factory, transaction
+from shared.http import ServiceClient
 from shared.jobs import Jobs
 from shared.migrate import Migrations
 from shared.outbox import Outbox as OutboxRunner
@@ -175,6 +177,7 @@ class Runtime:
     pdf: LazyPdfConverter
     metrics: Metrics
     outbox: OutboxRunner
+    notices: PublicationNotices
 
     def warm(self, background: bool = True) -> None:
         if background:
@@ -238,8 +241,18 @@ def build(settings: Settings) -> Runtime:
                           housekeeping=[lambda: prune_outbox(sessions)])
     # A request's own conversion (and LibreOffice's one restart) ends before the drain may take it over.
     renditions = PdfRenditions(documents, sessions, blobs, pdf, outbox, hold_seconds=settings.soffice_timeout + 5)
+    # Decisions to publish are told to the search service, in the transaction that issues them.
+    notices = PublicationNotices(documents.get, lambda: ServiceClient("search", settings.search_url,
+                                                                      settings.search_token, read_timeout=30.0),
+                                 outbox)
+    if settings.search_token:
+        documents.on_issue.append(notices.record)
+    else:   # the search service would refuse every notice (401): none is recorded to retry for ever
+        log.warning("ZHIFA_SEARCH_TOKEN is not set: decisions are not announced to the search service "
+                    "as pending publications")
     runtime = Runtime(settings, engine, documents, renditions,
-                      BatchService(documents, renditions, sessions, outbox), jobs, pdf, Metrics(pdf), outbox)
+                      BatchService(documents, renditions, sessions, outbox), jobs, pdf, Metrics(pdf), outbox,
+                      notices)
     holder.append(runtime)
     return runtime
 

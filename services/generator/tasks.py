@@ -26,3 +26,13 @@ def batch_item_given_up(batch_id: str, position: int, reason: str) -> None:
 def pdf_given_up(document_id: str, reason: str) -> None:
     """The same for a PDF: marked failed, so it can be asked for again (POST …/pdf)."""
     runtime.current().renditions.give_up(document_id, reason)
+
+
+def notify_publication(document_id: str) -> None:
+    """Tell the search service of a decision to publish (idempotent there by document id)."""
+    runtime.current().notices.send(document_id)
+
+
+def publication_notice_given_up(document_id: str, reason: str) -> None:
+    """The search service stayed out of reach: the notice is recorded again for later, never dropped."""
+    runtime.current().notices.given_up(document_id, reason)

@@ -188,3 +188,50 @@ def _csv_response(text: str, filename: str) -> Response:
     resp.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     resp.charset = "utf-8"
     return resp
+
+
+# -- pending publications (pending.py) ------------------------------------------------
+
+@bp.post("/v1/pending")
+@requires("case-system")
+def add_pending():
+    """The generator's notice of a decision to publish; the same document id again answers 200."""
+    entry, created = _rt().pending.add(json_body(), principal().actor)
+    resp = jsonify(entry.as_dict())
+    resp.status_code = 201 if created else 200
+    return resp
+
+
+@bp.get("/v1/pending")
+@requires("publisher")
+def list_pending():
+    status = _text_arg("status", 20) or "pending"
+    page = page_args(default_size=50, max_size=200)
+    total, entries = _rt().pending.list(status, page.offset, page.size)
+    return jsonify({"status": status, "total": total, "page": page.page, "size": page.size,
+                    "entries": [e.as_dict() for e in entries]})
+
+
+@bp.post("/v1/pending/<document_id>/publish")
+@requires("publisher")
+def publish_pending(document_id: str):
+    """Publish the decision from its generator document; the body may add what a publisher adds to
+    POST /v1/decisions (publish_until, sector, redaction adjustments...)."""
+    rt = _rt()
+    rt.pending.require_publishable(document_id)
+    body = json_body() if request.content_length else {}
+    prepared = rt.decisions.prepare({**body, "document_id": document_id})
+    decision, created = rt.decisions.publish(prepared, principal().actor)
+    resp = jsonify({**rt.pending.get(document_id).as_dict(),
+                    "public_url": external_url("pages.decision_page", number=decision.number),
+                    "publish_until": decision.publish_until.isoformat(), "redactions": decision.redactions})
+    resp.status_code = 201 if created else 200
+    return resp
+
+
+@bp.post("/v1/pending/<document_id>/withhold")
+@requires("publisher")
+def withhold_pending(document_id: str):
+    """Not to be published, with the reason (recorded and audited)."""
+    body = json_body() if request.content_length else {}
+    return jsonify(_rt().pending.withhold(document_id, body.get("reason"), principal().actor).as_dict())

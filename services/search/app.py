@@ -7,6 +7,7 @@ from services.search import runtime
 from services.search.api import bp
 from services.search.openapi import build_spec
 from services.search.pages import bp as pages_bp
+from services.search import publisher_pages
 from shared import config, ratelimit
 from shared.config import Settings
 from shared.web import create_base_app, observe_jobs, readiness_of
@@ -22,6 +23,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     observe_jobs(app, rt.jobs)
     app.register_blueprint(bp)
     app.register_blueprint(pages_bp)
+    publisher_pages.install(app, settings)      # publishers' pending list (/publisher/)
     # Public endpoints, per client: searching and reading, and the verification page.
     for endpoint in ("search.search_decisions", "search.export", "pages.home"):
         ratelimit.limit(app, endpoint, settings.search_rate_limit)

@@ -57,3 +57,38 @@ class SweepRun(Base):
     __tablename__ = "sweep_runs"
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+
+class PendingPublication(Base):
+    """A decision the generator issued that is still to be published (pending.py): kept until a
+    decision with its document id is published, or a publisher records why it is not published.
+    Only what a publisher's list shows; the decision's text is fetched when it is published."""
+    __tablename__ = "pending_publications"
+    __table_args__ = (Index("ix_pending_publications_due_on", "due_on"),)
+    document_id: Mapped[str] = mapped_column(String(36), primary_key=True)   # the generator's document id
+    number: Mapped[str] = mapped_column(String(100), nullable=False)
+    doc_type: Mapped[str] = mapped_column(String(64), nullable=False)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False)             # license|penalty|other
+    agency: Mapped[str] = mapped_column(String(200), nullable=False)
+    party: Mapped[str] = mapped_column(String(200), nullable=False)           # the party's name
+    case_number: Mapped[str | None] = mapped_column(String(100))
+    decided_on: Mapped[date] = mapped_column(Date, nullable=False)
+    due_on: Mapped[date] = mapped_column(Date, nullable=False)                # computed by the generator's calendar
+    basis: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    created_by: Mapped[str] = mapped_column(String(200), nullable=False)
+    withheld_reason: Mapped[str | None] = mapped_column(String(500))          # not to be published, and why
+    withheld_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    withheld_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class PublisherSession(Base):
+    """A signed-in publisher's page session (publisher_pages.py), as the archive keeps its
+    archivists': the cookie carries a random id whose hash is the key; logout ends the row."""
+    __tablename__ = "publisher_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -20,6 +20,7 @@ from services.search.analysis import Analyzer
 from services.search.decisions import DecisionService
 from services.search.index import SearchIndex
 from services.search.models import SweepRun
+from services.search.pending import PendingPublications
 from services.search.redaction import Redactor
 from services.search.sources import GeneratorSource, make_source
 from services.search.stats import Statistics
@@ -111,6 +112,7 @@ class Runtime:
     jobs: Jobs
     source: GeneratorSource
     generator: ServiceClient            # public calls (verification)
+    pending: PendingPublications
     sweeper: Sweeper = field(init=False)
 
     def __post_init__(self):
@@ -149,7 +151,8 @@ def build(settings: Settings) -> Runtime:
     index.loader = reindex.loader(decisions)
     index.ensure(lambda: reindex.public_docs(decisions), lambda: reindex.count_public(decisions))
     runtime = Runtime(settings, engine, sessions, analyzer, index, decisions, Statistics(sessions), jobs, source,
-                      ServiceClient.for_service(settings, "generator", read_timeout=10.0))
+                      ServiceClient.for_service(settings, "generator", read_timeout=10.0),
+                      PendingPublications(sessions, decisions.today))
     holder.append(runtime)
     return runtime
 

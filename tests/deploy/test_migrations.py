@@ -19,6 +19,9 @@ from shared.migrate import Migrations, SchemaError, model_differences, models_me
 
 SERVICES = ("generator", "archive", "search")
 ROOT = Path(__file__).resolve().parents[2]
+# Each service's newest revision, and the id a test's own next revision takes after it.
+HEAD = {s: Migrations(s).head for s in SERVICES}
+NEXT = {s: f"{s}_{int(HEAD[s].rsplit('_', 1)[1]) + 1:04d}" for s in SERVICES}
 
 
 @pytest.fixture
@@ -59,7 +62,7 @@ def with_extra_column(service: str, table: str) -> MetaData:
 @pytest.mark.parametrize("service", SERVICES)
 def test_empty_to_head_is_exactly_the_models_schema(engine, service):
     before, after = Migrations(service).upgrade(engine)
-    assert before.empty and after.current == after.head == f"{service}_0001"
+    assert before.empty and after.current == after.head == HEAD[service]
     assert differences(engine, service=service) == []
 
 
@@ -76,15 +79,15 @@ def test_zhifa_migrate_twice_changes_nothing_the_second_time(tmp_path, database_
     monkeypatch.setenv("ZHIFA_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("ZHIFA_GENERATOR_DATABASE_URL", database_url)
     assert cli.main(["migrate", "--check"]) == 1
-    assert "generator: empty (head generator_0001, behind" in capsys.readouterr().out
+    assert f"generator: empty (head {HEAD['generator']}, behind" in capsys.readouterr().out
     assert cli.main(["migrate"]) == 0
     assert capsys.readouterr().out.splitlines() == [
-        "generator: empty -> generator_0001", "archive: empty -> archive_0001", "search: empty -> search_0001"]
+        f"{s}: empty -> {HEAD[s]}" for s in SERVICES]
     engine = make_engine(database_url)
     with transaction(session_factory(engine)) as session:
         audit.append(session, models_metadata("generator").tables["audit_log"], "admin", "test.kept", "x")
     assert cli.main(["migrate", "generator"]) == 0
-    assert capsys.readouterr().out == "generator: generator_0001 -> generator_0001  (already up to date)\n"
+    assert capsys.readouterr().out == f"generator: {HEAD['generator']} -> {HEAD['generator']}  (already up to date)\n"
     assert cli.main(["migrate", "--check"]) == 0
     with engine.connect() as conn:
         assert conn.execute(text("SELECT action FROM audit_log")).scalars().all() == ["test.kept"]
@@ -93,8 +96,8 @@ def test_zhifa_migrate_twice_changes_nothing_the_second_time(tmp_path, database_
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_a_database_made_by_create_all_is_adopted_with_its_rows(engine, service):
-    """What every installation has before this change: the models' tables, no version table."""
-    models_metadata(service).create_all(engine)
+    """What every installation has before this change: the first revision's tables, no version table."""
+    Migrations(service).initial_schema().create_all(engine)
     table = models_metadata(service).tables["audit_log"]
     with transaction(session_factory(engine)) as session:
         audit.append(session, table, "admin", "before.migrations", "x")
@@ -140,43 +143,43 @@ def test_a_schema_that_differs_otherwise_is_refused_and_left_as_it_was(engine):
 def test_behind_head_sqlite_is_migrated_on_start_and_postgresql_refused(engine, tmp_path):
     Migrations("search").upgrade(engine)
     scripts = copy_of_migrations("search", tmp_path / "migrations")
-    (scripts / "versions" / "0002_pending.py").write_text('''"""pending publications (a test's)"""
+    (scripts / "versions" / "9999_pending.py").write_text(f'''"""pending publications (a test's)"""
 import sqlalchemy as sa
 from alembic import op
 
-revision = "search_0002"
-down_revision = "search_0001"
+revision = "{NEXT['search']}"
+down_revision = "{HEAD['search']}"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table("pending", sa.Column("number", sa.String(100), primary_key=True))
+    op.create_table("test_pending", sa.Column("number", sa.String(100), primary_key=True))
 ''')
     newer = MetaData()
     for each in models_metadata("search").sorted_tables:
         each.to_metadata(newer)
-    Table("pending", newer, Column("number", String(100), primary_key=True))
+    Table("test_pending", newer, Column("number", String(100), primary_key=True))
     migrations = Migrations("search", scripts, newer)
     if engine.dialect.name == "postgresql":
-        with pytest.raises(SchemaError, match=r"is at revision search_0001, this version needs search_0002: "
-                                              r"back it up, then run `zhifa migrate search`"):
+        with pytest.raises(SchemaError, match=rf"is at revision {HEAD['search']}, this version needs "
+                                              rf"{NEXT['search']}: back it up, then run `zhifa migrate search`"):
             migrations.ensure(engine)
-        assert revision(engine, "search") == "search_0001"
+        assert revision(engine, "search") == HEAD["search"]
         migrations.upgrade(engine)
     else:
         migrations.ensure(engine)
-    assert revision(engine, "search") == "search_0002"
+    assert revision(engine, "search") == NEXT["search"]
     assert differences(engine, newer) == []
 
 
 def revision_file(scripts: Path, body: str) -> None:
-    (scripts / "versions" / "0002_test.py").write_text(f'''"""a test's revision"""
+    (scripts / "versions" / "9999_test.py").write_text(f'''"""a test's revision"""
 import sqlalchemy as sa
 from alembic import op
 
-revision = "generator_0002"
-down_revision = "generator_0001"
+revision = "{NEXT['generator']}"
+down_revision = "{HEAD['generator']}"
 branch_labels = None
 depends_on = None
 
@@ -210,7 +213,7 @@ def test_a_revision_that_rebuilds_a_referenced_table_keeps_its_rows(engine, tmp_
         each.to_metadata(wider)
     wider.tables["documents"].c.title.type = String(300)
     Migrations("generator", scripts, wider).upgrade(engine)
-    assert revision(engine, "generator") == "generator_0002" and differences(engine, wider) == []
+    assert revision(engine, "generator") == NEXT["generator"] and differences(engine, wider) == []
     with engine.connect() as conn:
         assert conn.execute(text("SELECT i.key, d.title FROM idempotency_keys i JOIN documents d ON d.id = i.document_id")
                             ).all() == [("k1", "行政处罚决定书")]
@@ -222,9 +225,9 @@ def test_a_sqlite_revision_that_leaves_dangling_references_is_rolled_back(tmp_pa
     issue_one_document(engine)
     scripts = copy_of_migrations("generator", tmp_path / "migrations")
     revision_file(scripts, "    op.execute(\"DELETE FROM documents\")")
-    with pytest.raises(SchemaError, match=r"generator_0002 leave rows whose references point nowhere"):
+    with pytest.raises(SchemaError, match=rf"{NEXT['generator']} leave rows whose references point nowhere"):
         Migrations("generator", scripts).upgrade(engine)
-    assert revision(engine, "generator") == "generator_0001"
+    assert revision(engine, "generator") == HEAD["generator"]
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM documents")).scalar() == 1
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1     # enforced again for the service
@@ -248,7 +251,7 @@ def test_a_database_of_another_service_is_refused(engine):
         with pytest.raises(SchemaError, match=r"holds the generator service's tables: each service needs a "
                                               r"database of its own \(ZHIFA_ARCHIVE_DATABASE_URL\)"):
             attempt(engine)
-    assert revision(engine, "archive") is None and revision(engine, "generator") == "generator_0001"
+    assert revision(engine, "archive") is None and revision(engine, "generator") == HEAD["generator"]
 
 
 def test_a_new_revision_is_written_from_the_models_change_and_brings_a_database_level(engine, tmp_path):
@@ -257,11 +260,11 @@ def test_a_new_revision_is_written_from_the_models_change_and_brings_a_database_
     changed = with_extra_column("generator", "documents")
     migrations = Migrations("generator", scripts, changed)
     written = migrations.new_revision("documents: added_later")
-    assert written.parent == scripts / "versions" and "generator_0002" in written.name
+    assert written.parent == scripts / "versions" and NEXT["generator"] in written.name
     assert "added_later" in written.read_text()
     Migrations("generator").upgrade(engine)           # a database at today's head
     before, after = Migrations("generator", scripts, changed).upgrade(engine)
-    assert (before.current, after.current) == ("generator_0001", "generator_0002")
+    assert (before.current, after.current) == (HEAD["generator"], NEXT["generator"])
     assert differences(engine, changed) == []
     with pytest.raises(SchemaError, match="match the migrations: nothing to write"):
         Migrations("generator", scripts, changed).new_revision("again")
@@ -292,13 +295,13 @@ def test_processes_starting_together_migrate_once(database_url):
         p.join(timeout=30)
     assert outcomes == ["ok"] * 4
     engine = make_engine(database_url)
-    assert revision(engine, "generator") == "generator_0001" and differences(engine) == []
+    assert revision(engine, "generator") == HEAD["generator"] and differences(engine) == []
     engine.dispose()
 
 
 def test_serve_on_a_postgresql_database_behind_head_refuses_with_the_command(pg_url, tmp_path):
     engine = make_engine(pg_url)
-    models_metadata("search").create_all(engine)
+    Migrations("search").initial_schema().create_all(engine)
     engine.dispose()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIFA_") or k.startswith("ZHIFA_TEST_")}
     result = subprocess.run([sys.executable, "-m", "services.cli", "serve", "search", "--port", "1"], cwd=ROOT,
@@ -308,4 +311,4 @@ def test_serve_on_a_postgresql_database_behind_head_refuses_with_the_command(pg_
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1] == (
         "zhifa serve: the search database was made before migrations (no alembic_version_search table), "
-        "this version needs search_0001: back it up, then run `zhifa migrate search`")
+        f"this version needs {HEAD['search']}: back it up, then run `zhifa migrate search`")
