@@ -1,6 +1,7 @@
 """OpenAPI 3.1 description of the archive's v1 contract (served at /openapi.json)."""
 from __future__ import annotations
 
+from services.archive.inspection import MEDIA_TYPES
 from services.archive.case_files import CASE_FILE_SCHEMA, CASE_FILE_UPDATE_SCHEMA, ITEM_META_SCHEMA
 from shared.openapi import (BODY_PROBLEMS, PROBLEM, RATE_LIMITED, base_spec, operation, path_param, query_param,
                             response)
@@ -84,7 +85,8 @@ SPEC["paths"] = {
                 "file": {"type": "string", "format": "binary"}, "meta": {"type": "string"}}}}}}}},
     "/v1/case-files/{id}/items/{item_id}/original": {"get": operation(
         "getItemOriginal", "下载卷内文件的原件（上传的原文件或生成服务的 PDF）",
-        {"200": {"description": "原件（其媒体类型）"}, "404": PROBLEM}, auth=True,
+        {"200": {"description": "原件（其媒体类型）", "content": {t: {} for t in sorted(set(MEDIA_TYPES.values()))}},
+         "404": PROBLEM}, auth=True,
         parameters=_ID + [path_param("item_id")])},
     "/v1/case-files/{id}/checks": {"get": operation("getChecks", "四性检测", {"200": response("检测结果", "Checks"), **_NO_FILE},
                                                     auth=True, parameters=_ID)},
