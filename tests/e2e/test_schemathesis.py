@@ -166,3 +166,38 @@ CREATING = {
                 "POST /v1/verify", "POST /v1/verify/signed-revision"},
     "search": {"POST /v1/decisions", "POST /v1/decisions/preview"},
 }
+
+
+def _specs() -> dict[str, dict]:
+    from services.archive.openapi import build_spec as archive_spec
+    from services.generator.catalogue import Catalogue
+    from services.generator.openapi import build_spec as generator_spec
+    from services.search.openapi import build_spec as search_spec
+    return {"generator": generator_spec(Catalogue()), "archive": archive_spec(), "search": search_spec()}
+
+
+def test_every_success_says_its_media_type_and_a_json_one_its_schema():
+    """Otherwise schemathesis (and a client) has nothing to check a 2xx body against."""
+    bare = [f"{service} {method.upper()} {path} {status}"
+            for service, spec in _specs().items() for path, ops in spec["paths"].items()
+            for method, op in ops.items() for status, answer in op["responses"].items()
+            if status.startswith("2") and (not answer.get("content") or any(
+                media.endswith("json") and "schema" not in body for media, body in answer["content"].items()))]
+    assert not bare, bare
+
+
+# -- what schemathesis found, one test each ---------------------------------------------
+
+def test_search_stats_refuse_an_unknown_format(zhifa_env, tmp_path):
+    """?format=xml was answered with JSON (schemathesis: a schema-breaking request accepted)."""
+    from services.search.app import create_app
+    app = create_app(zhifa_env(ZHIFA_SEARCH_DATABASE_URL=f"sqlite:///{tmp_path / 's.sqlite3'}"))
+    try:
+        client = app.test_client()
+        resp = client.get("/v1/stats?format=xml")
+        assert resp.status_code == 422 and resp.mimetype == "application/problem+json"
+        assert resp.get_json()["errors"][0]["path"] == "format"
+        assert client.get("/v1/stats?format=csv").mimetype == "text/csv"
+        assert client.get("/v1/stats").get_json()["total"] == 0
+    finally:
+        app.extensions["zhifa.runtime"].close()
