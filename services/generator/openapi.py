@@ -9,7 +9,7 @@ import copy
 import json
 
 from services.generator.catalogue import Catalogue
-from services.generator.api import MEDIA_TYPES
+from services.generator.api import MEDIA_TYPES, READERS
 from shared.openapi import PROBLEM, RATE_LIMITED, base_spec, operation, path_param, query_param, response
 
 _ID = [path_param("id")]
@@ -64,7 +64,7 @@ SPEC["paths"] = {
         "getTemplate", "文书类型的 JSON Schema 与示例",
         {"200": response("类型、标题、schema、示例", "Template"), "404": PROBLEM}, parameters=[path_param("type")])},
     "/v1/documents": {"post": operation(
-        "createDocument", "生成一份文书", auth=True, body_schema_ref="DocumentRequest",
+        "createDocument", "生成一份文书", roles=("case-system",), body_schema_ref="DocumentRequest",
         parameters=[{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}},
                     {"name": "Prefer", "in": "header", "schema": {"enum": ["respond-async"]},
                      "description": "respond-async：不等待 PDF 生成即返回（files.pdf.status 为 pending）"}],
@@ -74,31 +74,31 @@ SPEC["paths"] = {
                    "200": response("幂等重放", "Document")})},
     "/v1/documents/{id}": {"get": operation(
         "getDocument", "文书登记信息", {"200": response("文书", "Document"), "404": PROBLEM},
-        auth=True, parameters=_ID)},
+        roles=READERS, parameters=_ID)},
     "/v1/documents/{id}/docx": {"get": operation(
         "getDocumentDocx", "下载 DOCX", {"200": {"description": "DOCX 文件", "content": {MEDIA_TYPES["docx"]: {}}},
                                          "404": PROBLEM},
-        auth=True, parameters=_ID)},
+        roles=READERS, parameters=_ID)},
     "/v1/documents/{id}/pdf": {
         "get": operation(
             "getDocumentPdf", "下载 PDF/A-2b",
             {"200": {"description": "PDF 文件", "content": {"application/pdf": {}}}, "404": PROBLEM, "422": PROBLEM,
              "503": {**PROBLEM, "description": "PDF 尚在生成或生成失败（Retry-After）"}},
-            auth=True, parameters=_ID + [query_param("wait", {"type": "integer", "minimum": 0, "maximum": 30})]),
+            roles=READERS, parameters=_ID + [query_param("wait", {"type": "integer", "minimum": 0, "maximum": 30})]),
         "post": operation(
             "retryDocumentPdf", "重新生成失败的 PDF（文号不变）",
             {"202": response("已重新排队", "Document"), "200": response("PDF 已存在", "Document"), "404": PROBLEM},
-            auth=True, parameters=_ID)},
+            roles=("case-system",), parameters=_ID)},
     "/v1/batches": {"post": operation(
-        "createBatch", "批量生成", {"202": response("已受理，轮询 status_url", "BatchAccepted")}, auth=True,
+        "createBatch", "批量生成", {"202": response("已受理，轮询 status_url", "BatchAccepted")}, roles=("case-system",),
         body_schema={"type": "object", "required": ["documents"], "properties": {
             "documents": {"type": "array", "items": {"$ref": "#/components/schemas/DocumentRequest"}},
             "formats": {"type": "array", "items": {"enum": ["docx", "pdf"]}}}})},
     "/v1/batches/{id}": {"get": operation(
-        "getBatch", "批次进度", {"200": response("进度", "Batch"), "404": PROBLEM}, auth=True, parameters=_ID)},
+        "getBatch", "批次进度", {"200": response("进度", "Batch"), "404": PROBLEM}, roles=("case-system",), parameters=_ID)},
     "/v1/audit": {"get": operation(
         "getAuditLog", "全过程记录（哈希链审计日志）", {"200": response("日志条目与链是否完整", "AuditLog"), "422": PROBLEM},
-        auth=True, parameters=[query_param("after", {"type": "integer", "minimum": 0}),
+        roles=("admin",), parameters=[query_param("after", {"type": "integer", "minimum": 0}),
                                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 1000})])},
     "/v1/verify": {"get": operation(
         "verifyDocument", "文书真伪核验（公开）",

@@ -65,16 +65,16 @@ SPEC["components"]["schemas"].update({
 _CSV = {"text/csv": {"schema": {"type": "string"}}}
 SPEC["paths"] = {
     "/v1/decisions": {"post": operation(
-        "publishDecision", "发布（或按文号替换）一件决定", auth=True, body_schema_ref="DecisionRequest",
+        "publishDecision", "发布（或按文号替换）一件决定", roles=("publisher",), body_schema_ref="DecisionRequest",
         responses={"201": response("已发布", "Published"), "200": response("已替换同文号的决定", "Published")})},
     "/v1/decisions/preview": {"post": operation(
-        "previewDecision", "预览脱敏结果（标出每处隐去的内容及规则）", auth=True, body_schema_ref="DecisionRequest",
+        "previewDecision", "预览脱敏结果（标出每处隐去的内容及规则）", roles=("publisher",), body_schema_ref="DecisionRequest",
         responses={"200": response("脱敏预览", "Preview")})},
     "/v1/decisions/{number}": {
         "get": operation("getDecision", "公示的决定（已脱敏）",
                          {"200": response("决定", "Decision"), "404": PROBLEM, "410": PROBLEM}, parameters=_NUMBER),
         "delete": operation("withdrawDecision", "撤下公示（须说明理由）",
-                            {"200": response("已撤下", "Withdrawn"), "404": PROBLEM, "422": PROBLEM}, auth=True, parameters=_NUMBER,
+                            {"200": response("已撤下", "Withdrawn"), "404": PROBLEM, "422": PROBLEM}, roles=("publisher",), parameters=_NUMBER,
                             body_schema={"type": "object", "required": ["reason"],
                                          "properties": {"reason": {"type": "string", "minLength": 1}}})},
     "/v1/search": {"get": operation(
@@ -102,7 +102,7 @@ SPEC["paths"] = {
                     query_param("format", {"enum": ["json", "csv"]})])},
     "/v1/audit": {"get": operation(
         "getAuditLog", "全过程记录（哈希链审计日志）", {"200": response("日志条目与链是否完整", "AuditLog"), "422": PROBLEM},
-        auth=True, parameters=[query_param("after", {"type": "integer", "minimum": 0}),
+        roles=("admin",), parameters=[query_param("after", {"type": "integer", "minimum": 0}),
                                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 1000})])},
 }
 
