@@ -356,3 +356,32 @@ def test_part_names_that_climb_out_are_only_unknown_fields(archive):
     status, headers, answer = archive.request("POST", archive.items, body, {"Content-Type": ctype, **ARCHIVIST})
     assert_problem(status, headers, answer, 422, "file")
     assert_bounded(archive)
+
+
+def test_the_pages_upload_form_refuses_the_same_files(archive):
+    """The archivists' page takes uploads through the same intake: each hostile file is refused (the
+    page says why) and the case file gains no item."""
+    import requests
+    base = f"http://127.0.0.1:{archive.port}"
+    with requests.Session() as browser:
+        csrf = re.search(r'name="csrf" value="([^"]+)"', browser.get(base + "/login", timeout=30).text).group(1)
+        assert browser.post(base + "/login", data={"csrf": csrf, "token": TOKENS["archivist"]}, timeout=30).ok
+        page = browser.get(f"{base}/case-files/{archive.case_id}", timeout=30).text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+        before = _item_count(archive)
+        docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        for name, data, ctype, word in (("javascript.pdf", inline_open_action_js(), "application/pdf", "JavaScript"),
+                                        ("询问笔录.docx", zip_bomb_docx(0.5), docx, "无法识别"),
+                                        ("photo.png", png_declaring(100000, 100000), "image/png", "像素")):
+            resp = browser.post(f"{base}/case-files/{archive.case_id}/uploads", params={"csrf": csrf},
+                                data={"title": "证据", "kind": "evidence"}, files={"file": (name, data, ctype)},
+                                timeout=60)
+            assert resp.status_code == 200 and word in resp.text and "已上传" not in resp.text, (name, resp.status_code)
+        assert _item_count(archive) == before
+    assert_bounded(archive)
+
+
+def _item_count(archive: Served) -> int:
+    status, _, body = archive.request("GET", f"/v1/case-files/{archive.case_id}", headers=ARCHIVIST)
+    assert status == 200
+    return json.loads(body)["item_count"]
