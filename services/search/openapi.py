@@ -63,13 +63,17 @@ SPEC["components"]["schemas"].update({
         "entries": {"type": "array", "items": {"type": "object", "properties": {"seq": {"type": "integer"}}}}}},
 })
 _CSV = {"text/csv": {"schema": {"type": "string"}}}
+# With a document_id the fields come from the generator: unreachable (503), or refusing or answering wrongly (502).
+_UPSTREAM = {"502": {**PROBLEM, "description": "文书生成服务拒绝了请求或答复有误"},
+             "503": {**PROBLEM, "description": "文书生成服务暂不可用"}}
 SPEC["paths"] = {
     "/v1/decisions": {"post": operation(
         "publishDecision", "发布（或按文号替换）一件决定", roles=("publisher",), body_schema_ref="DecisionRequest",
-        responses={"201": response("已发布", "Published"), "200": response("已替换同文号的决定", "Published")})},
+        responses={"201": response("已发布", "Published"), "200": response("已替换同文号的决定", "Published"),
+                   **_UPSTREAM})},
     "/v1/decisions/preview": {"post": operation(
         "previewDecision", "预览脱敏结果（标出每处隐去的内容及规则）", roles=("publisher",), body_schema_ref="DecisionRequest",
-        responses={"200": response("脱敏预览", "Preview")})},
+        responses={"200": response("脱敏预览", "Preview"), **_UPSTREAM})},
     "/v1/decisions/{number}": {
         "get": operation("getDecision", "公示的决定（已脱敏）",
                          {"200": response("决定", "Decision"), "404": PROBLEM, "410": PROBLEM}, parameters=_NUMBER),
