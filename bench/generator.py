@@ -61,7 +61,7 @@ sys.path.insert(0, str(ROOT))
 from shared import config  # noqa: E402
 
 CARBONE_REFERENCE_MS = {"docx+pdf": 105, "docx": 22}
-TOKEN = "bench-token"
+TOKEN = "bench-case-system-token-0123456789abcdef"
 
 
 def percentile(values: list[float], pct: float) -> float:

@@ -45,8 +45,9 @@ sys.path.insert(0, str(ROOT))
 
 from services.search.analysis import Analyzer  # noqa: E402
 from services.search.index import IndexDoc  # noqa: E402
-from services.search.models import Base, Decision  # noqa: E402
+from services.search.models import Decision  # noqa: E402
 from services.search.tantivy_index import TantivyIndex, fields  # noqa: E402
+from shared.migrate import Migrations  # noqa: E402
 
 AGENCIES = ["鞍山市营商环境建设局", "鞍山市行政审批局", "鞍山市市场监督管理局", "鞍山市生态环境局", "鞍山市应急管理局",
             "鞍山市交通运输局", "鞍山市城市管理综合行政执法局", "鞍山市卫生健康委员会"]
@@ -238,7 +239,7 @@ def main() -> None:
     servers: list[subprocess.Popen] = []
     try:
         engine = create_engine(db_url)
-        Base.metadata.create_all(engine)
+        Migrations("search").upgrade(engine)     # the service refuses a PostgreSQL database made by create_all
         now = datetime.now(timezone.utc)
         with engine.begin() as conn:
             for at in range(0, len(docs), 2000):
@@ -258,7 +259,7 @@ def main() -> None:
         print(f"index size: {size / 2**20:.0f} MB")
 
         # 2. the service
-        port, token = free_port(), "bench-publisher-token"
+        port, token = free_port(), "bench-publisher-token-0123456789abcdef"
         env = {**{k: v for k, v in os.environ.items() if not k.startswith("ZHIFA_")},
                "PYTHONPATH": str(ROOT), "ZHIFA_DATA_DIR": str(work / "var"),
                "ZHIFA_SEARCH_DATABASE_URL": db_url, "ZHIFA_API_KEYS": f"{token}=publisher",

@@ -20,7 +20,9 @@ import time
 from pathlib import Path
 
 from shared import config, logs
+from shared.blobstore import FSCK_GRACE_SECONDS
 from shared.config import DEFAULT_PORTS, SERVICES
+from shared.migrate import SchemaError
 
 log = logging.getLogger("zhifa.cli")
 
@@ -83,7 +85,7 @@ def _close_within(runtime, seconds: float) -> None:
 def _warn_without_api_keys(settings) -> None:
     from shared.auth import ApiKeys
     try:
-        count = len(ApiKeys(settings.api_keys, settings.api_keys_file))
+        count = len(ApiKeys(settings.api_keys, settings.api_keys_file, settings.api_key_min_length))
     except (OSError, ValueError) as exc:
         raise UsageError(f"API keys: {exc}") from exc
     if not count:
@@ -93,9 +95,9 @@ def _warn_without_api_keys(settings) -> None:
 
 def cmd_worker(args) -> int:
     from redis import Redis
-    from rq import Queue, SimpleWorker
+    from rq import Queue
 
-    from shared.jobs import queue_name
+    from shared.jobs import queue_name, worker_class
     settings = config.load()
     if not settings.redis_url:
         print("zhifa worker: set ZHIFA_REDIS_URL (without Redis, jobs run inline in the web process)",
@@ -117,9 +119,23 @@ def cmd_worker(args) -> int:
     # have no interval and are queued again at once, and the scheduler is a
     # forked process that would inherit the pipes of a LibreOffice start
     # under way in another thread (Popen then waits for that process to end).
-    worker = SimpleWorker(queues, connection=conn)
-    worker.work()
-    return 0
+    from redis.exceptions import ConnectionError as RedisDown, TimeoutError as RedisTimeout
+    pause = 1.0
+    while True:
+        started = time.monotonic()
+        try:
+            # returns on SIGTERM/SIGINT once the job under way is finished
+            worker_class()(queues, connection=conn).work()   # SimpleWorker, keeping each job's request id
+            return 0
+        except (RedisDown, RedisTimeout) as exc:
+            if time.monotonic() - started > 60:
+                pause = 1.0          # it had served a while: a new outage
+            # An outage or a restart of Redis: wait for it and serve again with a new registration (the
+            # old one may be gone with the data), in this process, whose LibreOffice stays warm. Exiting
+            # would stop `zhifa run`'s other processes too; the jobs live in the outbox meanwhile.
+            log.warning("worker: Redis unreachable (%s); reconnecting in %.0f s", exc, pause)
+            time.sleep(pause)
+            pause = min(pause * 2, 30.0)
 
 
 def cmd_fonts(_args) -> int:
@@ -147,6 +163,78 @@ def cmd_check_templates(args) -> int:
 def cmd_search(args) -> int:
     from services.search.reindex import cli
     return cli(args.action)
+
+
+def cmd_migrate(args) -> int:
+    """Each chosen service's database up to the newest revision (adopting one made before
+    migrations); with --check, only say where each stands (exit 1 when one is behind);
+    with --revision, write the next revision of one service from its models (developers)."""
+    from shared.db import make_engine
+    from shared.migrate import Migrations
+    services = available_services() if args.service == "all" else [args.service]
+    if args.service not in ("all", *available_services()):
+        raise UsageError(f"the {args.service} service is not in this build")
+    if args.revision is not None:
+        if len(services) != 1:
+            raise UsageError("--revision writes one service's revision: name the service")
+        print(Migrations(services[0]).new_revision(args.revision))
+        return 0
+    settings = config.load()
+    behind = 0
+    for service in services:
+        migrations = Migrations(service)
+        engine = make_engine(settings.database_url(service))
+        try:
+            if args.check:
+                with engine.connect() as conn:
+                    status = migrations.status(conn)
+                behind += not status.up_to_date
+                state = "up to date" if status.up_to_date else "behind: run `zhifa migrate " + service + "`"
+                print(f"{service}: {status.current or ('unversioned' if status.unversioned else 'empty')}"
+                      f" (head {status.head}, {state})")
+                continue
+            before, after = migrations.upgrade(engine)
+        finally:
+            engine.dispose()
+        was = before.current or ("made before migrations, adopted" if before.unversioned else "empty")
+        print(f"{service}: {was} -> {after.current}" + ("  (already up to date)" if before.up_to_date else ""))
+    return 1 if behind else 0
+def cmd_fsck(args) -> int:
+    """Blobs no row names (a crash between writing a blob and committing its row) and rows whose
+    blob is missing; with --delete, orphans older than the grace period are removed. Exit 1 while
+    anything is left to repair."""
+    from shared.blobstore import fsck, open_store, utc
+    from shared.db import make_engine
+    settings = config.load()
+    columns = getattr(importlib.import_module(f"services.{args.service}.models"), "BLOB_COLUMNS", ())
+    if not columns:
+        print(f"{args.service}: stores no blobs, nothing to check")
+        return 0
+    url = settings.database_url(args.service)
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+        raise UsageError(f"{url}: no such database (has the {args.service} service run with this configuration?)")
+    engine = make_engine(url)
+    try:
+        from sqlalchemy import inspect
+        missing = sorted({c.table.name for c in columns} - set(inspect(engine).get_table_names()))
+        if missing:
+            raise UsageError(f"the {args.service} database has no table {', '.join(missing)} "
+                             "(has the service run with this configuration?)")
+        store = open_store(settings, args.service)
+        report = fsck(store, engine.connect, columns, delete=args.delete, grace_seconds=args.grace)
+    finally:
+        engine.dispose()
+    for sha, where in report.missing:
+        print(f"missing {sha}  named by {where}")
+    deleted = set(report.deleted)
+    for info in report.orphans:
+        state = "deleted" if info.sha256 in deleted else (
+            f"kept: younger than {args.grace:g} s" if args.delete else "orphan")
+        print(f"orphan  {info.sha256}  {info.size} bytes  written {utc(info.modified)}  {state}")
+    aborted = f", {report.aborted_uploads} incomplete uploads aborted" if report.aborted_uploads else ""
+    print(f"{args.service}: {report.blobs} blobs in {store.describe()}, {len(report.orphans)} orphans "
+          f"({len(deleted)} deleted), {len(report.missing)} rows without their blob{aborted}")
+    return 0 if report.clean else 1
 
 
 def _demo_api_keys(settings) -> str:
@@ -200,9 +288,8 @@ def cmd_run(args) -> int:
     return max((p.returncode or 0) for p in procs) if procs else 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    level = os.environ.get("ZHIFA_LOG_LEVEL", "INFO").upper()
-    logs.setup(level)
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (also what tests/deploy checks the compose file's commands against)."""
     parser = argparse.ArgumentParser(prog="zhifa", description="zhifa 执法 services")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help="serve one service over HTTP")
@@ -222,15 +309,33 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_check_templates)
     p = sub.add_parser("fonts", help="install CJK font aliases for LibreOffice")
     p.set_defaults(func=cmd_fonts)
+    p = sub.add_parser("migrate", help="bring the services' databases to the newest schema (Alembic)")
+    p.add_argument("service", nargs="?", default="all", choices=[*SERVICES, "all"])
+    p.add_argument("--check", action="store_true", help="only show each database's revision; exit 1 if one is behind")
+    p.add_argument("--revision", metavar="MESSAGE",
+                   help="developers: write the next revision of SERVICE from the change in its models")
+    p.set_defaults(func=cmd_migrate)
     p = sub.add_parser("search", help="search service upkeep: rebuild the index, or take down expired decisions now")
     p.add_argument("action", choices=["reindex", "sweep"])
     p.set_defaults(func=cmd_search)
-    args = parser.parse_args(argv)
+    p = sub.add_parser("fsck", help="list blobs no row names and rows whose blob is missing; --delete removes orphans")
+    p.add_argument("service", choices=SERVICES)
+    p.add_argument("--delete", action="store_true", help="remove orphans older than the grace period")
+    p.add_argument("--grace", type=float, default=FSCK_GRACE_SECONDS, metavar="SECONDS",
+                   help=f"orphans younger than this may belong to a transaction in flight (default {FSCK_GRACE_SECONDS})")
+    p.set_defaults(func=cmd_fsck)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    level = os.environ.get("ZHIFA_LOG_LEVEL", "INFO").upper()
+    logs.setup(level, os.environ.get("ZHIFA_LOG_FORMAT", "json").strip().lower())
+    args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except Exception as exc:   # one line for the user; the traceback only when asked for
         log.debug("traceback", exc_info=True)
-        message = str(exc) if isinstance(exc, (UsageError, OSError, ValueError)) else f"{type(exc).__name__}: {exc}"
+        message = str(exc) if isinstance(exc, (UsageError, OSError, ValueError, SchemaError)) else f"{type(exc).__name__}: {exc}"
         print(f"zhifa {args.command}: {message}", file=sys.stderr)
         return 2
 

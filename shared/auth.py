@@ -34,7 +34,9 @@ class Principal:
         return f"{self.role}:{self.token_id}"
 
 
-def parse_keys(text: str, source: str) -> dict[str, str]:
+def parse_keys(text: str, source: str, min_length: int = 0) -> dict[str, str]:
+    """`min_length`: shorter tokens are refused (ValueError naming the source and the role,
+    never the token): a short token can be guessed."""
     keys: dict[str, str] = {}
     items = (item.strip() for line in text.splitlines() if not line.lstrip().startswith("#")
              for item in line.split(","))
@@ -45,20 +47,26 @@ def parse_keys(text: str, source: str) -> dict[str, str]:
         token, role = token.strip(), role.strip()
         if not sep or not token or role not in ROLES:
             raise ValueError(f"{source}: bad API key entry {item[:4]}…; expected token=role with role in {ROLES}")
+        if len(token) < min_length:
+            raise ValueError(f"{source}: the token of a {role} entry has {len(token)} characters, fewer than "
+                             f"{min_length} (ZHIFA_API_KEY_MIN_LENGTH); make one with "
+                             "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`")
         keys[token] = role
     return keys
 
 
 class ApiKeys:
-    def __init__(self, inline: str | None = None, file: Path | None = None):
-        self._inline = parse_keys(inline, "ZHIFA_API_KEYS") if inline else {}
+    def __init__(self, inline: str | None = None, file: Path | None = None, min_length: int = 0):
+        self._min_length = min_length
+        self._inline = parse_keys(inline, "ZHIFA_API_KEYS", min_length) if inline else {}
         self._file = Path(file) if file is not None else None
         self._file_keys: dict[str, str] = {}
         self._file_stamp: tuple | None = None
         self._lock = threading.Lock()
         if self._file is not None:
             self._file_stamp = self._stamp()
-            self._file_keys = parse_keys(self._file.read_text(encoding="utf-8"), str(self._file))  # bad at start: fail
+            # bad at start: fail
+            self._file_keys = parse_keys(self._file.read_text(encoding="utf-8"), str(self._file), min_length)
 
     def _stamp(self) -> tuple | None:
         try:
@@ -74,7 +82,8 @@ class ApiKeys:
             if stamp != self._file_stamp:
                 with self._lock:
                     try:
-                        keys = parse_keys(self._file.read_text(encoding="utf-8"), str(self._file)) if stamp else {}
+                        keys = (parse_keys(self._file.read_text(encoding="utf-8"), str(self._file), self._min_length)
+                                if stamp else {})
                     except (OSError, ValueError):
                         # Fail closed: a broken or vanished file grants nothing until it is fixed.
                         log.error("API keys file unreadable or invalid; its tokens are refused until it is fixed")

@@ -6,7 +6,7 @@ tests can set variables and build a fresh app.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 SERVICES = ("generator", "archive", "search")
@@ -59,6 +59,24 @@ class Settings:
     elasticsearch_url: str | None = None
     elasticsearch_analyzer: str = "cjk"
     search_rate_limit: str = "120 per minute"
+    # The HTTP edge (shared.web.serve): how long a client may take to send a request's head, how
+    # many connections one client address may hold, how many body bytes one address may have
+    # buffered at once (None: the service's largest body), sign-in attempts per client.
+    http_header_timeout: float = 10.0
+    http_connections_per_client: int = 32
+    http_body_bytes_per_client: int | None = None
+    login_rate_limit: str = "10 per minute"
+    api_key_min_length: int = 32
+    # Services whose URL was configured (ZHIFA_<SERVICE>_URL); the others answer with the address
+    # they are bound to (`with_bound_url`).
+    configured_urls: frozenset = frozenset(SERVICES)
+    # Blob storage on S3-compatible object storage (shared.blobstore) when the bucket is set,
+    # so that several hosts of a service share files; else files under the data directory.
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_region: str | None = None
 
     def service_url(self, service: str) -> str:
         """The configured base URL of a service (ZHIFA_<SERVICE>_URL), without a trailing slash:
@@ -68,11 +86,30 @@ class Settings:
             raise ValueError(f"unknown service {service!r}; expected one of {SERVICES}")
         return urls[service]
 
+    def with_bound_url(self, service: str, base_url: str) -> "Settings":
+        """These settings with `service` at `base_url` (the address it is served on), unless its
+        URL was configured; the search service's own verify page follows its bound address too."""
+        if service in self.configured_urls or service not in SERVICES:
+            return self
+        changes = {f"{service}_url": base_url.rstrip("/")}
+        if service == "search" and "public_verify" not in self.configured_urls:
+            changes["public_verify_url"] = f"{base_url.rstrip('/')}/verify"
+        return replace(self, **changes)
+
     def database_url(self, service: str) -> str:
         url = _env(f"ZHIFA_{service.upper()}_DATABASE_URL")
         if url:
             return url
         return f"sqlite:///{self.data_dir / service / 'db.sqlite3'}"
+
+    def s3_prefix(self, service: str) -> str:
+        """Where a service's blobs live in the bucket: ZHIFA_<SERVICE>_S3_PREFIX, else
+        `<ZHIFA_S3_PREFIX or the deployment>/<service>/` (services and deployments never share keys)."""
+        own = _env(f"ZHIFA_{service.upper()}_S3_PREFIX")
+        if own:
+            return own if own.endswith("/") else own + "/"
+        base = _env("ZHIFA_S3_PREFIX", self.deployment).strip("/")
+        return f"{base}/{service}/" if base else f"{service}/"
 
     def service_dir(self, service: str) -> Path:
         path = self.data_dir / service
@@ -128,4 +165,18 @@ def load() -> Settings:
         elasticsearch_url=_env("ZHIFA_ELASTICSEARCH_URL"),
         elasticsearch_analyzer=_env("ZHIFA_ELASTICSEARCH_ANALYZER", "cjk"),
         search_rate_limit=_env("ZHIFA_SEARCH_RATE_LIMIT", "120 per minute"),
+        http_header_timeout=float(_env("ZHIFA_HTTP_HEADER_TIMEOUT", "10")),
+        http_connections_per_client=int(_env("ZHIFA_HTTP_CONNECTIONS_PER_CLIENT", "32")),
+        http_body_bytes_per_client=(int(_env("ZHIFA_HTTP_BODY_BYTES_PER_CLIENT"))
+                                    if _env("ZHIFA_HTTP_BODY_BYTES_PER_CLIENT") else None),
+        login_rate_limit=_env("ZHIFA_LOGIN_RATE_LIMIT", "10 per minute"),
+        api_key_min_length=int(_env("ZHIFA_API_KEY_MIN_LENGTH", "32")),
+        configured_urls=frozenset(
+            [s for s in SERVICES if _env(f"ZHIFA_{s.upper()}_URL")]
+            + (["public_verify"] if _env("ZHIFA_PUBLIC_VERIFY_URL") else [])),
+        s3_bucket=_env("ZHIFA_S3_BUCKET"),
+        s3_endpoint_url=_env("ZHIFA_S3_ENDPOINT_URL"),
+        s3_access_key_id=_env("ZHIFA_S3_ACCESS_KEY_ID"),
+        s3_secret_access_key=_env("ZHIFA_S3_SECRET_ACCESS_KEY"),
+        s3_region=_env("ZHIFA_S3_REGION"),
     )

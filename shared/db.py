@@ -82,7 +82,8 @@ def _enable_wal(cursor) -> None:
 
 
 def create_schema(engine: Engine, metadata) -> None:
-    """Create missing tables. A web process and its workers start together, so
+    """Create missing tables: for scratch tables in tests. The services' own databases are made and
+    changed by their migrations only (shared/migrate.py). Processes may start together, so
     on PostgreSQL the creation is serialised by an advisory lock (two
     concurrent CREATE TABLEs of the same name fail); SQLite's BEGIN IMMEDIATE
     serialises it already."""

@@ -5,7 +5,8 @@ call the generator), over HTTP with httpx.
 - timeouts on connect and on each read;
 - one retry when the connection could not be made (the request never left),
   and for idempotent methods (GET, HEAD, PUT, DELETE) also when the answer
-  was lost; a POST that may have reached the server is never sent twice;
+  was lost; a POST that may have reached the server is never sent twice, and
+  nothing is sent again after a read timeout (the caller would wait twice);
 - the caller's request id (X-Request-ID) is passed on, so one id follows a
   request through every service's logs;
 - what goes wrong upstream becomes our own problem: unreachable or
@@ -102,6 +103,8 @@ class ServiceClient:
                         fh.write(chunk)
                 except BaseException as exc:
                     target.unlink(missing_ok=True)
+                    if isinstance(exc, httpx.TimeoutException):
+                        raise self._timed_out(exc) from exc
                     if isinstance(exc, httpx.TransportError):
                         raise self._unavailable(exc) from exc
                     raise
@@ -131,7 +134,11 @@ class ServiceClient:
                 return self._client.send(request, stream=stream)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 failure = exc                      # never reached the server: safe to send again
-            except httpx.TransportError as exc:    # sent, then the answer was lost or late
+            except httpx.TimeoutException as exc:
+                # Reached it and no answer within the read timeout: a second wait would double the
+                # caller's (2 min for the archive), and the server is busy or hung, not flaky.
+                raise self._timed_out(exc)
+            except httpx.TransportError as exc:    # sent, then the answer was lost
                 if method not in IDEMPOTENT:
                     raise self._unavailable(exc)
                 failure = exc
@@ -172,6 +179,12 @@ class ServiceClient:
         log.warning("%s unreachable: %s: %s", self.service, type(exc).__name__, exc)
         return Problem(503, "upstream-unavailable", f"{_name(self.service)}暂不可用",
                        f"暂时无法连接{_name(self.service)}，请稍后重试。")
+
+
+    def _timed_out(self, exc: Exception) -> Problem:
+        log.warning("%s did not answer in time: %s", self.service, type(exc).__name__)
+        return Problem(504, "upstream-timeout", f"{_name(self.service)}未及时答复",
+                       f"{_name(self.service)}在规定时间内没有答复，请稍后重试。")
 
 
 def _name(service: str) -> str:

@@ -20,6 +20,8 @@ and handed out again by the next drain, which every web process and worker
 runs every few seconds. A row handed out but not yet started holds a longer
 lease (`dispatch_lease`: a queue busy with long jobs must not make it look
 lost); past it, the job is taken for lost with Redis and handed out again.
+A restarted Redis (a new run_id) may have lost what it held: the loop then
+hands out again at once every row handed out and not started.
 A runner only starts a row no live runner holds, so a row handed out twice
 runs once; the task must be idempotent all the same (it is run again after
 a crash). Attempts count runs started: after `max_attempts` the row is given
@@ -135,6 +137,7 @@ class Outbox:
         self._wake = threading.Event()          # wake(): drain now on the loop's thread
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._queue_server: str | None = None   # the queue server the loop last saw (see _queue_restarted)
 
     # --- handing out -------------------------------------------------------
 
@@ -274,6 +277,16 @@ class Outbox:
         housekept = None
         while not self._stop.is_set():
             self._wake.clear()
+            if self._queue_restarted():
+                # Redis restarted (after an outage, a failover): what was handed to it and not started
+                # may be gone with it. Hand it out again now, not a dispatch lease (2 min) later; a
+                # row that was not lost runs once all the same.
+                try:
+                    log.warning("outbox: the queue server restarted; handing out again %d unstarted jobs",
+                                self.release_unstarted())
+                except Exception:
+                    log.warning("outbox: cannot release unstarted jobs; their dispatch lease will",
+                                exc_info=True)
             self.kick()
             if housekept is None or time.monotonic() - housekept >= 60:
                 housekept = time.monotonic()
@@ -284,6 +297,15 @@ class Outbox:
                     except Exception:
                         log.warning("outbox housekeeping %r failed", task, exc_info=True)
             self._wake.wait(self.drain_seconds)
+
+    def _queue_restarted(self) -> bool:
+        """True when the queue server is another than the loop last saw; never raises."""
+        try:
+            server = getattr(self.jobs, "server_id", lambda: None)()
+        except Exception:
+            return False                       # unreachable: the drain retries and says so
+        last, self._queue_server = self._queue_server, server or self._queue_server
+        return last is not None and server is not None and server != last
 
     def stop(self) -> None:
         self._stop.set()

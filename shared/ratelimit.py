@@ -34,9 +34,10 @@ def install(app: Flask, settings: Settings) -> Limiter:
     return limiter
 
 
-def limit(app: Flask, endpoint: str, rate: str) -> None:
+def limit(app: Flask, endpoint: str, rate: str, methods: list[str] | None = None) -> None:
     """Limit one registered endpoint per client, e.g. rate="30 per minute"
-    (the `limits` notation). Call after registering the blueprint.
+    (the `limits` notation), counting only `methods` when given (a sign-in page's
+    POST, not its GET). Call after registering the blueprint.
 
     A caller with a valid API token is not limited: it is one of our services
     or a case system, accountable by its token, and the search service's
@@ -47,4 +48,5 @@ def limit(app: Flask, endpoint: str, rate: str) -> None:
 
     def has_token() -> bool:
         return keys.role(request.headers.get("Authorization")) is not None
-    app.view_functions[endpoint] = limiter.limit(rate, exempt_when=has_token)(app.view_functions[endpoint])
+    app.view_functions[endpoint] = limiter.limit(rate, exempt_when=has_token, methods=methods)(
+        app.view_functions[endpoint])

@@ -26,7 +26,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from shared import logs
 from shared.auth import ApiKeys, Principal
-from shared.config import Settings
+from shared.config import SERVICES, Settings
 from shared.problems import FieldError, Problem, invalid, invalid_field
 
 log = logging.getLogger("zhifa.web")
@@ -159,6 +159,7 @@ def requires(*roles: str) -> Callable:
             keys: ApiKeys = current_app.extensions["zhifa.api_keys"]
             g.principal = keys.authenticate(request.headers.get("Authorization"), roles)
             return view(*args, **kwargs)
+        wrapper.zhifa_roles = roles     # read by the server's EdgeRules, which refuses a body before reading it
         return wrapper
     return decorate
 
@@ -195,7 +196,8 @@ def create_base_app(service: str, settings: Settings, openapi: dict,
     app.json.ensure_ascii = False
     app.extensions["zhifa.service"] = service
     app.extensions["zhifa.settings"] = settings
-    app.extensions["zhifa.api_keys"] = ApiKeys(settings.api_keys, settings.api_keys_file)
+    app.extensions["zhifa.api_keys"] = ApiKeys(settings.api_keys, settings.api_keys_file,
+                                               min_length=settings.api_key_min_length)
 
     registry = CollectorRegistry()
     requests_total = Counter("zhifa_http_requests_total", "HTTP requests", ["service", "endpoint", "status"],
@@ -203,6 +205,9 @@ def create_base_app(service: str, settings: Settings, openapi: dict,
     latency = Histogram("zhifa_http_request_seconds", "HTTP request latency", ["service", "endpoint"],
                         registry=registry)
     app.extensions["zhifa.metrics"] = registry
+    app.extensions["zhifa.edge_refusals"] = Counter(
+        "zhifa_http_edge_refusals_total", "Requests and connections refused by the server before the app saw them",
+        ["service", "reason"], registry=registry)
 
     @app.before_request
     def _start_request():
@@ -272,6 +277,7 @@ def create_base_app(service: str, settings: Settings, openapi: dict,
         return jsonify(status="ready" if ready else "not-ready", checks=checks), (200 if ready else 503)
 
     @app.get("/metrics")
+    @requires("admin")      # issuance volumes are not public: Prometheus scrapes with an admin token
     def metrics():
         return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
@@ -282,47 +288,325 @@ def create_base_app(service: str, settings: Settings, openapi: dict,
     return app
 
 
+class _JobsCollector:
+    """/metrics figures of a service's background jobs, read when scraped: runs by job and
+    outcome, seconds by job (every worker's, from Redis, under RQ), and jobs still queued."""
+
+    def __init__(self, service: str, jobs):
+        self.service, self.jobs = service, jobs
+
+    def _families(self):
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+        return (CounterMetricFamily("zhifa_jobs", "Background jobs run, by job and outcome",
+                                    labels=["service", "job", "outcome"]),
+                CounterMetricFamily("zhifa_job_seconds", "Seconds spent in background jobs", labels=["service", "job"]),
+                GaugeMetricFamily("zhifa_jobs_queued", "Jobs waiting for a worker", labels=["service"]))
+
+    def describe(self):
+        return list(self._families())
+
+    def collect(self):
+        runs, seconds, queued = self._families()
+        try:
+            figures = self.jobs.figures.read()
+            for key, value in sorted(figures.items()):
+                job, _, what = key.partition("|")
+                if what == "seconds":
+                    seconds.add_metric([self.service, job], value)
+                else:
+                    runs.add_metric([self.service, job, what], value)
+            if self.jobs.mode == "rq":
+                queued.add_metric([self.service], self.jobs.queue().count)
+        except Exception:   # Redis down: /readyz says so; /metrics still answers
+            log.warning("job figures unavailable", exc_info=True)
+        return [runs, seconds, queued]
+
+
+def readiness_of(engine, jobs, blobs=None) -> dict[str, Callable[[], None]]:
+    """/readyz checks of the parts every service needs: its database, Redis when its jobs
+    go through it, and its blob store when the store can tell (`check()`: S3 reachable and
+    writable, a local directory writable). A service adds its own (LibreOffice, the index)."""
+    from shared.db import ping
+    checks: dict[str, Callable[[], None]] = {"database": lambda: ping(engine)}
+    if jobs.mode == "rq":
+        checks["redis"] = jobs.ping
+    if callable(getattr(blobs, "check", None)):
+        checks["blobs"] = blobs.check
+    return checks
+
+
+def observe_jobs(app: Flask, jobs) -> None:
+    """Add the service's background jobs (shared.jobs.Jobs) to its /metrics."""
+    app.extensions["zhifa.metrics"].register(_JobsCollector(app.extensions["zhifa.service"], jobs))
+
+
 def too_large(limit: int) -> Problem:
     return Problem(413, "payload-too-large", "请求体过大", f"请求体超过 {limit} 字节的上限。",
                    [FieldError("body", f"请求体不能超过 {limit} 字节。")])
 
 
 # --- Serving -----------------------------------------------------------------
-# waitress, configured so that an attacker's huge bodies, idle sockets or odd
-# bytes neither fill the disk, starve the service nor get a plain-text answer.
+# waitress, configured so that an attacker's huge bodies, idle or dribbling
+# sockets or odd bytes neither fill the disk, starve the service nor get a
+# plain-text answer. waitress buffers a whole body (to a temp file past 512 KB)
+# before the app sees the request, so what can be decided from the request's
+# head (route, token, the route's own size limit, the client's share of temp
+# space) is decided by the server as soon as the head is parsed, and the body
+# is then never stored.
+
+import collections                                       # noqa: E402
+import copy                                              # noqa: E402
+import functools                                         # noqa: E402
+import socket                                            # noqa: E402
+from http import HTTPStatus                              # noqa: E402
 
 from waitress import wasyncore                          # noqa: E402
 from waitress.channel import HTTPChannel                 # noqa: E402
 from waitress.parser import HTTPRequestParser            # noqa: E402
 from waitress.server import BaseWSGIServer, create_server  # noqa: E402
-from waitress.task import ErrorTask                      # noqa: E402
+from waitress.task import ErrorTask, WSGITask            # noqa: E402
+from waitress.utilities import RequestEntityTooLarge as RequestEntityTooLargeError  # noqa: E402
+from werkzeug.exceptions import MethodNotAllowed, NotFound  # noqa: E402
+from werkzeug.routing import RequestRedirect             # noqa: E402
 
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
+_JSON_OR_FORM = re.compile(r"^\s*(application/([\w.+-]*\+)?json|application/x-www-form-urlencoded)\s*(;|$)", re.I)
+# After answering a refused request, what the client still sends is read and
+# dropped for this long (never stored), so that closing does not reset the
+# connection and throw away the answer before the client reads it.
+LINGER_SECONDS = 2.0
 
 
-class _Utf8UriParser(HTTPRequestParser):
-    """Some clients send a query's UTF-8 bytes unencoded
-    (`?number=鞍审批罚决字〔2026〕第1号`). waitress's split_uri hands the raw
-    bytes to urlsplit, which refuses non-ASCII ("Bad URI"); percent-encoding
-    those bytes first lets the app read them as UTF-8, as if the client had
-    encoded them."""
+def body_limit(app: Flask, endpoint: str, limit: int) -> None:
+    """The largest body `endpoint` accepts, which the server enforces from the
+    Content-Length header before reading any of it. Endpoints not declared take
+    settings.max_body_bytes for JSON and form bodies, the app's largest body else."""
+    app.extensions.setdefault("zhifa.body_limits", {})[endpoint] = limit
+
+
+def edge_check(app: Flask, endpoint: str, check: Callable[[dict], Problem | None]) -> None:
+    """One more check the server makes from the head of a request with a body to
+    `endpoint`, before reading the body: `check(headers)` (waitress's form: upper
+    case, "_" for "-", e.g. COOKIE) returns the problem to answer, or None."""
+    app.extensions.setdefault("zhifa.edge_checks", {})[endpoint] = check
+
+
+def signed_session_check(app: Flask, key: str = "sid") -> Callable[[dict], Problem | None]:
+    """For pages behind a sign-in: the request must carry the app's session cookie,
+    validly signed and naming a session (`key`); whether that session is still open
+    is the page's own check, once the request reaches it."""
+    from werkzeug.http import parse_cookie
+
+    def check(headers: dict) -> Problem | None:
+        value = parse_cookie(headers.get("COOKIE", "")).get(app.config["SESSION_COOKIE_NAME"])
+        serializer = app.session_interface.get_signing_serializer(app)
+        try:
+            data = serializer.loads(value, max_age=int(app.permanent_session_lifetime.total_seconds())) \
+                if value and serializer else {}
+        except Exception:   # bad signature, expired, garbage: not signed in
+            data = {}
+        if not isinstance(data, dict) or not data.get(key):
+            return Problem(401, "not-signed-in", "未认证", "请先登录后再上传。")
+        return None
+    return check
+
+
+class EdgeRules:
+    """What the server decides from a request's head alone, before reading a
+    byte of its body: the route (404/405), the caller's token where the route
+    requires one (401/403, as `requires` would answer) and the route's own
+    body limit (413). Runs on the server's event loop: no I/O but the stat of
+    the keys file that ApiKeys does on every use."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.keys: ApiKeys = app.extensions["zhifa.api_keys"]
+        self.settings: Settings = app.extensions["zhifa.settings"]
+        self.largest = app.config["MAX_CONTENT_LENGTH"]
+        self.limits: dict[str, int] = app.extensions.setdefault("zhifa.body_limits", {})
+        self.checks: dict[str, Callable] = app.extensions.setdefault("zhifa.edge_checks", {})
+        self.adapter = app.url_map.bind("localhost")
+
+    def limit_for(self, endpoint: str | None, content_type: str) -> int:
+        limit = self.limits.get(endpoint, self.largest)
+        if _JSON_OR_FORM.match(content_type or ""):       # json_body and forms keep the small limit
+            limit = min(limit, self.settings.max_body_bytes)
+        return limit
+
+    def check(self, method: str, path: str, headers: dict, length: int | None) -> tuple[Problem | None, dict, int]:
+        """(refusal or None, headers for the refusal, the body limit of the route). `length`
+        is the declared Content-Length, None for a chunked body. `headers` as waitress keeps them."""
+        endpoint = None
+        try:
+            endpoint, _ = self.adapter.match(path, method)
+        except MethodNotAllowed as exc:
+            return (Problem(405, "http-405", _HTTP_TITLES[405], f"此地址不支持 {method} 方法。"),
+                    {"Allow": ", ".join(sorted(exc.valid_methods or []))}, 0)
+        except NotFound:
+            return Problem(404, "http-404", _HTTP_TITLES[404]), {}, 0
+        except (RequestRedirect, HTTPException):
+            pass                                # the app answers these itself
+        roles = getattr(self.app.view_functions.get(endpoint), "zhifa_roles", None)
+        if roles is not None:
+            try:
+                self.keys.authenticate(headers.get("AUTHORIZATION"), roles)
+            except Problem as problem:
+                return problem, ({"WWW-Authenticate": 'Bearer realm="zhifa"'} if problem.status == 401 else {}), 0
+        if endpoint in self.checks:
+            problem = self.checks[endpoint](headers)
+            if problem is not None:
+                return problem, {}, 0
+        limit = self.limit_for(endpoint, headers.get("CONTENT_TYPE", ""))
+        if length is not None and length > limit:
+            return too_large(limit), {}, limit
+        return None, {}, limit
+
+
+class _Edge:
+    """Per-server state of the edge: the rules, and per client address the open
+    connections and the body bytes being buffered (each body counted by its
+    declared length, or by its route's limit when chunked, until its request is done)."""
+
+    def __init__(self, app: Flask, settings: Settings):
+        self.rules = EdgeRules(app)
+        self.service = app.extensions.get("zhifa.service", "app")
+        self.header_timeout = settings.http_header_timeout
+        self.connections_per_client = settings.http_connections_per_client
+        self.body_bytes_per_client = settings.http_body_bytes_per_client or app.config["MAX_CONTENT_LENGTH"]
+        self.connections: collections.Counter = collections.Counter()
+        self.body_bytes: collections.Counter = collections.Counter()
+        self.lock = threading.Lock()
+        self.refusals = app.extensions.get("zhifa.edge_refusals")
+
+    def refused(self, reason: str) -> None:
+        if self.refusals is not None:
+            self.refusals.labels(self.service, reason).inc()
+
+    def reserve(self, client: str, amount: int) -> bool:
+        with self.lock:
+            if self.body_bytes[client] + amount > self.body_bytes_per_client:
+                return False
+            self.body_bytes[client] += amount
+            return True
+
+    def release(self, client: str, amount: int) -> None:
+        with self.lock:
+            self.body_bytes[client] -= amount
+            if self.body_bytes[client] <= 0:
+                del self.body_bytes[client]
+
+
+class _Refusal:
+    """A request refused from its head: what waitress's error task reads (code,
+    reason) and the problem and headers it answers with."""
+
+    def __init__(self, problem: Problem, headers: dict | None = None):
+        self.problem, self.headers = problem, headers or {}
+        self.code, self.reason = problem.status, HTTPStatus(problem.status).phrase
+
+
+class _EdgeParser(HTTPRequestParser):
+    """waitress's parser, plus: raw UTF-8 in the request line read as UTF-8,
+    and the edge's decision once the head is parsed. A refused request's body
+    is never stored, nor parsed as a next request."""
+
+    reserved = 0
+
+    def __init__(self, adj, channel: "_Channel | None" = None):
+        super().__init__(adj)
+        self.channel = channel
+        self.started = time.monotonic()
+        if channel is not None:
+            channel.head_started = self.started
 
     def parse_header(self, header_plus: bytes) -> None:
+        # Some clients send a query's UTF-8 bytes unencoded (`?number=鞍审批罚决字〔2026〕第1号`);
+        # waitress's split_uri refuses non-ASCII ("Bad URI"): percent-encode those bytes first.
         end = header_plus.find(b"\r\n")
         if end > 0:
             first = _NON_ASCII.sub(lambda m: b"%%%02X" % m[0][0], header_plus[:end])
             header_plus = first + header_plus[end:]
         super().parse_header(header_plus)
 
+    def received(self, data: bytes) -> int:
+        if self.completed and self.error is not None:
+            return len(data)
+        had_head = self.headers_finished
+        consumed = super().received(data)
+        if self.channel is None:
+            return consumed
+        if self.headers_finished and not had_head:
+            self.channel.heads += 1
+            if self.error is None and (self.content_length > 0 or self.chunked):
+                self._decide()
+        if self.error is not None:
+            if isinstance(self.error, RequestEntityTooLargeError):    # past the largest body, or a chunked one past its route's
+                self.error = _Refusal(too_large(self.adj.max_request_body_size - 1))
+            # Whatever else this read brought is the refused body: dropped, not parsed as a next request.
+            self.expect_continue = False          # nor invited (100 Continue)
+            self.channel.discarding = True
+            self.close()                          # its buffer and its share go before the answer
+            consumed = len(data)
+        return consumed
+
+    def _decide(self) -> None:
+        edge: _Edge = self.channel.server.zhifa_edge
+        path = self.path.encode("latin-1").decode("utf-8", "replace")
+        length = None if self.chunked else self.content_length
+        problem, headers, limit = edge.rules.check(self.command, path, self.headers, length)
+        reason = f"http-{problem.status}" if problem else None
+        if problem is None:
+            amount = limit if self.chunked else self.content_length
+            if edge.reserve(self.channel.client, amount):
+                self.reserved = amount
+                if self.chunked:     # waitress checks a chunked body as it comes, against this
+                    self.adj = copy.copy(self.adj)
+                    self.adj.max_request_body_size = limit + 1
+                return
+            problem = Problem(429, "too-much-uploading", _HTTP_TITLES[429],
+                              f"来自同一地址、正在接收的请求体已达 {edge.body_bytes_per_client} 字节的上限，"
+                              "请待之前的上传完成后重试。")
+            headers, reason = {"Retry-After": "10"}, "client-body-budget"
+        edge.refused(reason)
+        log.info("refused %s %s from %s before reading its body (%d bytes declared): %d",
+                 self.command, path[:200], self.channel.client, self.content_length, problem.status)
+        self.error = _Refusal(problem, headers)
+        self.completed = True
+
+    def release(self) -> None:
+        """Give the client's share back (idempotent)."""
+        if self.reserved:
+            self.channel.server.zhifa_edge.release(self.channel.client, self.reserved)
+            self.reserved = 0
+
+    def close(self) -> None:
+        self.release()
+        super().close()
+
+
+class _Task(WSGITask):
+    """The app's answer; the body's share is given back before the client can see
+    it (waitress closes the request a moment after), so a client sending one upload
+    after another is never refused for the one just answered."""
+
+    def write(self, data):
+        if not self.wrote_header:
+            self.request.release()
+        return super().write(data)
+
 
 class _ProblemErrorTask(ErrorTask):
-    """Errors waitress answers itself (413 before reading the body, 400 for
-    a malformed request) as problem+json, like the app's own."""
+    """Errors answered without the app (a request refused from its head, a
+    malformed request) as problem+json, like the app's own."""
 
     def execute(self) -> None:
         error = self.request.error
-        problem = Problem(error.code, f"http-{error.code}", _HTTP_TITLES.get(error.code, "请求失败"),
-                          "请求体超过上限，未予读取。" if error.code == 413 else "请求格式不符合 HTTP 规范。")
+        if isinstance(error, _Refusal):
+            problem = error.problem
+            self.response_headers.extend(error.headers.items())
+        else:
+            problem = Problem(error.code, f"http-{error.code}", _HTTP_TITLES.get(error.code, "请求失败"),
+                              "请求体超过上限，未予读取。" if error.code == 413 else "请求格式不符合 HTTP 规范。")
         body = problem_json_bytes(problem)
         self.status = f"{error.code} {error.reason}"
         self.response_headers.append(("Content-Type", PROBLEM_JSON + "; charset=utf-8"))
@@ -331,9 +615,136 @@ class _ProblemErrorTask(ErrorTask):
         self.write(body)
 
 
+_TOO_MANY_CONNECTIONS = None
+
+
+def _too_many_connections() -> bytes:
+    global _TOO_MANY_CONNECTIONS
+    if _TOO_MANY_CONNECTIONS is None:
+        body = problem_json_bytes(Problem(429, "too-many-connections", _HTTP_TITLES[429],
+                                          "来自同一地址的连接数已达上限，请关闭空闲连接后重试。"))
+        _TOO_MANY_CONNECTIONS = (b"HTTP/1.1 429 Too Many Requests\r\nContent-Type: " + PROBLEM_JSON.encode()
+                                 + b"; charset=utf-8\r\nRetry-After: 10\r\nConnection: close\r\n"
+                                 + b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    return _TOO_MANY_CONNECTIONS
+
+
 class _Channel(HTTPChannel):
-    parser_class = _Utf8UriParser
+    """A connection, with the edge's bounds: connections per client address,
+    time to send a request's head (`_maintenance`), and a short lingering
+    close after a refusal."""
+
+    task_class = _Task
     error_task_class = _ProblemErrorTask
+    discarding = False          # a refused request's body may still be arriving: drop it
+    linger_until: float | None = None
+    counted = False
+    heads = 0                   # request heads received on this connection
+
+    def __init__(self, server, sock, addr, adj, map=None):
+        self.parser_class = functools.partial(_EdgeParser, channel=self)
+        self.head_started = time.monotonic()
+        super().__init__(server, sock, addr, adj, map=map)
+        edge: _Edge = server.zhifa_edge
+        self.client = addr[0] if isinstance(addr, tuple) else str(addr)
+        with edge.lock:
+            edge.connections[self.client] += 1
+            self.counted = True
+            over = 0 < edge.connections_per_client < edge.connections[self.client]
+        if over:
+            edge.refused("connections-per-client")
+            try:
+                sock.send(_too_many_connections())    # best effort: it fits an empty send buffer
+            except OSError:
+                pass
+            self.close()
+
+    def del_channel(self, map=None):
+        if self.counted:
+            edge: _Edge = self.server.zhifa_edge
+            with edge.lock:
+                edge.connections[self.client] -= 1
+                if edge.connections[self.client] <= 0:
+                    del edge.connections[self.client]
+            self.counted = False
+        super().del_channel(map)
+
+    def readable(self):
+        return True if self.linger_until is not None else super().readable()
+
+    def writable(self):
+        return self.will_close if self.linger_until is not None else super().writable()
+
+    def handle_read(self):
+        if self.linger_until is None:
+            return super().handle_read()
+        try:
+            self.recv(self.adj.recv_bytes)       # dropped; EOF or an error closes (handle_close)
+        except OSError:
+            self.close()
+
+    def handle_write(self):
+        if self.linger_until is None:
+            return super().handle_write()
+        self.close()
+
+    def handle_close(self):
+        if self.discarding and self.connected and self.linger_until is None and not self.requests:
+            # The refusal is sent: stop writing, keep reading (and dropping) for a moment.
+            with self.outbuf_lock:
+                for outbuf in self.outbufs:
+                    outbuf.close()
+                self.total_outbufs_len = 0
+            try:
+                self.socket.shutdown(socket.SHUT_WR)
+            except OSError:
+                return self.close()
+            self.linger_until = time.monotonic() + LINGER_SECONDS
+            self.will_close = self.close_when_flushed = False
+            return None
+        return self.close()
+
+    def close(self):
+        if self.request is not None:     # a half-received body: its temp file and its share go now
+            self.request.close()
+        if self.linger_until is not None:
+            wasyncore.dispatcher.close(self)
+        else:
+            super().handle_close()
+
+
+def _maintenance(server: BaseWSGIServer, now: float) -> None:
+    """waitress's idle timeout (which every byte restarts), plus: a request's
+    head must arrive whole within settings.http_header_timeout of its first
+    byte (of the connection, for its first request), and a lingering close ends."""
+    BaseWSGIServer.maintenance(server, now)
+    edge: _Edge = server.zhifa_edge
+    mono, slow = time.monotonic(), 0
+    for channel in list(server.active_channels.values()):
+        if getattr(channel, "linger_until", None) is not None:
+            if mono >= channel.linger_until:
+                channel.will_close = True
+            continue
+        request = channel.request
+        waiting_head = (request is not None and not request.headers_finished) or (
+            request is None and not channel.requests and not getattr(channel, "heads", 1))
+        if waiting_head and mono - getattr(channel, "head_started", mono) > edge.header_timeout:
+            channel.will_close = True
+            slow += 1
+    if slow:
+        edge.refused("slow-head")
+        log.warning("closed %d connection(s) that did not send a request head within %.0f s",
+                    slow, edge.header_timeout)
+
+
+def bound_url(host: str, port: int) -> str:
+    """http://host:port for the address a server is bound to; a wildcard address
+    becomes this machine's name (what other hosts can reach, at best)."""
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.getfqdn()
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def serve(app: Flask, host: str, port: int, threads: int = 8, stop_timeout: float = 10.0,
@@ -342,32 +753,42 @@ def serve(app: Flask, host: str, port: int, threads: int = 8, stop_timeout: floa
     """Serve `app` until SIGTERM or Ctrl-C, then stop accepting, let requests
     under way finish for at most `stop_timeout` seconds, and return.
 
-    Bodies past the app's MAX_CONTENT_LENGTH are refused from the
-    Content-Length header, before a byte is buffered. Idle or slow
-    connections are dropped after settings.http_channel_timeout and cannot
-    exceed settings.http_connection_limit. Proxy headers (X-Forwarded-*) are
-    dropped: absolute URLs come from configuration (`external_url`).
+    A request with a body is decided from its head (`EdgeRules`: route, token,
+    the route's body limit; and the client's share of buffered bodies) before
+    a byte of the body is stored. A request's head must arrive within
+    settings.http_header_timeout; idle connections are dropped after
+    settings.http_channel_timeout; one client address holds at most
+    settings.http_connections_per_client connections and all of them at most
+    settings.http_connection_limit. Proxy headers (X-Forwarded-*) are dropped:
+    absolute URLs come from configuration (`external_url`), or, when the
+    service's URL is not configured, from the address it is bound to.
     `ready(host, port)` is called once the socket listens.
     `signals=False` installs no SIGTERM handler (only the main thread may),
     so a test can serve from a thread and end serving by setting `stop`.
     """
     settings: Settings = app.extensions["zhifa.settings"]
+    service = app.extensions.get("zhifa.service", "app")
     socket_map: dict = {}
+    cleanup = max(1, int(min(settings.http_channel_timeout, settings.http_header_timeout) // 2))
     server = create_server(
-        app, map=socket_map, host=host, port=port, threads=threads,
-        ident=f"zhifa-{app.extensions.get('zhifa.service', 'app')}",
-        max_request_body_size=app.config["MAX_CONTENT_LENGTH"],
+        app, map=socket_map, host=host, port=port, threads=threads, ident=f"zhifa-{service}",
+        max_request_body_size=app.config["MAX_CONTENT_LENGTH"] + 1,
         # 1 MB per recv (waitress reads 64 KB): a 228 MB upload cost its loop 0.7 s of CPU, now 0.25 s
         recv_bytes=1024 * 1024,
         connection_limit=settings.http_connection_limit,
         channel_timeout=settings.http_channel_timeout,
-        cleanup_interval=max(1, min(30, settings.http_channel_timeout // 2)),
+        cleanup_interval=cleanup,
         asyncore_use_poll=True, clear_untrusted_proxy_headers=True)
     listeners = [s for s in socket_map.values() if isinstance(s, BaseWSGIServer)]
     for listener in listeners:
         listener.channel_class = _Channel
+        listener.zhifa_edge = _Edge(app, settings)
+        listener.maintenance = functools.partial(_maintenance, listener)
+    bound_host, bound_port = listeners[0].effective_host, listeners[0].effective_port
+    if service in SERVICES:
+        app.extensions["zhifa.settings"] = settings.with_bound_url(service, bound_url(bound_host, bound_port))
     if ready:
-        ready(listeners[0].effective_host, listeners[0].effective_port)
+        ready(bound_host, bound_port)
 
     stopping = stop or threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stopping.set()) if signals else None

@@ -27,8 +27,9 @@ from shared import config
 PG_ADMIN_URL = os.environ.get("ZHIFA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("ZHIFA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
-TOKENS = {"case-system": "test-case-token", "archivist": "test-archivist-token",
-          "publisher": "test-publisher-token", "admin": "test-admin-token"}
+# 32 characters or more: shorter tokens are refused at start (ZHIFA_API_KEY_MIN_LENGTH).
+TOKENS = {"case-system": "test-case-token-0123456789abcdefghij", "archivist": "test-archivist-token-0123456789abcdef",
+          "publisher": "test-publisher-token-0123456789abcdef", "admin": "test-admin-token-0123456789abcdefghi"}
 
 
 def auth(role: str = "case-system") -> dict:

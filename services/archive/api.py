@@ -1,6 +1,7 @@
 """Archive HTTP API (v1): parse, call the domain, shape the response."""
 from __future__ import annotations
 
+import unicodedata
 from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, jsonify, request, send_file
@@ -11,6 +12,7 @@ from services.archive.models import AuditLog, CaseFile, Item
 from services.archive.runtime import Runtime
 from services.archive.verification import max_verify_bytes
 from shared import audit
+from shared.blobstore import BlobStore, LocalBlobStore
 from shared.db import as_utc, reading
 from shared.paging import int_arg, page_args
 from shared.problems import conflict, invalid_field, not_found
@@ -24,6 +26,43 @@ ARCHIVISTS = ("archivist",)
 
 def _rt() -> Runtime:
     return current_app.extensions["zhifa.runtime"]
+
+
+def send_blob(blobs: BlobStore, sha: str, mimetype: str, download_name: str, conditional: bool = False) -> Response:
+    """A blob as a download. A local blob is sent as its file (ranges, sendfile); an S3 blob is streamed
+    through in 1 MB chunks, checked as it goes (a damaged one ends the response short, never whole);
+    with `conditional`, If-None-Match and one byte range (a resumed download) are answered from S3."""
+    if isinstance(blobs, LocalBlobStore):
+        return send_file(blobs.path(sha), mimetype=mimetype, as_attachment=True, download_name=download_name,
+                         etag=sha, conditional=conditional)
+    size = blobs.size(sha)
+    wanted = request.range if conditional and request.range is not None and request.range.units == "bytes" else None
+    if wanted is not None and request.if_range.etag not in (None, sha):
+        wanted = None                        # If-Range names another version: the whole file
+    if wanted is not None and request.if_none_match.contains(sha):
+        wanted = None                        # a 304 below
+    span = wanted.range_for_length(size) if wanted is not None and len(wanted.ranges) == 1 else None
+    if wanted is not None and len(wanted.ranges) == 1 and span is None:
+        resp = Response(status=416)
+        resp.headers["Content-Range"] = f"bytes */{size}"
+        return resp
+    if span is not None:
+        resp = Response(blobs.iter_range(sha, *span), status=206, mimetype=mimetype, direct_passthrough=True)
+        resp.content_length = span[1] - span[0]
+        resp.headers["Content-Range"] = f"bytes {span[0]}-{span[1] - 1}/{size}"
+    else:
+        resp = Response(blobs.iter_chunks(sha), mimetype=mimetype, direct_passthrough=True)
+        resp.content_length = size
+    if conditional:
+        resp.headers["Accept-Ranges"] = "bytes"
+    if download_name.isascii():          # as send_file names it
+        resp.headers.set("Content-Disposition", "attachment", filename=download_name)
+    else:
+        simple = unicodedata.normalize("NFKD", download_name).encode("ascii", "ignore").decode("ascii")
+        resp.headers.set("Content-Disposition", "attachment", filename=simple,
+                         **{"filename*": f"UTF-8''{quote(download_name, safe='!#$&+-.^_`|~')}"})
+    resp.set_etag(sha)
+    return resp.make_conditional(request) if conditional and span is None else resp
 
 
 def _iso(moment) -> str | None:
@@ -130,8 +169,7 @@ def item_original(case_file_id: str, item_id: str):
     item = next((i for i in cf.items if i.id == item_id), None)
     if item is None:
         raise not_found("卷内文件")
-    resp = send_file(_rt().blobs.path(item.original_sha256), mimetype=item.media_type, as_attachment=True,
-                     download_name=f"{item.id}.{item.format}", etag=item.original_sha256)
+    resp = send_blob(_rt().blobs, item.original_sha256, item.media_type, f"{item.id}.{item.format}")
     resp.headers["Cache-Control"] = "private, no-store"
     return resp
 
@@ -160,8 +198,7 @@ def sealed_pdf(case_file_id: str):
     cf = _rt().case_files.get(case_file_id)
     if cf.status != "sealed":
         raise conflict("case-file-not-sealed", "案卷尚未封存", "案卷封存后才能下载封存的 PDF。")
-    resp = send_file(_rt().blobs.path(cf.sealed_sha256), mimetype="application/pdf", as_attachment=True,
-                     download_name=f"{cf.id}.pdf", etag=cf.sealed_sha256, conditional=True)
+    resp = send_blob(_rt().blobs, cf.sealed_sha256, "application/pdf", f"{cf.id}.pdf", conditional=True)
     resp.headers["Content-Disposition"] = (f"attachment; filename=\"{cf.id}.pdf\"; "
                                            f"filename*=UTF-8''{quote(cf.archive_number + ' ' + cf.title + '.pdf')}")
     resp.headers["Cache-Control"] = "private, no-store"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import re
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -174,13 +175,17 @@ class Assembler:
         content_pages = bound[-1].last if bound else 0
         out = pikepdf.new()
         sources: list[pikepdf.Pdf] = []
+        held = ExitStack()
         try:
+            # The items' files for pikepdf, held until the file is saved (it reads pages lazily):
+            # the blobs themselves locally, temp copies fetched side by side from S3.
+            files = held.enter_context(self.blobs.local_copies(b.item.pdf_sha256 for b in bound if b.item.pdf_sha256))
             items: list[pikepdf.Pdf | None] = []
             geometry: list[tuple[float, float, int, list[float]]] = []   # per content page
             mounts: dict[int, PhotoCaption] = {}
             for index, b in enumerate(bound):
                 if b.item.pdf_sha256:
-                    pdf = pikepdf.open(self.blobs.path(b.item.pdf_sha256))
+                    pdf = pikepdf.open(files[b.item.pdf_sha256])
                     sources.append(pdf)
                     if len(pdf.pages) != b.last - b.first + 1:
                         raise ValueError(f"item {b.item.id} has {len(pdf.pages)} pages, {b.item.pages} recorded")
@@ -243,7 +248,9 @@ class Assembler:
             for pdf in sources:
                 pdf.close()
             out.close()
-        embed_originals(target, [(name, self.blobs, sha) for name, sha in placeholders])
+            held.close()
+        with self.blobs.local_copies(sha for _, sha in placeholders) as originals:
+            embed_originals(target, [(name, originals[sha]) for name, sha in placeholders])
         return Assembled(target, back_at[1], content_pages, back_at[1] - 1, signature_top)
 
     # -- page numbers ------------------------------------------------------------
@@ -439,9 +446,9 @@ def read_xmp_property(pdf: pikepdf.Pdf, name: str) -> str | None:
 
 # -- incremental embedding of originals --------------------------------------------
 
-def embed_originals(path: Path, originals: list[tuple[str, BlobStore, str]]) -> None:
+def embed_originals(path: Path, originals: list[tuple[str, Path]]) -> None:
     """Append one incremental update to `path` that fills each named
-    attachment's EmbeddedFile stream with its blob, streamed in chunks."""
+    attachment's EmbeddedFile stream with its original's file, streamed in chunks."""
     if not originals:
         return
     with pikepdf.open(path) as pdf:
@@ -462,14 +469,15 @@ def embed_originals(path: Path, originals: list[tuple[str, BlobStore, str]]) -> 
             out.write(data)
             position += len(data)
 
-        for name, blobs, sha in originals:
+        for name, source in originals:
             (number, generation), subtype = streams[name]
-            length = blobs.path(sha).stat().st_size
+            length = source.stat().st_size
             offsets[number] = (position + 1, generation)
             write(b"\n%d %d obj\n<< /Type /EmbeddedFile /Subtype %s /Length %d /Params << /Size %d /ModDate (%s) >> >>\nstream\n"
                   % (number, generation, subtype, length, length, moment.encode()))
-            for chunk in _chunks(blobs, sha):
-                write(chunk)
+            with open(source, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    write(chunk)
             write(b"\nendstream\nendobj\n")
         xref = position
         lines = [b"xref\n"]
@@ -489,10 +497,6 @@ def _embedded_files(pdf: pikepdf.Pdf) -> Iterator[tuple[str, pikepdf.Dictionary]
     names = pdf.Root.get("/Names", {}).get("/EmbeddedFiles", {}).get("/Names", [])
     for i in range(0, len(names), 2):
         yield str(names[i]), names[i + 1]
-
-
-def _chunks(blobs: BlobStore, sha: str) -> Iterator[bytes]:
-    yield from blobs.iter_chunks(sha)
 
 
 def _startxref(path: Path) -> int:

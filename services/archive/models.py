@@ -121,3 +121,9 @@ class PageSession(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# Every column that names a blob of the store (zhifa fsck: a blob none names is an orphan).
+# Not registry_sha256: the generator's record of a document, whose blob is pdf_sha256 here.
+BLOB_COLUMNS = (Item.__table__.c.original_sha256, Item.__table__.c.pdf_sha256, CaseFile.__table__.c.sealed_sha256,
+                Ledger.c.sha256)

@@ -23,7 +23,7 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Iterator
 
 from services.archive.assembly import attachment_name, compact_date, rendition_name
 from services.archive.case_files import CaseFileService
@@ -64,16 +64,18 @@ class PackageBuilder:
         renditions = self.case_files.renditions(case_file)
         payload += [(f"originals/{rendition_name(seq, renditions[item.id])}", renditions[item.id].original_sha256)
                     for seq, (item, _first, _last) in enumerate(bound, 1) if item.id in renditions]
-        with tempfile.TemporaryDirectory(dir=self.directory, prefix=".bag-") as tmp:
+        # Every blob's file at hand (temp copies fetched side by side when the blobs are on S3).
+        with self.blobs.local_copies(sha for _, sha in payload) as files, \
+                tempfile.TemporaryDirectory(dir=self.directory, prefix=".bag-") as tmp:
             eep_path = Path(tmp) / "eep.xml"
             with open(eep_path, "wb") as out:
-                self._eep(case_file, bound, name, out)
+                self._eep(case_file, bound, name, out, files)
             partial = Path(tmp) / "bag.tar"
             manifest: list[tuple[str, str]] = []
             octets = 0
             with tarfile.open(partial, "w", format=tarfile.PAX_FORMAT) as tar:
                 for path, sha in payload:
-                    with self.blobs.open(sha) as fh:
+                    with open(files[sha], "rb") as fh:
                         digest, size = _add(tar, f"{name}/data/{path}", fh)
                     if digest != sha:
                         raise IOError(f"blob {sha} is corrupt on disk")
@@ -87,7 +89,7 @@ class PackageBuilder:
                 for seq, (item, first, last) in enumerate(bound, 1):
                     path = Path(tmp) / "item.eep.xml"
                     with open(path, "wb") as out:
-                        self._item_eep(case_file, seq, item, first, last, renditions.get(item.id), out)
+                        self._item_eep(case_file, seq, item, first, last, renditions.get(item.id), out, files)
                     with open(path, "rb") as fh:
                         digest, size = _add(tar, f"{name}/data/{item_eep_name(seq)}", fh)
                     manifest.append((digest, f"data/{item_eep_name(seq)}"))
@@ -109,22 +111,22 @@ class PackageBuilder:
             os.chmod(partial, FILE_MODE)
             os.replace(partial, target)
 
-    def _eep(self, case_file, bound, name: str, out) -> None:
+    def _eep(self, case_file, bound, name: str, out, files: dict) -> None:
         """The 卷 as a DA/T 48 record (eep.case_record): the sealed PDF embedded, related to each 件."""
         sealed = Document(1, f"{name}.pdf", case_file.sealed_bytes, case_file.sealed_sha256, "PDF/A-3b",
-                          content=self.blobs.iter_chunks(case_file.sealed_sha256), title=case_file.title)
+                          content=_chunks(files[case_file.sealed_sha256]), title=case_file.title)
         self._write(out, case_file, case_record(case_file, name, sealed, bound, compact_date(case_file.closed_on)))
 
-    def _item_eep(self, case_file, seq: int, item, first: int, last: int, rendition, out) -> None:
+    def _item_eep(self, case_file, seq: int, item, first: int, last: int, rendition, out, files: dict) -> None:
         """One 件 as a DA/T 48 record (eep.item_record): its original encapsulated, and the generator's PDF
         beside a signed scan."""
         documents = [Document(1, attachment_name(seq, item), item.original_bytes, item.original_sha256,
-                              item.format.upper(), content=self.blobs.iter_chunks(item.original_sha256),
+                              item.format.upper(), content=_chunks(files[item.original_sha256]),
                               title=item.title, main=True)]
         if rendition is not None:
             documents.append(Document(2, rendition_name(seq, rendition), rendition.original_bytes,
                                       rendition.original_sha256, "PDF",
-                                      content=self.blobs.iter_chunks(rendition.original_sha256),
+                                      content=_chunks(files[rendition.original_sha256]),
                                       title=f"{rendition.title}（电子文书）", main=False))
         self._write(out, case_file, item_record(case_file, item, first, last, seq, compact_date(item.date), documents))
 
@@ -136,6 +138,11 @@ class PackageBuilder:
                             f"案卷组卷、四性检测并以电子印章封存，档号 {case_file.archive_number}"),
                         Act("归档", created.isoformat(), None, "生成移交包（BagIt）与本电子文件封装包")],
                   private_key=self.key.private_key, certificate=self.key.certificate, signer=self.key.subject)
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as fh:
+        yield from iter(lambda: fh.read(CHUNK), b"")
 
 
 def _add(tar: tarfile.TarFile, arcname: str, fh: BinaryIO) -> tuple[str, int]:

@@ -278,8 +278,8 @@ def download_pdf(case_file_id: str):
     cf = _rt().case_files.get(case_file_id)
     if cf.status != "sealed":
         abort(409)
-    return send_file(_rt().blobs.path(cf.sealed_sha256), mimetype="application/pdf", as_attachment=True,
-                     download_name=f"{cf.archive_number}.pdf")
+    from services.archive.api import send_blob
+    return send_blob(_rt().blobs, cf.sealed_sha256, "application/pdf", f"{cf.archive_number}.pdf")
 
 
 @pages_bp.get("/case-files/<case_file_id>/package.tar")

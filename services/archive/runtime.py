@@ -22,17 +22,18 @@ from services.archive.faces import Faces
 from services.archive.layout import PageMaker
 from services.archive.ledger import LedgerBook
 from services.archive.malware import ClamdScanner
-from services.archive.models import Base, Outbox
+from services.archive.models import Outbox
 from services.archive.packages import PackageBuilder
 from services.archive.sealing import Sealer
 from services.archive.seals import SealService
 from services.archive.verification import Verifier
-from shared.blobstore import BlobStore
+from shared.blobstore import BlobStore, open_store
 from shared.config import Settings
-from shared.db import create_schema, make_engine, session_factory
+from shared.db import make_engine, session_factory
 from shared.fonts import FACES
 from shared.http import ServiceClient
 from shared.jobs import Jobs
+from shared.migrate import Migrations
 from shared.outbox import Outbox as OutboxRunner
 from shared.runtimes import RuntimeContext
 
@@ -91,38 +92,15 @@ def purge_page_sessions(sessions) -> int:
                                                         PageSession.expires_at < cutoff))).rowcount
 
 
-def add_missing_columns(engine: Engine, metadata) -> None:
-    """create_all makes missing tables only: a database from an earlier version gets the nullable
-    columns added since (no data to move, so no migration tool). Processes starting together may race:
-    a column another one added meanwhile is fine."""
-    from sqlalchemy import inspect, text
-    for table in metadata.sorted_tables:
-        inspector = inspect(engine)
-        if not inspector.has_table(table.name):
-            continue
-        present = {c["name"] for c in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name in present or not column.nullable:
-                continue
-            kind = column.type.compile(dialect=engine.dialect)
-            try:
-                with engine.begin() as conn:
-                    conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
-            except Exception:
-                if column.name not in {c["name"] for c in inspect(engine).get_columns(table.name)}:
-                    raise
-
-
 def build(settings: Settings) -> Runtime:
     # Case files hold unredacted personal data: whatever this process creates is its user's only.
     os.umask(0o077)
     service_dir = settings.service_dir(SERVICE)
     os.chmod(service_dir, 0o700)
     engine = make_engine(settings.database_url(SERVICE))
-    create_schema(engine, Base.metadata)
-    add_missing_columns(engine, Base.metadata)
+    Migrations(SERVICE).ensure(engine)      # migrated, adopted or refused: shared/migrate.py
     sessions = session_factory(engine)
-    blobs = BlobStore(service_dir / "blobs")
+    blobs = open_store(settings, SERVICE)
     work_dir = service_dir / "work"
     rules = BindingRules.load(settings.binding_file)
     holder: list[Runtime] = []

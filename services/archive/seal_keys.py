@@ -8,6 +8,10 @@ discarded, never written beside the seal key: whoever copies the seal
 directory cannot issue another certificate that verification would trust.
 Renewing means a new local CA (or an operator's PKCS#12, whose CA key
 never comes to this server at all).
+
+Rotation: the certificates (PEM) in <seal dir>/trusted/ are trusted too, in
+either mode, so the CA of a retired seal moved there keeps the seals made
+with it "ours" (README: "Rotating the seal key").
 """
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ log = logging.getLogger("zhifa.archive.seal_keys")
 SEAL_FILE = "seal.p12"
 OLD_CA_KEY = "ca.key.pem"     # written beside the seal by earlier versions
 CA_FILE = "ca.pem"
+TRUSTED_DIR = "trusted"       # CA certificates of retired seals, still trusted by verification
 
 
 @dataclass
@@ -55,6 +60,22 @@ class SealKey:
 
 
 def load(pkcs12_path: Path | None, password: str | None, seal_dir: Path, archive_name: str) -> SealKey:
+    key = _load_current(pkcs12_path, password, Path(seal_dir), archive_name)
+    retired = retired_roots(Path(seal_dir))
+    if retired:
+        log.info("verification also trusts %d retired seal CA(s) in %s", len(retired), Path(seal_dir) / TRUSTED_DIR)
+    key.trust_roots += [c for c in retired if c not in key.trust_roots]
+    return key
+
+
+def retired_roots(seal_dir: Path) -> list[x509.Certificate]:
+    directory = seal_dir / TRUSTED_DIR
+    if not directory.is_dir():
+        return []
+    return [cert for path in sorted(directory.glob("*.pem")) for cert in x509.load_pem_x509_certificates(path.read_bytes())]
+
+
+def _load_current(pkcs12_path: Path | None, password: str | None, seal_dir: Path, archive_name: str) -> SealKey:
     if pkcs12_path is not None:
         return _from_pkcs12(Path(pkcs12_path), password.encode() if password else None, own_ca=None)
     seal_dir = Path(seal_dir)

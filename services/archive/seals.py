@@ -16,9 +16,7 @@ killed run of the same file left in the blob store's directory.
 """
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import re
 import shutil
 import tempfile
@@ -36,7 +34,7 @@ from services.archive.layout import BackNote
 from services.archive.models import AuditLog, CaseFile, Outbox
 from services.archive.sealing import Sealer
 from shared import audit
-from shared.blobstore import FILE_MODE, BlobStore
+from shared.blobstore import BlobStore
 from shared.dates import chinese_date, today_in_china
 from shared.db import lock, reading, transaction
 from shared.jobs import Jobs
@@ -181,7 +179,7 @@ class SealService:
     def _remove_partial(self, case_file_id: str) -> None:
         """What a killed run of this file left: its temp directory beside the blobs. Called by a run that holds
         the outbox lease, so no other live run of this file owns one."""
-        for stale in self.blobs.root.glob(f".seal-{case_file_id}-*"):
+        for stale in self.blobs.scratch.glob(f".seal-{case_file_id}-*"):
             shutil.rmtree(stale, ignore_errors=True)
             log.info("removed a killed seal run's partial files for case file %s", case_file_id)
 
@@ -191,14 +189,14 @@ class SealService:
         bound = [Bound(item, first, last, rules.volume(item), renditions.get(item.id))
                  for item, first, last in self.case_files.bound_items(case_file)]
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        # The file is written, sealed in place and moved into the blob store
-        # without a copy: its temp directory sits on the store's file system.
-        with tempfile.TemporaryDirectory(dir=self.blobs.root, prefix=f".seal-{case_file.id}-") as tmp:
+        # The file is written, sealed in place and moved into the blob store (locally without a
+        # copy: the store's scratch directory is on its file system; on S3, uploaded).
+        with tempfile.TemporaryDirectory(dir=self.blobs.scratch, prefix=f".seal-{case_file.id}-") as tmp:
             assembled = self.assembler.assemble(case_file, rules.title, bound, self.back_note(case_file, bound),
                                                 Path(tmp) / "sealed.pdf")
             sealed_at, sha, size = self.sealer.seal_and_hash(assembled.path, case_file.archive_number,
                                                              assembled.back_note_page, assembled.signature_top_mm)
-            adopt(self.blobs, assembled.path, sha)
+            self.blobs.adopt(assembled.path, sha)
         return sha, size, assembled.pages, sealed_at
 
     def back_note(self, case_file: CaseFile, bound: list[Bound]) -> BackNote:
@@ -230,31 +228,3 @@ def public_error(exc: Exception) -> str:
 
 
 _PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][^\s'\"\\/:,;()\[\]]+)+[\\/]?")
-
-
-def adopt(blobs: BlobStore, path: Path, sha: str | None = None) -> tuple[str, int]:
-    """Move a finished file into the blob store under its sha256 (given, e.g.
-    hashed while it was signed, or hashed here in one streaming pass;
-    fsynced, renamed: no second copy of a 160 MB file), read-only like every
-    blob; (sha256, size)."""
-    digest, size = hashlib.sha256(), 0
-    with open(path, "rb") as fh:
-        if sha is None:
-            for chunk in iter(lambda: fh.read(1024 * 1024), b""):
-                digest.update(chunk)
-                size += len(chunk)
-            sha = digest.hexdigest()
-        else:
-            size = os.fstat(fh.fileno()).st_size
-        os.fsync(fh.fileno())
-    target = blobs.path(sha)
-    if not target.exists():
-        blobs.make_dirs(target)
-        os.chmod(path, FILE_MODE)
-        os.replace(path, target)
-        fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-    return sha, size

@@ -91,3 +91,7 @@ class BatchItem(Base):
     document_id: Mapped[str | None] = mapped_column(ForeignKey("documents.id"))
     error: Mapped[dict | None] = mapped_column(JSON)
     batch: Mapped[Batch] = relationship(back_populates="items")
+
+
+# Every column that names a blob of the store (zhifa fsck: a blob none names is an orphan).
+BLOB_COLUMNS = (Document.__table__.c.docx_sha256, Document.__table__.c.pdf_sha256)

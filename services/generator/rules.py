@@ -14,6 +14,7 @@ from decimal import ROUND_DOWN, Decimal
 from shared.dates import chinese_date, parse_iso_date
 from shared.problems import FieldError, Problem, invalid
 from shared.text import pointer_token, walk_strings
+from shared.traditional import T2S
 
 __all__ = [
     "MAX_AMOUNT_YUAN",
@@ -36,18 +37,10 @@ __all__ = [
 # one clause, plus stand-alone acknowledgement and no-objection forms. Facts
 # such as "当事人表示不清楚变更登记期限" carry no right as object and pass.
 
-# Traditional and variant forms of the characters the patterns use.
-_VARIANTS = str.maketrans({
-    "聽": "听", "聴": "听", "證": "证", "証": "证", "請": "请", "棄": "弃", "辯": "辩", "辨": "辩",
-    "權": "权", "曉": "晓", "見": "见", "異": "异", "議": "议", "無": "无", "認": "认", "處": "处",
-    "罰": "罚", "決": "决", "瞭": "了", "迴": "回", "須": "须", "陳": "陈", "書": "书", "對": "对",
-    "沒": "没", "願": "愿", "進": "进", "參": "参", "應": "应", "從": "从", "閱": "阅", "讀": "读",
-    "確": "确", "達": "达", "訴": "诉", "訟": "讼", "覆": "复", "復": "复", "濟": "济", "經": "经",
-    "單": "单", "當": "当", "楚": "楚", "歸": "归", "絕": "绝", "維": "维", "識": "识", "於": "于",
-    "辦": "办", "說": "说", "為": "为", "內": "内", "項": "项", "則": "则", "別": "别", "麼": "么",
-    "嗎": "吗", "與": "与", "並": "并", "悉": "悉", "準": "准", "備": "备", "過": "过", "還": "还",
-    "這": "这", "個": "个", "們": "们", "縣": "县", "執": "执", "銷": "销", "談": "谈",
-})
+# Traditional characters fold with the project's one table; on top of it,
+# variant and confusable forms people write for the patterns' characters
+# (聴 Japanese form, 辨 for 辩; 瞭, 覆 and 著 (用不著), which t2s keeps).
+_VARIANTS = str.maketrans({**T2S, "聴": "听", "辨": "辩", "瞭": "了", "覆": "复", "著": "着"})
 
 _RIGHT = (r"(?:听证|陈述|申辩|辩解|辩护|回避|复议|诉讼|权利|权益|救济|告知书|通知书|告知(?:的)?(?:内容|事项)|"
           r"(?:上述|以上|前述)(?:告知|内容|事项))")
@@ -92,7 +85,7 @@ _STANDALONE_RESIGN = re.compile(
     r"听你们的|都认|全认|我认|我服|服了|认罚)(?:吧|了|啦|呗)*$")
 # A bare answer that, given to a question about a right, waives or acknowledges it.
 _BARE_ANSWER = re.compile(
-    r"^(?:我|本人|我们)?(?:还是|就|也|都)?(?:(?:不用|不要|不需要|不必|算|免|没有|没|无|不|不申请|不听证|没意见|没有意见|"
+    r"^(?:我|本人|我们)?(?:还是|就|也|都)?(?:(?:不用|不要|不需要|不必|用不着|犯不着|没必要|甭|算|免|没有|没|无|不|不申请|不听证|没意见|没有意见|"
     r"没啥说的|清楚|知道|明白|了解|知晓|收到|认|认罚|服|服气|同意|没问题)(?:了|吧|啦|呀|啊|的)*){1,3}$")
 _RIGHT_ASKED = re.compile(_RIGHT + r"|说的|补充|意见|异议|处罚|罚款|认不认|服不服|认罚")
 # A question (是否申请听证？) or a condition (逾期不申请听证的，视为放弃…) states no waiver.

@@ -26,14 +26,15 @@ from services.generator.agency import AgencyProfiles
 from services.generator.batches import BatchService
 from services.generator.catalogue import Catalogue
 from services.generator.documents import DocumentService
-from services.generator.models import Base, Outbox
+from services.generator.models import Outbox
 from services.generator.renditions import PdfRenditions
 from services.generator.template_lint import lint_catalogue
 from services.generator.workdays import WorkdayCalendar
-from shared.blobstore import BlobStore
+from shared.blobstore import open_store
 from shared.config import Settings
-from shared.db import create_schema, make_engine, session_factory, transaction
+from shared.db import make_engine, session_factory, transaction
 from shared.jobs import Jobs
+from shared.migrate import Migrations
 from shared.outbox import Outbox as OutboxRunner
 from shared.runtimes import RuntimeContext
 
@@ -88,6 +89,16 @@ class LazyPdfConverter:
                                           fonts_conf=fonts_conf, work_dir=soffice_work_dir(self.settings),
                                           recycle_after=self.settings.soffice_recycle_after)
             return self._pool
+
+    def check(self) -> None:
+        """For /readyz: raises unless LibreOffice can convert. Before the pool starts, the
+        programs it needs must exist; once started, a member must be alive (a dead one is
+        started again here, so a probe that takes the service out of rotation also heals it)."""
+        from services.generator.pdf import _worker_command
+        _worker_command()                     # raises, naming the missing uno Python or soffice
+        pool = self._pool
+        if pool is not None and not pool.closed and not any(m.alive() for m in pool.members):
+            pool.members[0].ensure_running()
 
     def stats(self) -> dict:
         """Conversion figures for /metrics (zeros before the pool starts)."""
@@ -208,9 +219,9 @@ def load_catalogue(settings: Settings) -> Catalogue:
 def build(settings: Settings) -> Runtime:
     catalogue = load_catalogue(settings)
     engine = make_engine(settings.database_url(SERVICE))
-    create_schema(engine, Base.metadata)
+    Migrations(SERVICE).ensure(engine)      # migrated, adopted or refused: shared/migrate.py
     sessions = session_factory(engine)
-    blobs = BlobStore(settings.service_dir(SERVICE) / "blobs")
+    blobs = open_store(settings, SERVICE)
     pdf = LazyPdfConverter(settings)
     holder: list[Runtime] = []
     jobs = Jobs(SERVICE, settings.redis_url, settings.deployment, bind=lambda: active(holder[0]))

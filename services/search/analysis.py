@@ -17,6 +17,8 @@ from pathlib import Path
 import jieba
 import jieba.posseg
 
+from shared.traditional import T2S
+
 jieba.setLogLevel(logging.WARNING)
 
 LEGAL_TERMS = Path(__file__).parent / "data" / "legal_terms.txt"
@@ -36,16 +38,6 @@ MAX_RUN = 40            # longer digit runs are not split into tails (bounded co
 _FOLD: dict[int, str] | None = None
 
 
-def _t2s() -> dict[str, str]:
-    """Traditional → simplified, one character for one (data/t2s_chars.txt, drawn from OpenCC's t2s)."""
-    table = {}
-    for line in (Path(__file__).resolve().parent / "data" / "t2s_chars.txt").read_text(encoding="utf-8").splitlines():
-        if len(line) == 2 and not line.startswith("#"):
-            table[line[0]] = line[1]
-    return table
-
-
-T2S = _t2s()
 _FOLD_LOCK = threading.Lock()
 
 

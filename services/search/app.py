@@ -9,17 +9,17 @@ from services.search.openapi import build_spec
 from services.search.pages import bp as pages_bp
 from shared import config, ratelimit
 from shared.config import Settings
-from shared.db import ping
-from shared.web import create_base_app
+from shared.web import create_base_app, observe_jobs, readiness_of
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or config.load()
     rt = runtime.build(settings)
     app = create_base_app(runtime.SERVICE, settings, build_spec(),
-                          readiness={"database": lambda: ping(rt.engine), "index": rt.index.ping,
-                                     "jobs": rt.jobs.ping})
+                          readiness={**readiness_of(rt.engine, rt.jobs),
+                                     "elasticsearch" if settings.elasticsearch_url else "index": rt.index.ping})
     app.extensions["zhifa.runtime"] = rt
+    observe_jobs(app, rt.jobs)
     app.register_blueprint(bp)
     app.register_blueprint(pages_bp)
     # Public endpoints, per client: searching and reading, and the verification page.

@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -18,18 +19,20 @@ from services.search import reindex
 from services.search.analysis import Analyzer
 from services.search.decisions import DecisionService
 from services.search.index import SearchIndex
-from services.search.models import Base, SweepRun
+from services.search.models import SweepRun
 from services.search.redaction import Redactor
 from services.search.sources import GeneratorSource, make_source
 from services.search.stats import Statistics
 from shared.config import Settings
-from shared.db import create_schema, make_engine, session_factory, transaction
+from shared.db import make_engine, session_factory, transaction
 from shared.http import ServiceClient
 from shared.jobs import Jobs
+from shared.migrate import Migrations
 from shared.runtimes import RuntimeContext
 
 SERVICE = "search"
 SWEEP_CHECK_SECONDS = 3600
+SWEEP_RETRY_SECONDS = 60          # after the queue (Redis) refused the day's sweep
 log = logging.getLogger("zhifa.search")
 
 
@@ -66,7 +69,14 @@ class Sweeper:
 
     def tick(self) -> bool:
         if self.claim_today():
-            self.runtime.jobs.enqueue("services.search.tasks.sweep_expired")
+            try:
+                self.runtime.jobs.enqueue("services.search.tasks.sweep_expired")
+            except Exception:
+                # The queue is down (Redis): the day is not swept, so it must not stay claimed, or no
+                # process would try again before tomorrow.
+                with transaction(self.runtime.sessions) as session:
+                    session.execute(delete(SweepRun).where(SweepRun.day == self.runtime.decisions.today()))
+                raise
             return True
         return False
 
@@ -77,11 +87,13 @@ class Sweeper:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            wait = SWEEP_CHECK_SECONDS
             try:
                 self.tick()
             except Exception:
-                log.exception("could not schedule the expiry sweep; trying again in an hour")
-            self._stop.wait(SWEEP_CHECK_SECONDS)
+                log.exception("could not schedule the expiry sweep; trying again in a minute")
+                wait = SWEEP_RETRY_SECONDS
+            self._stop.wait(wait)
 
     def stop(self) -> None:
         self._stop.set()
@@ -124,7 +136,7 @@ class Runtime:
 
 def build(settings: Settings) -> Runtime:
     engine = make_engine(settings.database_url(SERVICE))
-    create_schema(engine, Base.metadata)
+    Migrations(SERVICE).ensure(engine)      # migrated, adopted or refused: shared/migrate.py
     sessions = session_factory(engine)
     analyzer = Analyzer()
     index = make_index(settings, analyzer)

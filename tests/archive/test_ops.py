@@ -124,8 +124,8 @@ def test_a_failed_seal_tells_the_archivist_what_failed_without_server_paths(zhif
 
 
 def test_the_sweeper_removes_only_what_no_live_writer_touched_for_a_while(tmp_path):
-    from shared.blobstore import BlobStore
-    store = BlobStore(tmp_path / "blobs")
+    from shared.blobstore import LocalBlobStore
+    store = LocalBlobStore(tmp_path / "blobs")
     sha = store.put(b"kept")
     old, fresh = store.root / ".tmp-old", store.root / ".tmp-fresh"
     old.write_bytes(b"x" * 1000)

@@ -11,7 +11,7 @@ from tests.conftest import TOKENS, auth, free_port
 
 LICENSE_CASE = {**_CASE, "decision_number": "鞍审批许准字〔2026〕第1号"}
 COOKIE = "zhifa_archive"
-NEW_ARCHIVIST = "a-second-archivist-token"
+NEW_ARCHIVIST = "a-second-archivist-token-0123456789abcdef"
 
 
 def make_app(zhifa_env, seal_p12, tmp_path, **extra):

@@ -243,7 +243,7 @@ def test_operational_endpoints(sqlite_generator):
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.get_json()["checks"]["database"] == "ok"
     client.get("/v1/templates")
-    assert b'zhifa_http_requests_total{endpoint="/v1/templates"' in client.get("/metrics").data
+    assert b'zhifa_http_requests_total{endpoint="/v1/templates"' in client.get("/metrics", headers=auth("admin")).data
     spec = client.get("/openapi.json").get_json()
     assert {"/v1/documents", "/v1/batches", "/v1/verify"} <= set(spec["paths"])
     # each document type's data schema is published with the contract
@@ -302,9 +302,9 @@ def test_metrics_count_documents_batches_and_pdf_conversions(sqlite_generator):
         lines = [line for line in text.splitlines() if line.startswith(name) and not line.startswith("#")]
         return sum(float(line.rsplit(" ", 1)[1]) for line in lines)
 
-    before = client.get("/metrics").get_data(as_text=True)
+    before = client.get("/metrics", headers=auth("admin")).get_data(as_text=True)
     assert post(client, {"type": "rectification_order", "data": example("rectification_order")}).status_code == 201
-    after = client.get("/metrics").get_data(as_text=True)
+    after = client.get("/metrics", headers=auth("admin")).get_data(as_text=True)
     assert figure(after, 'zhifa_documents_issued_total{type="rectification_order"}') == 1
     assert figure(after, "zhifa_pdf_conversions_total") == figure(before, "zhifa_pdf_conversions_total") + 1
     assert figure(after, "zhifa_pdf_conversion_seconds_total") > 0

@@ -42,6 +42,10 @@ WAIVERS = [
     "告知的权利你听明白了吗？明白了。",
     "对拟处罚的内容有无异议？没有。",
     "你对处罚决定服不服？服。",
+    # traditional characters beyond those the patterns were written with (著, 麽, 嗎, 嘛)
+    "聽證？用不著。",
+    "聽證就免了嘛",
+    "這事我認栽，沒什麼好說的",
 ]
 
 PASS = [

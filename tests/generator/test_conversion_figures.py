@@ -1,6 +1,7 @@
 """The PDF conversion's figures on /metrics, read off a real LibreOffice."""
 from __future__ import annotations
 
+from tests.conftest import auth
 from tests.generator.test_api import example, post
 
 
@@ -15,12 +16,12 @@ def test_metrics_split_a_conversion_into_loading_and_exporting(sqlite_generator)
     DOCX (import and layout) and exporting the PDF/A, and that the two add up
     to no more than the conversions' total."""
     _, client = sqlite_generator
-    before = client.get("/metrics").get_data(as_text=True)
+    before = client.get("/metrics", headers=auth("admin")).get_data(as_text=True)
     assert figure(before, 'zhifa_pdf_stage_seconds_total{stage="load"}') == 0
     for kind in ("penalty_decision", "rectification_order"):
         resp = post(client, {"type": kind, "data": example(kind)})
         assert resp.status_code == 201 and resp.get_json()["files"]["pdf"]["status"] == "done"
-    after = client.get("/metrics").get_data(as_text=True)
+    after = client.get("/metrics", headers=auth("admin")).get_data(as_text=True)
     load = figure(after, 'zhifa_pdf_stage_seconds_total{stage="load"}')
     export = figure(after, 'zhifa_pdf_stage_seconds_total{stage="export"}')
     total = figure(after, "zhifa_pdf_conversion_seconds_total")

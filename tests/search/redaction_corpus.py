@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 CORPUS = Path(__file__).with_name("redaction_corpus.jsonl")
-T2S = Path(__file__).resolve().parents[2] / "services" / "search" / "data" / "t2s_chars.txt"
+T2S = Path(__file__).resolve().parents[2] / "shared" / "data" / "t2s_chars.txt"
 
 # kind in the corpus -> class scored
 CLASSES = {"id_number": "id_number", "disability_card": "id_number", "bank_card": "bank", "bank_account": "bank"}

@@ -475,3 +475,13 @@ def test_redacting_any_mixture_twice_changes_nothing(parts):
     text = "".join(parts)
     once = REDACTOR.redact(text).text
     assert REDACTOR.redact(once).text == once, (text, once)
+
+
+@pytest.mark.parametrize("text, kept, hidden", [
+    ("经：商证人王伟证明当事人在场。", "证人", "王伟"),      # 商 is a surname, 证 begins the role 证人
+    ("据：李证人张强称不知情。", "证人", "张强"),
+    ("经查，其妻禚秀兰承认。", "其妻", "禚秀兰"),
+])
+def test_a_role_word_is_not_read_as_a_given_name(text, kept, hidden):
+    result = REDACTOR.redact(text, Context(party_name="鞍山示例商贸有限公司"))
+    assert kept in result.text and hidden not in result.text

@@ -41,7 +41,7 @@ def test_a_broken_template_at_start_is_reported_without_a_traceback(tmp_path):
     (templates / "penalty_decision.docx").write_bytes(b"not a word document")
     result = zhifa("serve", "generator", "--port", "1", env={
         "ZHIFA_DATA_DIR": str(tmp_path / "var"), "ZHIFA_TEMPLATES_DIR": str(templates),
-        "ZHIFA_API_KEYS": "t=case-system"})
+        "ZHIFA_API_KEYS": "t" * 32 + "=case-system"})
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith("zhifa serve: ") and "penalty_decision" in result.stderr
 
@@ -72,3 +72,11 @@ def test_run_prints_a_way_to_get_a_token(tmp_path, keys_exist):
         assert token == "kept"
     else:
         assert Path(path).stat().st_mode & 0o777 == 0o600
+
+
+def test_serving_with_a_short_token_stops_at_start_naming_the_variable(tmp_path):
+    result = zhifa("serve", "generator", "--port", "1", env={"ZHIFA_DATA_DIR": str(tmp_path),
+                                                            "ZHIFA_API_KEYS": "1=case-system"})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("zhifa serve: API keys: ZHIFA_API_KEYS: ") and "fewer than 32" in line

@@ -120,10 +120,12 @@ def test_a_lost_answer_is_retried_for_get_but_a_post_is_never_sent_twice(upstrea
     assert Upstream.calls["POST /v1/drop"] == 1
 
 
-def test_a_slow_answer_times_out_as_503(upstream):
-    with pytest.raises(Problem) as err:
-        upstream.post_json("/v1/slow", {})
-    assert err.value.status == 503 and Upstream.calls["POST /v1/slow"] == 1
+def test_a_slow_answer_times_out_as_504_once_without_a_second_wait(upstream):
+    for method in ("POST", "GET"):
+        with pytest.raises(Problem) as err:
+            upstream.request(method, "/v1/slow")
+        assert err.value.status == 504 and err.value.title == "文书生成服务未及时答复"
+        assert Upstream.calls[f"{method} /v1/slow"] == 1            # a GET is not sent again: one wait, not two
 
 
 def test_a_file_is_downloaded_to_disk_with_its_hash(upstream, tmp_path):

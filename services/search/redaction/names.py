@@ -113,6 +113,14 @@ def _role_ends(norm: str, end: int) -> bool:
                if len(role) > 1 and end >= len(role))
 
 
+_ROLE_AT = _compiled([role for role in _ROLES if len(role) > 1])
+
+
+def _role_straddles(norm: str, given: int, end: int) -> bool:
+    """A role word starts among the given-name characters norm[given:end] and runs past them."""
+    return any((m := _ROLE_AT.match(norm, k)) and m.end() > end for k in range(given, end))
+
+
 def _skip_back(norm: str, at: int) -> int:
     while at > 0 and norm[at - 1] in " :：(（":
         at -= 1
@@ -263,6 +271,8 @@ class NameFinder:
             if not name or _overlaps(at, at + len(name), protected):
                 continue
             surname = self.surname_at(norm, at)
+            if _role_straddles(norm, at + len(surname), at + len(name)):
+                continue                      # 经：商证人王伟: 证 begins the role 证人, not a given name
             after = at + len(name)
             if _VERB_START.match(name[len(surname) - 1:] if len(surname) == 1 else name):
                 continue                      # 陈述申辩, 称, 说: a verb, not a name

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from services.search.analysis import T2S
+from shared.traditional import T2S
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 

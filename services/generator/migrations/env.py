@@ -1,0 +1,4 @@
+"""Alembic environment of the generator database: one for every service, in shared/migrate.py."""
+from shared.migrate import run_env
+
+run_env()
