@@ -36,8 +36,10 @@ BAD_HEADERS = {
     "token only": TOKENS["admin"],
 }
 
-# Routes that are not API operations: public ones, and the archive's pages (a session, not a token).
-PUBLIC = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/static/<path:filename>"}
+# Routes that are not API operations: public ones, operational ones for a role (Prometheus scrapes
+# /metrics with an admin token: issuance volumes are not public), and the archive's pages (a session).
+PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/static/<path:filename>"}
+OPERATIONAL = {"/metrics": ("admin",)}
 PUBLIC_PAGES = {
     "archive": {"/", "/login", "/static/archive/<path:filename>"},
     "search": {"/", "/assets/<path:filename>", "/decisions/<path:number>", "/stats", "/stats.csv", "/verify"},
@@ -90,6 +92,8 @@ def matrix(app) -> list[tuple[str, str, str, tuple[str, ...] | None]]:
                         rows.append((method, url, rule.rule, roles))
                     else:
                         rows.append((method, url, rule.rule, None))
+                elif rule.rule in OPERATIONAL:
+                    rows.append((method, url, rule.rule, OPERATIONAL[rule.rule]))
                 elif rule.rule in PUBLIC | PUBLIC_PAGES.get(service, set()):
                     rows.append((method, url, rule.rule, None))
                 elif rule.rule in SESSION_PAGES.get(service, set()):
