@@ -8,7 +8,6 @@ the figures are printed.
 """
 from __future__ import annotations
 
-import json
 import os
 import socket
 import time

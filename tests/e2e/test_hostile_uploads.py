@@ -19,8 +19,6 @@ import json
 import os
 import re
 import socket
-import subprocess
-import sys
 import time
 import uuid
 import zipfile
@@ -32,6 +30,7 @@ import pytest
 from tests.archive import samples
 from tests.archive.test_hostile import inline_open_action_js, page_aa_launch_cmd, zip_carrying_exe
 from tests.conftest import TOKENS, free_port
+from tests.e2e import served
 
 ROOT = Path(__file__).resolve().parents[2]
 PEAK_GROWTH = 150 * 1024 * 1024
@@ -41,41 +40,25 @@ ARCHIVIST = {"Authorization": f"Bearer {TOKENS['archivist']}"}
 # --- a served service --------------------------------------------------------------
 
 class Served:
-    """`zhifa serve <service>` on a free port, with its own data dir and TMPDIR."""
+    """`zhifa serve <service>` on a free port (tests/e2e/served.py), with its own data dir and TMPDIR,
+    spoken to over raw sockets; its memory read from /proc."""
 
     def __init__(self, service: str, tmp: Path, **env):
-        self.service, self.tmp, self.port = service, tmp, free_port()
+        self.service, self.tmp = service, tmp
         self.tmp_dir = tmp / "tmp"
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("ZHIFA_") or k.startswith("ZHIFA_TEST_")
-                 or k == "ZHIFA_FONTS_DIR"}
-        clean.update(TMPDIR=str(self.tmp_dir), ZHIFA_DATA_DIR=str(tmp / "var"),
-                     ZHIFA_API_KEYS=",".join(f"{t}={r}" for r, t in TOKENS.items()),
-                     ZHIFA_SOFFICE_POOL_SIZE="1", ZHIFA_VERIFY_RATE_LIMIT="100000 per minute",
-                     ZHIFA_SEARCH_RATE_LIMIT="100000 per minute", **{k: str(v) for k, v in env.items()})
-        self.log_path = tmp / f"{service}.log"
-        self.proc = subprocess.Popen([sys.executable, "-m", "services.cli", "serve", service, "--port", str(self.port)],
-                                     cwd=ROOT, env=clean, stdout=open(self.log_path, "w"), stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if self.request("GET", "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise AssertionError(self.log_path.read_text())
-            time.sleep(0.2)
+        self.process = served.serve(service, tmp, served.clean_env(
+            tmp, TMPDIR=self.tmp_dir, ZHIFA_SOFFICE_POOL_SIZE=1, ZHIFA_VERIFY_RATE_LIMIT="100000 per minute",
+            ZHIFA_SEARCH_RATE_LIMIT="100000 per minute", **env))
+        self.port, self.proc = self.process.port, self.process.proc
+        try:
+            self.process.wait_ready(seconds=90)
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        self.process.stop()
 
     def memory(self) -> tuple[int, int]:
         """(VmRSS, VmHWM) of the served process, in bytes."""
