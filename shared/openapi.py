@@ -48,12 +48,17 @@ def query_param(name: str, schema: dict | None = None, required: bool = False) -
 
 def operation(operation_id: str, summary: str, responses: dict, *, auth: bool = False,
               parameters: list | None = None, body_schema_ref: str | None = None,
-              body_schema: dict | None = None, body_media_type: str = "application/json") -> dict:
-    """One operation; `auth` adds the bearer requirement and 401/403, a body adds 400/413/422."""
+              body_schema: dict | None = None, body_media_type: str = "application/json",
+              roles: tuple[str, ...] = ()) -> dict:
+    """One operation; `auth` adds the bearer requirement and 401/403, a body adds 400/413/422.
+    `roles` are the roles whose tokens may call it (admin's may call any): OpenAPI 3.1 lets a
+    bearer requirement list role names, so clients and the authorisation matrix test read them."""
     op: dict = {"operationId": operation_id, "summary": summary, "responses": dict(responses)}
-    if auth:
-        op["security"] = BEARER
+    if auth or roles:
+        op["security"] = [{"bearer": list(roles)}] if roles else BEARER
         op["responses"].update(AUTH_PROBLEMS)
+        if roles:
+            op["description"] = f"所需角色：{'、'.join(roles)}（admin 亦可）。"
     if parameters:
         op["parameters"] = parameters
     if body_schema_ref or body_schema:

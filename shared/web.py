@@ -189,6 +189,9 @@ def create_base_app(service: str, settings: Settings, openapi: dict,
     settings.max_upload_bytes, and JSON bodies keep their own limit."""
     from shared import ratelimit
     app = Flask(f"zhifa.{service}")
+    # werkzeug answers "//x" with a 308 to "/x" built on the client's Host header (an
+    # attacker's host in Location, an HTML body): such a path is simply not found.
+    app.url_map.merge_slashes = False
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes or settings.max_body_bytes
     app.json.ensure_ascii = False
     app.extensions["zhifa.service"] = service

@@ -9,6 +9,7 @@ import copy
 import json
 
 from services.generator.catalogue import Catalogue
+from services.generator.api import MEDIA_TYPES, READERS
 from shared.openapi import PROBLEM, RATE_LIMITED, base_spec, operation, path_param, query_param, response
 
 _ID = [path_param("id")]
@@ -38,17 +39,32 @@ SPEC["components"]["schemas"].update({
         "id": {"type": "string"}, "status": {"enum": ["queued", "running", "done", "partial", "failed"]},
         "total": {"type": "integer"}, "done": {"type": "integer"}, "failed": {"type": "integer"},
         "documents": {"type": "array", "items": {"type": "object"}}}},
+    "TemplateSummary": {"type": "object", "required": ["type", "title"], "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "flow": {"type": ["string", "null"]},
+        "version": {"type": ["string", "integer", "null"]}}},
+    "Template": {"allOf": [{"$ref": "#/components/schemas/TemplateSummary"}, {
+        "type": "object", "required": ["schema", "example"],
+        "properties": {"schema": {"type": "object"}, "example": {"type": "object"}}}]},
+    "BatchAccepted": {"type": "object", "required": ["id", "status_url"], "properties": {
+        "id": {"type": "string"}, "status_url": {"type": "string"}}},
+    "AuditLog": {"type": "object", "required": ["intact", "entries"], "properties": {
+        "intact": {"type": "boolean"}, "broken_at": {"type": ["integer", "null"]},
+        "entries": {"type": "array", "items": {"type": "object", "properties": {
+            "seq": {"type": "integer"}, "at": {"type": "string"}, "actor": {"type": "string"},
+            "action": {"type": "string"}}}}}},
     "Verification": {"type": "object", "properties": {
         "authentic": {"type": "boolean"}, "type": {"type": "string"}, "title": {"type": "string"},
         "issued_at": {"type": "string"}, "agency": {"type": "string"}, "sha256": {"type": "string"}}},
 })
 SPEC["paths"] = {
-    "/v1/templates": {"get": operation("listTemplates", "文书目录", {"200": response("文书类型列表")})},
+    "/v1/templates": {"get": operation("listTemplates", "文书目录", {"200": {
+        "description": "文书类型列表", "content": {"application/json": {"schema": {
+            "type": "array", "items": {"$ref": "#/components/schemas/TemplateSummary"}}}}}})},
     "/v1/templates/{type}": {"get": operation(
         "getTemplate", "文书类型的 JSON Schema 与示例",
-        {"200": response("类型、标题、schema、示例"), "404": PROBLEM}, parameters=[path_param("type")])},
+        {"200": response("类型、标题、schema、示例", "Template"), "404": PROBLEM}, parameters=[path_param("type")])},
     "/v1/documents": {"post": operation(
-        "createDocument", "生成一份文书", auth=True, body_schema_ref="DocumentRequest",
+        "createDocument", "生成一份文书", roles=("case-system",), body_schema_ref="DocumentRequest",
         parameters=[{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}},
                     {"name": "Prefer", "in": "header", "schema": {"enum": ["respond-async"]},
                      "description": "respond-async：不等待 PDF 生成即返回（files.pdf.status 为 pending）"}],
@@ -58,30 +74,31 @@ SPEC["paths"] = {
                    "200": response("幂等重放", "Document")})},
     "/v1/documents/{id}": {"get": operation(
         "getDocument", "文书登记信息", {"200": response("文书", "Document"), "404": PROBLEM},
-        auth=True, parameters=_ID)},
+        roles=READERS, parameters=_ID)},
     "/v1/documents/{id}/docx": {"get": operation(
-        "getDocumentDocx", "下载 DOCX", {"200": {"description": "DOCX 文件"}, "404": PROBLEM},
-        auth=True, parameters=_ID)},
+        "getDocumentDocx", "下载 DOCX", {"200": {"description": "DOCX 文件", "content": {MEDIA_TYPES["docx"]: {}}},
+                                         "404": PROBLEM},
+        roles=READERS, parameters=_ID)},
     "/v1/documents/{id}/pdf": {
         "get": operation(
             "getDocumentPdf", "下载 PDF/A-2b",
-            {"200": {"description": "PDF 文件"}, "404": PROBLEM, "422": PROBLEM,
+            {"200": {"description": "PDF 文件", "content": {"application/pdf": {}}}, "404": PROBLEM, "422": PROBLEM,
              "503": {**PROBLEM, "description": "PDF 尚在生成或生成失败（Retry-After）"}},
-            auth=True, parameters=_ID + [query_param("wait", {"type": "integer", "minimum": 0, "maximum": 30})]),
+            roles=READERS, parameters=_ID + [query_param("wait", {"type": "integer", "minimum": 0, "maximum": 30})]),
         "post": operation(
             "retryDocumentPdf", "重新生成失败的 PDF（文号不变）",
             {"202": response("已重新排队", "Document"), "200": response("PDF 已存在", "Document"), "404": PROBLEM},
-            auth=True, parameters=_ID)},
+            roles=("case-system",), parameters=_ID)},
     "/v1/batches": {"post": operation(
-        "createBatch", "批量生成", {"202": response("已受理，轮询 status_url")}, auth=True,
+        "createBatch", "批量生成", {"202": response("已受理，轮询 status_url", "BatchAccepted")}, roles=("case-system",),
         body_schema={"type": "object", "required": ["documents"], "properties": {
             "documents": {"type": "array", "items": {"$ref": "#/components/schemas/DocumentRequest"}},
             "formats": {"type": "array", "items": {"enum": ["docx", "pdf"]}}}})},
     "/v1/batches/{id}": {"get": operation(
-        "getBatch", "批次进度", {"200": response("进度", "Batch"), "404": PROBLEM}, auth=True, parameters=_ID)},
+        "getBatch", "批次进度", {"200": response("进度", "Batch"), "404": PROBLEM}, roles=("case-system",), parameters=_ID)},
     "/v1/audit": {"get": operation(
-        "getAuditLog", "全过程记录（哈希链审计日志）", {"200": response("日志条目与链是否完整"), "422": PROBLEM},
-        auth=True, parameters=[query_param("after", {"type": "integer", "minimum": 0}),
+        "getAuditLog", "全过程记录（哈希链审计日志）", {"200": response("日志条目与链是否完整", "AuditLog"), "422": PROBLEM},
+        roles=("admin",), parameters=[query_param("after", {"type": "integer", "minimum": 0}),
                                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 1000})])},
     "/v1/verify": {"get": operation(
         "verifyDocument", "文书真伪核验（公开）",

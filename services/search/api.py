@@ -159,8 +159,11 @@ def search_decisions():
 @bp.get("/v1/stats")
 def stats():
     year = int_arg("year", today_in_china().year, 2000, 2100)
+    fmt = _text_arg("format", 10) or "json"
+    if fmt not in ("json", "csv"):      # an unknown format was answered as JSON, as if asked for
+        raise invalid_field("format", "取值应为以下之一：json、csv。")
     report = _rt().stats.year(year)
-    if request.args.get("format") == "csv":
+    if fmt == "csv":
         return _csv_response(monthly_csv(report), f"decisions-{year}.csv")
     return jsonify(report.as_dict())
 

@@ -38,18 +38,47 @@ SPEC["components"]["schemas"].update({
                           "description": "按相关度排序时只在最新的这么多件匹配结果中排序（匹配极多时）"},
         "next": {"type": ["string", "null"], "description": "sort=date 时下一页的翻页标记（after）"}}},
 })
+SPEC["components"]["schemas"].update({
+    "Preview": {"type": "object", "required": ["publishable"], "properties": {
+        "publishable": {"type": "boolean"}, "problem": {"$ref": "#/components/schemas/Problem"},
+        "decision": {"$ref": "#/components/schemas/Decision"},
+        "fields": {"type": "object", "additionalProperties": {"type": "object", "properties": {
+            "text": {"type": "string"}, "marked": {"type": "string"}, "spans": {"type": "array"}}}},
+        "redactions": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "adjustments": {"type": "array"}, "digest": {"type": "string"}}},
+    "Withdrawn": {"type": "object", "required": ["number", "status"], "properties": {
+        "number": {"type": "string"}, "status": {"enum": ["withdrawn"]}, "reason": {"type": ["string", "null"]}}},
+    "Stats": {"type": "object", "required": ["year", "total", "by_kind", "monthly"], "properties": {
+        "year": {"type": "integer"}, "total": {"type": "integer"},
+        "by_kind": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "monthly": {"type": "object", "additionalProperties": {
+            "type": "object", "additionalProperties": {"type": "integer"}}},
+        "by_status": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "fines_wan": {"type": "number"}, "withdrawn": {"type": "array"}}},
+    "Export": {"type": "array", "items": {"type": "object", "required": ["kind", "fields"], "properties": {
+        "kind": {"enum": ["license", "penalty", "other"]},
+        "fields": {"type": "object", "additionalProperties": {"type": "string"}}}}},
+    "AuditLog": {"type": "object", "required": ["intact", "entries"], "properties": {
+        "intact": {"type": "boolean"}, "broken_at": {"type": ["integer", "null"]},
+        "entries": {"type": "array", "items": {"type": "object", "properties": {"seq": {"type": "integer"}}}}}},
+})
+_CSV = {"text/csv": {"schema": {"type": "string"}}}
+# With a document_id the fields come from the generator: unreachable (503), or refusing or answering wrongly (502).
+_UPSTREAM = {"502": {**PROBLEM, "description": "文书生成服务拒绝了请求或答复有误"},
+             "503": {**PROBLEM, "description": "文书生成服务暂不可用"}}
 SPEC["paths"] = {
     "/v1/decisions": {"post": operation(
-        "publishDecision", "发布（或按文号替换）一件决定", auth=True, body_schema_ref="DecisionRequest",
-        responses={"201": response("已发布", "Published"), "200": response("已替换同文号的决定", "Published")})},
+        "publishDecision", "发布（或按文号替换）一件决定", roles=("publisher",), body_schema_ref="DecisionRequest",
+        responses={"201": response("已发布", "Published"), "200": response("已替换同文号的决定", "Published"),
+                   **_UPSTREAM})},
     "/v1/decisions/preview": {"post": operation(
-        "previewDecision", "预览脱敏结果（标出每处隐去的内容及规则）", auth=True, body_schema_ref="DecisionRequest",
-        responses={"200": response("脱敏预览")})},
+        "previewDecision", "预览脱敏结果（标出每处隐去的内容及规则）", roles=("publisher",), body_schema_ref="DecisionRequest",
+        responses={"200": response("脱敏预览", "Preview"), **_UPSTREAM})},
     "/v1/decisions/{number}": {
         "get": operation("getDecision", "公示的决定（已脱敏）",
                          {"200": response("决定", "Decision"), "404": PROBLEM, "410": PROBLEM}, parameters=_NUMBER),
         "delete": operation("withdrawDecision", "撤下公示（须说明理由）",
-                            {"200": response("已撤下"), "404": PROBLEM, "422": PROBLEM}, auth=True, parameters=_NUMBER,
+                            {"200": response("已撤下", "Withdrawn"), "404": PROBLEM, "422": PROBLEM}, roles=("publisher",), parameters=_NUMBER,
                             body_schema={"type": "object", "required": ["reason"],
                                          "properties": {"reason": {"type": "string", "minLength": 1}}})},
     "/v1/search": {"get": operation(
@@ -62,15 +91,22 @@ SPEC["paths"] = {
                     query_param("size", {"type": "integer", "minimum": 1, "maximum": 50}),
                     query_param("after")])},
     "/v1/stats": {"get": operation(
-        "getStats", "年度公示统计（各月各类别数量）", {"200": response("统计"), "422": PROBLEM},
-        parameters=[query_param("year", {"type": "integer"}), query_param("format", {"enum": ["json", "csv"]})])},
+        "getStats", "年度公示统计（各月各类别数量）",
+        {"200": {"description": "统计（JSON，或 format=csv 时各月各类别数量的 CSV）",
+                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Stats"}}, **_CSV}},
+         "422": PROBLEM},
+        parameters=[query_param("year", {"type": "integer", "minimum": 2000, "maximum": 2100}),
+                    query_param("format", {"enum": ["json", "csv"]})])},
     "/v1/export": {"get": operation(
-        "exportDecisions", "导出公示中的决定的“双公示”字段", {"200": response("JSON 或 CSV"), "422": PROBLEM},
+        "exportDecisions", "导出公示中的决定的“双公示”字段",
+        {"200": {"description": "JSON，或 CSV（须指定 kind）",
+                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Export"}}, **_CSV}},
+         "422": PROBLEM},
         parameters=[query_param("kind", {"enum": ["license", "penalty", "other"]}),
                     query_param("format", {"enum": ["json", "csv"]})])},
     "/v1/audit": {"get": operation(
-        "getAuditLog", "全过程记录（哈希链审计日志）", {"200": response("日志条目与链是否完整"), "422": PROBLEM},
-        auth=True, parameters=[query_param("after", {"type": "integer", "minimum": 0}),
+        "getAuditLog", "全过程记录（哈希链审计日志）", {"200": response("日志条目与链是否完整", "AuditLog"), "422": PROBLEM},
+        roles=("admin",), parameters=[query_param("after", {"type": "integer", "minimum": 0}),
                                query_param("limit", {"type": "integer", "minimum": 1, "maximum": 1000})])},
 }
 
