@@ -748,13 +748,13 @@ def test_generator_readiness_names_libreoffice_and_redis_when_they_are_down(zhif
     try:
         resp = app.test_client().get("/readyz")
         assert resp.status_code == 503
-        assert resp.get_json()["checks"] == {"database": "ok", "redis": "failed", "libreoffice": "failed"}
+        assert resp.get_json()["checks"] == {"database": "ok", "redis": "failed", "blobs": "ok", "libreoffice": "failed"}
     finally:
         app.extensions["zhifa.runtime"].close()
     app = create_app(zhifa_env(ZHIFA_UNO_PYTHON="", ZHIFA_REDIS_URL=""))
     try:
         resp = app.test_client().get("/readyz")
-        assert resp.status_code == 200 and resp.get_json()["checks"] == {"database": "ok", "libreoffice": "ok"}
+        assert resp.status_code == 200 and resp.get_json()["checks"] == {"database": "ok", "blobs": "ok", "libreoffice": "ok"}
     finally:
         app.extensions["zhifa.runtime"].close()
 
