@@ -26,6 +26,7 @@ import select
 import signal
 import threading
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pikepdf
@@ -114,10 +115,14 @@ class Verifier:
         # Everything that parses the copy runs in the bounded child: the walk
         # too (an array of millions of numbers costs qpdf as much as a long string).
         need_number = known is None
+        # A copy the ledger knows byte for byte is checked as of its sealing, recorded in our own
+        # hash-chained ledger: a seal certificate that expired (or was rotated) since then does not
+        # make a file sealed while it was valid someone else's. Any other copy is checked as of now.
+        moment = datetime.fromisoformat(known["at"]) if known else None
         if not _children.acquire(timeout=VALIDATE_SECONDS):
             raise Problem(503, "busy", "服务繁忙", "正在核验的文件过多，请稍后重试。")
         try:
-            outcome = run_bounded(lambda: _examine(path, self.trust_roots, size, need_number, self.gm_ca),
+            outcome = run_bounded(lambda: _examine(path, self.trust_roots, size, need_number, self.gm_ca, moment),
                                   VALIDATE_SECONDS, VALIDATE_MEMORY_BYTES)
         finally:
             _children.release()
@@ -186,7 +191,7 @@ class Verifier:
 
 # -- in the child: bounds, pyHanko, what changed ---------------------------------------
 
-def _examine(path: Path, trust_roots: list, size: int, need_number: bool, gm_ca=None) -> dict:
+def _examine(path: Path, trust_roots: list, size: int, need_number: bool, gm_ca=None, moment=None) -> dict:
     """All parsing of the copy (runs in the bounded child); plain data back. An SM2 seal (which pyHanko
     cannot check) is checked by gm_seal's own verification, into the same shape."""
     graph, refusal = _precheck(path)
@@ -197,7 +202,7 @@ def _examine(path: Path, trust_roots: list, size: int, need_number: bool, gm_ca=
     if graph.signatures == 0:
         return {"unsigned": True}
     gm = gm_ca is not None and gm_seal.gm_signed(path)
-    status = _validate_gm(path, gm_ca, size) if gm else _validate(path, trust_roots, size)
+    status = _validate_gm(path, gm_ca, size) if gm else _validate(path, trust_roots, size, moment)
     if status.get("error"):
         return status
     modified = (not status["entire_file"]) or status["later_signatures"] or status["docmdp_ok"] is False
@@ -351,7 +356,7 @@ class _Prefix:
 
 # -- pyHanko, in a bounded child ---------------------------------------------------
 
-def _validate(path: Path, trust_roots: list, size: int) -> dict:
+def _validate(path: Path, trust_roots: list, size: int, moment=None) -> dict:
     """pyHanko's verdict on the first signature, as plain data (runs in the child)."""
     with open(path, "rb") as fh:
         reader = PdfFileReader(fh, strict=False)
@@ -363,7 +368,8 @@ def _validate(path: Path, trust_roots: list, size: int) -> dict:
         signed_end = int(byte_range[2]) + int(byte_range[3])
         tail = size - signed_end
         _digest_in_large_chunks(seal, path)
-        context = ValidationContext(trust_roots=trust_roots, allow_fetching=False, revocation_mode="soft-fail")
+        context = ValidationContext(trust_roots=trust_roots, allow_fetching=False, revocation_mode="soft-fail",
+                                    moment=moment)
         status = validate_pdf_signature(seal, context, skip_diff=tail > DIFF_TAIL_BYTES)
         changed = None
         if tail <= DIFF_TAIL_BYTES:
