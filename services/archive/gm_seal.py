@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pikepdf
-from asn1crypto import algos, cms, keys
+from asn1crypto import algos, cms, keys, pem
 from asn1crypto import x509 as ax509
 from pyhanko.pdf_utils.generic import parse_pdf_date
 from pyhanko.sign import signers
@@ -182,7 +182,7 @@ def _issued_by(cert: ax509.Certificate, ca: ax509.Certificate) -> bool:
         return result.returncode == 0
 
 
-def verify_gm(path: Path, ca: ax509.Certificate) -> dict:
+def verify_gm(path: Path, ca: ax509.Certificate | list[ax509.Certificate]) -> dict:
     """Check the first signature of a file sealed with the SM2 seal:
     {valid, intact, ours, modified_after_seal, algorithm, signer, findings}.
     `valid` only when the signature checks, the signed range is the whole
@@ -226,7 +226,8 @@ def verify_gm(path: Path, ca: ax509.Certificate) -> dict:
         findings.append("签名覆盖的内容已被改动（SM3 摘要不符）。")
     elif not signature_ok:
         findings.append("SM2 签名值验证未通过。")
-    ours = signature_ok and _issued_by(cert, ca)
+    # the current CA and those of retired SM2 seals (<seal-gm>/trusted/, as the RSA seal's rotation)
+    ours = signature_ok and any(_issued_by(cert, one) for one in (ca if isinstance(ca, list) else [ca]))
     if signature_ok and not ours:
         findings.append("签名有效，但签名证书不是本档案室国密电子印章证书。")
     whole = byte_range[2] + byte_range[3] == size
@@ -256,6 +257,18 @@ def load_or_make(directory: Path, archive_name: str) -> GmSealKey:
     if not (Path(directory) / KEY_FILE).exists():
         make_local_gm_seal(directory, archive_name)
     return GmSealKey.load(directory)
+
+
+def trusted_cas(directory: Path) -> list[ax509.Certificate]:
+    """The SM2 CAs verification accepts as ours: the current seal's CA, when there is one, and the
+    retired ones kept in <directory>/trusted/*.pem after a rotation."""
+    register_gm_oids()
+    directory = Path(directory)
+    cas = [_der_cert(directory / CA_FILE)] if (directory / CA_FILE).exists() else []
+    for path in sorted((directory / "trusted").glob("*.pem")) if (directory / "trusted").is_dir() else []:
+        for block in pem.unarmor(path.read_bytes(), multiple=True):
+            cas.append(ax509.Certificate.load(block[2]))
+    return cas
 
 
 def gm_signed(path: Path) -> bool:

@@ -123,7 +123,7 @@ def build(settings: Settings) -> Runtime:
     # exists, so files sealed under either profile stay verifiable after the profile changes.
     gm_dir = service_dir / gm_seal.GM_DIR
     gm_key = gm_seal.load_or_make(gm_dir, settings.archive_name) if settings.seal_algorithm == "sm2" else None
-    gm_ca = gm_key.ca if gm_key else (gm_seal.GmSealKey.load(gm_dir).ca if (gm_dir / gm_seal.KEY_FILE).exists() else None)
+    gm_ca = gm_seal.trusted_cas(gm_dir) or None
     sealer = Sealer(gm_key or key, settings.fonts_dir / FACES[1].filename, settings.archive_name, settings.tsa_url,
                     faces=faces)
     outbox = OutboxRunner(sessions, Outbox, jobs, "services.archive.runtime.current_outbox",

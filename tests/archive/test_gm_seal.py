@@ -165,3 +165,20 @@ def test_registering_the_gm_identifiers_keeps_asn1crypto_working_for_everything_
     assert algos.DigestAlgorithm({"algorithm": "sm3"})["algorithm"].dotted == SM3
     assert algos.SignedDigestAlgorithm({"algorithm": "sm2_sm3"})["algorithm"].dotted == SM2_SM3
     assert algos.SignedDigestAlgorithm({"algorithm": "sha256_rsa"})["algorithm"].dotted == "1.2.840.113549.1.1.11"
+
+
+def test_rotating_the_sm2_seal_keeps_earlier_sm2_seals_ours_while_the_old_ca_is_kept(tmp_path):
+    """As the RSA seal's rotation (README): the old CA goes into <seal-gm>/trusted/, the old key away."""
+    from services.archive.gm_seal import CA_FILE, CERT_FILE, trusted_cas
+    directory = tmp_path / "seal-gm"
+    make_local_gm_seal(directory, NAME)
+    old_file = sealed_copy(tmp_path, GmSealKey.load(directory), "old.pdf")
+    (directory / "trusted").mkdir()
+    os.replace(directory / CA_FILE, directory / "trusted" / "gm-ca-2026.pem")
+    for name in (KEY_FILE, CERT_FILE):
+        (directory / name).unlink()
+    make_local_gm_seal(directory, NAME)
+    new_key = GmSealKey.load(directory)
+    new_file = sealed_copy(tmp_path, new_key, "new.pdf")
+    assert verify_gm(old_file, trusted_cas(directory))["ours"] and verify_gm(new_file, trusted_cas(directory))["valid"]
+    assert not verify_gm(old_file, new_key.ca)["ours"]       # without the retired CA: someone else's
