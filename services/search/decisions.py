@@ -4,7 +4,8 @@ store, index; withdraw; expire after the publication period.
 `DecisionService.prepare` does everything that can refuse a request and
 touches nothing (the generator is asked first, outside any transaction);
 `publish` stores the redacted decision and its audit entry in one short
-transaction and then indexes it. The database holds only redacted text, so
+transaction, shared with the other publications under way (group_commit.py),
+and then indexes it. The database holds only redacted text, so
 nothing that reaches a page, the index or an export can carry what the
 rules hide.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Callable, Iterator
@@ -21,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.search import publication
+from services.search.group_commit import GroupCommitter
 from services.search.index import IndexDoc, SearchIndex, SearchResult
 from services.search.models import EXPIRED, PUBLISHED, WITHDRAWN, AuditLog, Decision
 from services.search.public_texts import ADJUSTMENTS_SCHEMA, Outcome, redact_decision, redact_note
@@ -99,6 +102,8 @@ class DecisionService:
         self.redactor = redactor
         self.fetch_document = fetch_document
         self.today = today or today_in_china
+        self._group: GroupCommitter | None = None
+        self._committer_lock = threading.Lock()
 
     # -- preparing ------------------------------------------------------------------
 
@@ -175,34 +180,66 @@ class DecisionService:
     # -- state changes ----------------------------------------------------------------
 
     def publish(self, prepared: Prepared, actor: str) -> tuple[Decision, bool]:
-        """Store (or replace) and index; (decision, created)."""
-        values, now = prepared.values, utcnow()
-        with transaction(self.sessions) as session:
-            decision = session.get(Decision, values["number"], with_for_update=True)
-            created = decision is None
-            if created:
-                decision = Decision(published_at=now, **values)
-                session.add(decision)
-            else:
-                for key, value in values.items():
-                    setattr(decision, key, value)
-                decision.published_at = now if decision.status != PUBLISHED else decision.published_at
-            decision.status, decision.status_reason = PUBLISHED, None
-            decision.updated_at, decision.published_by = now, actor
-            audit.append(session, AuditLog, actor, "publish" if created else "replace", values["number"],
-                         {"kind": values["kind"], "publish_until": values["publish_until"].isoformat(),
-                          "redactions": values["redactions"], "document_id": values["document_id"],
-                          "redaction_digest": prepared.outcome.digest,
-                          "adjustments": prepared.outcome.adjusted})
-        self.index_one(decision)
-        return decision, created
+        """Store (or replace) and index; (decision, created). Stored together with the
+        other publications under way (group_commit.py): this one's outcome or error."""
+        return self._committer.submit((prepared, actor))
 
-    def index_one(self, decision: Decision) -> None:
+    @property
+    def _committer(self) -> GroupCommitter:
+        with self._committer_lock:
+            if self._group is None:
+                self._group = GroupCommitter(self._store, key=lambda item: item[0].values["number"],
+                                             name="search-publish")
+            return self._group
+
+    def _store(self, items: list[tuple[Prepared, str]]) -> list[tuple[Decision, bool]]:
+        """One transaction for a batch of publications: one locking read of their rows,
+        one audit-chain lock and insert; then one queued index write."""
+        now = utcnow()
+        results, entries = [], []
+        with transaction(self.sessions) as session:
+            # locked in number order: two processes' batches cannot deadlock
+            rows = {d.number: d for d in session.scalars(
+                select(Decision).where(Decision.number.in_([p.values["number"] for p, _ in items]))
+                .order_by(Decision.number).with_for_update())}
+            for prepared, actor in items:
+                values = prepared.values
+                decision = rows.get(values["number"])
+                created = decision is None
+                if created:
+                    decision = Decision(published_at=now, **values)
+                    session.add(decision)
+                else:
+                    for key, value in values.items():
+                        setattr(decision, key, value)
+                    decision.published_at = now if decision.status != PUBLISHED else decision.published_at
+                decision.status, decision.status_reason = PUBLISHED, None
+                decision.updated_at, decision.published_by = now, actor
+                entries.append(dict(actor=actor, action="publish" if created else "replace",
+                                    subject=values["number"], details=audit.details_json(
+                                        {"kind": values["kind"], "publish_until": values["publish_until"].isoformat(),
+                                         "redactions": values["redactions"], "document_id": values["document_id"],
+                                         "redaction_digest": prepared.outcome.digest,
+                                         "adjustments": prepared.outcome.adjusted})))
+                results.append((decision, created))
+            session.flush()
+            audit.append_entries(session, AuditLog, entries)
+        self.index_many([d for d, _ in results])
+        return results
+
+    def close(self) -> None:
+        """Store the publications under way, then stop the committer."""
+        with self._committer_lock:
+            group, self._group = self._group, None
+        if group is not None:
+            group.close()
+
+    def index_many(self, decisions: list[Decision]) -> None:
         """After commit: a failure leaves the database right and the index to `reindex`."""
         try:
-            self.index.upsert([index_doc(decision)])
+            self.index.upsert([index_doc(d) for d in decisions])
         except Exception:
-            log.exception("could not index %s; run `zhifa search reindex`", decision.number)
+            log.exception("could not index %s; run `zhifa search reindex`", ", ".join(d.number for d in decisions))
 
     def withdraw(self, number: str, reason: str, actor: str) -> Decision:
         reason = (reason or "").strip()

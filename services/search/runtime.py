@@ -115,6 +115,7 @@ class Runtime:
 
     def close(self) -> None:
         self.sweeper.stop()
+        self.decisions.close()
         self.jobs.shutdown(wait=False)
         self.source.close()
         self.generator.close()
