@@ -128,7 +128,7 @@ class ElasticIndex:
         count, _errors = helpers.bulk(self.client, self._actions(self.alias, docs), refresh="wait_for")
         return count
 
-    def refresh(self) -> None:
+    def refresh(self, timeout: float | None = None) -> None:
         """Writes wait for the refresh already (refresh="wait_for")."""
 
     def delete(self, number: str) -> None:

@@ -185,6 +185,7 @@ class TantivyIndex:
         self.commits = 0
         self._cond = threading.Condition()
         self._pending: dict[str, IndexDoc | None] = {}       # number → new version, None: delete
+        self._committing: dict[str, IndexDoc | None] = {}    # the batch being committed
         self._queued = self._committed = 0
         self._stop = False
         self._thread: threading.Thread | None = None
@@ -297,6 +298,11 @@ class TantivyIndex:
             self._start()
             self._cond.notify_all()
 
+    def _deleting(self) -> list[str]:
+        with self._cond:
+            pending = [n for n, d in self._pending.items() if d is None]
+            return pending + [n for n, d in self._committing.items() if d is None]
+
     def refresh(self, timeout: float = 30.0) -> None:
         """Wait until every change queued so far is searchable (tests, shutdown)."""
         deadline = time.monotonic() + timeout
@@ -330,6 +336,7 @@ class TantivyIndex:
                         break
                     self._cond.wait(wait)
                 batch, self._pending = self._pending, {}
+                self._committing = batch
                 upto = self._queued
             try:
                 self._commit(batch)
@@ -343,6 +350,7 @@ class TantivyIndex:
                 with self._cond:
                     for number, doc in batch.items():
                         self._pending.setdefault(number, doc)
+                    self._committing = {}
                     if self._stop:
                         self._committed = upto
                         self._cond.notify_all()
@@ -350,6 +358,7 @@ class TantivyIndex:
                 time.sleep(1.0)
                 continue
             with self._cond:
+                self._committing = {}
                 self._committed = max(self._committed, upto)
                 self._last_commit = time.monotonic()
                 self._cond.notify_all()
@@ -517,6 +526,8 @@ class TantivyIndex:
             if q is not None:
                 clauses.append((Occur.MustNot, q))
         clauses.extend((Occur.Must, Query.const_score_query(f, 0.0)) for f in self._filters(query))
+        # deleted here but not committed yet (or the commit is failing): gone already
+        clauses.extend((Occur.MustNot, Query.term_query(SCHEMA, "number", n)) for n in self._deleting())
         if not any(occur == Occur.Must for occur, _ in clauses):
             clauses.append((Occur.Must, Query.all_query()))
         return Query.boolean_query(clauses)
