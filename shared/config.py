@@ -59,6 +59,9 @@ class Settings:
     elasticsearch_url: str | None = None
     elasticsearch_analyzer: str = "cjk"
     search_rate_limit: str = "120 per minute"
+    # search: processes that prepare (redact, segment) publications for a served process; None:
+    # one per CPU (at most 4), 0: in the web process (services/search/preparing.py)
+    search_prepare_processes: int | None = None
 
     def service_url(self, service: str) -> str:
         """The configured base URL of a service (ZHIFA_<SERVICE>_URL), without a trailing slash:
@@ -128,4 +131,6 @@ def load() -> Settings:
         elasticsearch_url=_env("ZHIFA_ELASTICSEARCH_URL"),
         elasticsearch_analyzer=_env("ZHIFA_ELASTICSEARCH_ANALYZER", "cjk"),
         search_rate_limit=_env("ZHIFA_SEARCH_RATE_LIMIT", "120 per minute"),
+        search_prepare_processes=(int(_env("ZHIFA_SEARCH_PREPARE_PROCESSES"))
+                                  if _env("ZHIFA_SEARCH_PREPARE_PROCESSES") else None),
     )

@@ -87,6 +87,7 @@ class Prepared:
     body: dict                      # the request as validated (personal data included; never stored)
     values: dict                    # the Decision row's columns, redacted
     outcome: Outcome                # how each public text was redacted (for the preview and the audit)
+    indexed: tuple | None = None    # (IndexDoc, index fields) when segmented by a preparing process
 
 
 def utcnow() -> datetime:
@@ -104,12 +105,22 @@ class DecisionService:
         self.fetch_document = fetch_document
         self.today = today or today_in_china
         self._group: GroupCommitter | None = None
+        self.pool = None        # a PreparePool in a served process (preparing.py)
         self._committer_lock = threading.Lock()
 
     # -- preparing ------------------------------------------------------------------
 
     def prepare(self, raw: dict) -> Prepared:
-        """Every check that can refuse the request; touches nothing."""
+        """Every check that can refuse the request; touches nothing. In a served
+        process, done by a preparing process (preparing.py) unless the generator is asked."""
+        pool = self.pool
+        if pool is not None and isinstance(raw, dict) and not raw.get("document_id"):
+            prepared, indexed = pool.prepare(raw, self.today())
+            prepared.indexed = indexed
+            return prepared
+        return self._prepare(raw)
+
+    def _prepare(self, raw: dict) -> Prepared:
         body, errors = text.clean(raw, "")
         errors = [FieldError(e.path.lstrip("/"), e.message) for e in errors]
         if errors:
@@ -225,20 +236,25 @@ class DecisionService:
                 results.append((decision, created))
             session.flush()
             audit.append_entries(session, AuditLog, entries)
-        self.index_many([d for d, _ in results])
+        self.index_many([d for d, _ in results],
+                        {p.values["number"]: p.indexed for p, _ in items if p.indexed is not None})
         return results
 
     def close(self) -> None:
         """Store the publications under way, then stop the committer."""
         with self._committer_lock:
             group, self._group = self._group, None
+            pool, self.pool = self.pool, None
         if group is not None:
             group.close()
+        if pool is not None:
+            pool.close()
 
-    def index_many(self, decisions: list[Decision]) -> None:
-        """After commit: a failure leaves the database right and the index to `reindex`."""
+    def index_many(self, decisions: list[Decision], segmented: dict | None = None) -> None:
+        """After commit: a failure leaves the database right and the index to `reindex`.
+        `segmented`: number → (IndexDoc, index fields) computed by a preparing process."""
         try:
-            self.index.upsert([index_doc(d) for d in decisions])
+            self.index.upsert([index_doc(d) for d in decisions], segmented or None)
         except Exception:
             log.exception("could not index %s; run `zhifa search reindex`", ", ".join(d.number for d in decisions))
 
@@ -329,8 +345,18 @@ class DecisionService:
 
 
 def index_doc(d: Decision) -> IndexDoc:
-    body = "\n".join(p for p in (d.summary, "；".join(d.legal_basis or []), d.content, d.text) if p)
-    return IndexDoc(d.number, d.kind, d.title, d.agency, d.party, d.decided_on, d.publish_until, body)
+    return index_values({name: getattr(d, name) for name in _INDEXED})
+
+
+_INDEXED = ("number", "kind", "title", "agency", "party", "decided_on", "publish_until", "summary",
+            "legal_basis", "content", "text")
+
+
+def index_values(v: dict) -> IndexDoc:
+    """What the index holds of a decision (its columns as a row or as prepared values)."""
+    body = "\n".join(p for p in (v["summary"], "；".join(v["legal_basis"] or []), v["content"], v["text"]) if p)
+    return IndexDoc(v["number"], v["kind"], v["title"], v["agency"], v["party"], v["decided_on"],
+                    v["publish_until"], body)
 
 
 def public_json(values: dict | Decision) -> dict:

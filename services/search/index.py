@@ -122,7 +122,8 @@ class SearchIndex(Protocol):
     """A backend. Every method may be called from several threads."""
     name: str
 
-    def upsert(self, docs: Iterable[IndexDoc]) -> int: ...      # searchable within a second
+    def upsert(self, docs: Iterable[IndexDoc], segmented: dict | None = None) -> int: ...
+    # searchable within a second; segmented: number → (IndexDoc, fields) already computed
     def delete(self, number: str) -> None: ...
     def refresh(self, timeout: float = 30.0) -> None: ...        # wait until what was written is searchable
     def ensure(self, docs: Callable[[], Iterable[IndexDoc]], count: Callable[[], int]) -> None: ...

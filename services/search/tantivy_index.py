@@ -186,6 +186,7 @@ class TantivyIndex:
         self._cond = threading.Condition()
         self._pending: dict[str, IndexDoc | None] = {}       # number → new version, None: delete
         self._committing: dict[str, IndexDoc | None] = {}    # the batch being committed
+        self._segmented: dict[str, tuple[IndexDoc, dict]] = {}   # number → fields computed elsewhere
         self._queued = self._committed = 0
         self._stop = False
         self._thread: threading.Thread | None = None
@@ -279,12 +280,18 @@ class TantivyIndex:
 
     # -- writing ------------------------------------------------------------------------
 
-    def upsert(self, docs: Iterable[IndexDoc]) -> int:
-        """Queue; searchable after the next commit (within commit_interval plus the commit)."""
+    def upsert(self, docs: Iterable[IndexDoc], segmented: dict | None = None) -> int:
+        """Queue; searchable after the next commit (within commit_interval plus the commit).
+        `segmented`: number → (IndexDoc, fields(…)) computed elsewhere (a preparing process),
+        used if the committed version is that doc."""
         n = 0
         with self._cond:
             for doc in docs:
                 self._pending[doc.number] = doc
+                if segmented and doc.number in segmented:
+                    self._segmented[doc.number] = segmented[doc.number]
+                else:
+                    self._segmented.pop(doc.number, None)
                 n += 1
             self._queued += 1
             self._start()
@@ -337,9 +344,10 @@ class TantivyIndex:
                     self._cond.wait(wait)
                 batch, self._pending = self._pending, {}
                 self._committing = batch
+                segmented = {n: self._segmented.pop(n) for n in batch if n in self._segmented}
                 upto = self._queued
             try:
-                self._commit(batch)
+                self._commit(batch, segmented)
                 self._failed = None
             except Exception as exc:        # the database is right; `zhifa search reindex` repairs
                 if isinstance(exc, NoIndex):    # a rebuild will make one (and read the database itself)
@@ -363,9 +371,12 @@ class TantivyIndex:
                 self._last_commit = time.monotonic()
                 self._cond.notify_all()
 
-    def _commit(self, batch: dict[str, IndexDoc | None]) -> None:
+    def _commit(self, batch: dict[str, IndexDoc | None],
+                segmented: dict[str, tuple[IndexDoc, dict]] | None = None) -> None:
         # segmented before taking the lock: other processes' cycles wait for less
-        prepared = {n: (d, fields(self.analyzer, d)) for n, d in batch.items() if d is not None}
+        segmented = segmented or {}
+        prepared = {n: segmented[n] if n in segmented and segmented[n][0] == d else (d, fields(self.analyzer, d))
+                    for n, d in batch.items() if d is not None}
         with self._writer_lock():
             if self.loader is not None:       # the database's version now, under the lock
                 fresh = self.loader(list(batch))
