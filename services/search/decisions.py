@@ -285,23 +285,32 @@ class DecisionService:
             log.warning("withdrawal of %s not yet committed to the search index; it will be", number)
         return decision
 
-    def sweep_expired(self, actor: str = "system:sweep") -> list[str]:
-        """Take down every decision whose publication period has ended."""
+    def sweep_expired(self, actor: str = "system:sweep", batch: int = 500) -> list[str]:
+        """Take down every decision whose publication period has ended, `batch` to a
+        transaction (the first sweep of a large register takes thousands at once)."""
         today = self.today()
         with reading(self.sessions) as session:
             numbers = list(session.scalars(select(Decision.number).where(
-                Decision.status == PUBLISHED, Decision.publish_until < today)))
-        for number in numbers:
+                Decision.status == PUBLISHED, Decision.publish_until < today).order_by(Decision.number)))
+        done: list[str] = []
+        for at in range(0, len(numbers), batch):
+            expired = []
             with transaction(self.sessions) as session:
-                decision = session.get(Decision, number, with_for_update=True)
-                if decision is None or decision.status != PUBLISHED or decision.publish_until >= today:
-                    continue
-                decision.status, decision.updated_at = EXPIRED, utcnow()
-                decision.status_reason = f"公示期已于 {decision.publish_until} 届满"
-                audit.append(session, AuditLog, actor, "expire", number,
-                             {"publish_until": decision.publish_until.isoformat()})
-            self.index.delete(number)
-        return numbers
+                for decision in session.scalars(select(Decision).where(
+                        Decision.number.in_(numbers[at:at + batch]), Decision.status == PUBLISHED,
+                        Decision.publish_until < today).order_by(Decision.number).with_for_update()):
+                    decision.status, decision.updated_at = EXPIRED, utcnow()
+                    decision.status_reason = f"公示期已于 {decision.publish_until} 届满"
+                    expired.append(decision)
+                session.flush()
+                audit.append_entries(session, AuditLog, [
+                    dict(actor=actor, action="expire", subject=d.number,
+                         details=audit.details_json({"publish_until": d.publish_until.isoformat()}))
+                    for d in expired])
+            for decision in expired:
+                self.index.delete(decision.number)
+            done.extend(d.number for d in expired)
+        return done
 
     # -- reading ------------------------------------------------------------------
 
