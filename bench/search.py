@@ -106,6 +106,21 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its live descendants (a server and its preparing processes)."""
+    tick, total, todo = os.sysconf("SC_CLK_TCK"), 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            stat = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(stat[11]) + int(stat[12])) / tick
+            for task in os.listdir(f"/proc/{current}/task"):
+                todo += [int(c) for c in Path(f"/proc/{current}/task/{task}/children").read_text().split()]
+        except OSError:
+            pass
+    return total
+
+
 def percentiles(samples: list[float]) -> tuple[float, float, float]:
     qs = statistics.quantiles(samples, n=100, method="inclusive")
     return qs[49], qs[94], qs[98]
@@ -334,7 +349,7 @@ def main() -> None:
         print(f"exact totals: {same} of {checked} API totals equal the LIKE count of the same query")
 
         # 4. queries over HTTP while publishing runs
-        load = os.getloadavg()[0]
+        load, server_cpu = os.getloadavg()[0], sum(tree_cpu(server.pid) for server in servers)
         publishers = Publishers(publish_url, token, args.publishers, args.count + 1, today)
         began = publishers.start()
         where = "to another server process on the same data dir" if args.split else "to the same server process"
@@ -356,9 +371,12 @@ def main() -> None:
             print(f"{label:<28}{p50:>8.1f}{p95:>8.1f}{p99:>8.1f}{l50:>10.1f}{l95:>10.1f}{l95 / p95:>14.1f}x")
         publishers.finish()
         elapsed = time.perf_counter() - began
+        server_cpu = sum(tree_cpu(server.pid) for server in servers) - server_cpu
         print(f"\npublishing through the API meanwhile: {publishers.ok} decisions in {elapsed:.1f} s = "
               f"{publishers.ok / elapsed:,.0f} decisions/s ({publishers.failed} failed); "
               f"load average {load:.1f} before the queries, {os.getloadavg()[0]:.1f} after")
+        print(f"server CPU (its processes, searches included) per publication: "
+              f"{server_cpu / max(publishers.ok, 1) * 1000:.1f} ms; {server_cpu / elapsed:.2f} cores on average")
         # what was published is searchable (near-real-time)
         time.sleep(1.0)
         found = client.get("/v1/search", params={"q": "", "from": (today - timedelta(days=60)).isoformat()}).json()
