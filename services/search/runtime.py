@@ -100,8 +100,6 @@ class Runtime:
     source: GeneratorSource
     generator: ServiceClient            # public calls (verification)
     sweeper: Sweeper = field(init=False)
-    _closed: bool = field(init=False, default=False)
-    _pool_lock: threading.Lock = field(init=False, default=None)
 
     def __post_init__(self):
         self.sweeper = Sweeper(self)

@@ -26,6 +26,8 @@ Writing, near-real-time: `upsert`/`delete` queue the change and return; a
 committer thread commits at most every `commit_interval` seconds (0.25 s) and
 reloads the searcher, so a decision is searchable well within a second of
 its 201, and a burst of publications makes a few commits, not one each.
+Searches read the index only: a delete queued or being committed here is
+excluded from every query (a MustNot on its number) until it is committed.
 
 Several processes on one data dir (web processes, an RQ worker running the
 sweep): Tantivy allows one IndexWriter per directory. THE RULE: a process
