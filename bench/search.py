@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
 import resource
@@ -106,6 +107,21 @@ def _cpu() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its live descendants (a server and its preparing processes)."""
+    tick, total, todo = os.sysconf("SC_CLK_TCK"), 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            stat = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(stat[11]) + int(stat[12])) / tick
+            for task in os.listdir(f"/proc/{current}/task"):
+                todo += [int(c) for c in Path(f"/proc/{current}/task/{task}/children").read_text().split()]
+        except OSError:
+            pass
+    return total
+
+
 def percentiles(samples: list[float]) -> tuple[float, float, float]:
     qs = statistics.quantiles(samples, n=100, method="inclusive")
     return qs[49], qs[94], qs[98]
@@ -139,42 +155,53 @@ def publication(rng: random.Random, n: int, today: date) -> dict:
 
 
 class Publishers:
-    """`count` clients POSTing decisions through the API until stopped."""
+    """`count` clients POSTing decisions through the API until stopped, in a process of
+    their own: their JSON and HTTP work must not hold the GIL of the timing client."""
 
     def __init__(self, url: str, token: str, count: int, first: int, today: date):
-        self.url, self.token, self.today = url, token, today
+        ctx = multiprocessing.get_context("spawn")
+        self.stop, self.results = ctx.Event(), ctx.Queue()
+        self.process = ctx.Process(target=_publish, args=(url, token, count, first, today, self.stop, self.results),
+                                   daemon=True)
         self.ok = self.failed = 0
-        self.lock = threading.Lock()
-        self.stop = threading.Event()
-        self.threads = [threading.Thread(target=self.run, args=(first + i * 10_000_000,), daemon=True)
-                        for i in range(count)]
-
-    def run(self, first: int) -> None:
-        rng = random.Random(first)
-        headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
-        with httpx.Client(base_url=self.url, timeout=30) as client:
-            n = first
-            while not self.stop.is_set():
-                n += 1
-                resp = client.post("/v1/decisions", content=json.dumps(publication(rng, n, self.today),
-                                                                       ensure_ascii=False).encode(), headers=headers)
-                with self.lock:
-                    if resp.status_code in (200, 201):
-                        self.ok += 1
-                    else:
-                        self.failed += 1
-                        if self.failed <= 3:
-                            print("publish failed:", resp.status_code, resp.text[:300], file=sys.stderr)
 
     def start(self) -> float:
-        for t in self.threads:
-            t.start()
+        self.process.start()
         return time.perf_counter()
 
     def finish(self) -> None:
         self.stop.set()
-        for t in self.threads:
-            t.join(60)
+        self.ok, self.failed = self.results.get(timeout=120)
+        self.process.join(30)
+
+
+def _publish(url: str, token: str, count: int, first: int, today: date, stop, results) -> None:
+    counts = {"ok": 0, "failed": 0}
+    lock = threading.Lock()
+
+    def run(first: int) -> None:
+        rng = random.Random(first)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        with httpx.Client(base_url=url, timeout=30) as client:
+            n = first
+            while not stop.is_set():
+                n += 1
+                resp = client.post("/v1/decisions", content=json.dumps(publication(rng, n, today),
+                                                                       ensure_ascii=False).encode(), headers=headers)
+                with lock:
+                    if resp.status_code in (200, 201):
+                        counts["ok"] += 1
+                    else:
+                        counts["failed"] += 1
+                        if counts["failed"] <= 3:
+                            print("publish failed:", resp.status_code, resp.text[:300], file=sys.stderr)
+
+    threads = [threading.Thread(target=run, args=(first + i * 10_000_000,), daemon=True) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    results.put((counts["ok"], counts["failed"]))
 
 
 def like_query(like: sqlite3.Connection, terms: list[str], filtered: bool, today: date) -> int:
@@ -323,6 +350,7 @@ def main() -> None:
         print(f"exact totals: {same} of {checked} API totals equal the LIKE count of the same query")
 
         # 4. queries over HTTP while publishing runs
+        load, server_cpu = os.getloadavg()[0], sum(tree_cpu(server.pid) for server in servers)
         publishers = Publishers(publish_url, token, args.publishers, args.count + 1, today)
         began = publishers.start()
         where = "to another server process on the same data dir" if args.split else "to the same server process"
@@ -344,8 +372,12 @@ def main() -> None:
             print(f"{label:<28}{p50:>8.1f}{p95:>8.1f}{p99:>8.1f}{l50:>10.1f}{l95:>10.1f}{l95 / p95:>14.1f}x")
         publishers.finish()
         elapsed = time.perf_counter() - began
+        server_cpu = sum(tree_cpu(server.pid) for server in servers) - server_cpu
         print(f"\npublishing through the API meanwhile: {publishers.ok} decisions in {elapsed:.1f} s = "
-              f"{publishers.ok / elapsed:,.0f} decisions/s ({publishers.failed} failed)")
+              f"{publishers.ok / elapsed:,.0f} decisions/s ({publishers.failed} failed); "
+              f"load average {load:.1f} before the queries, {os.getloadavg()[0]:.1f} after")
+        print(f"server CPU (its processes, searches included) per publication: "
+              f"{server_cpu / max(publishers.ok, 1) * 1000:.1f} ms; {server_cpu / elapsed:.2f} cores on average")
         # what was published is searchable (near-real-time)
         time.sleep(1.0)
         found = client.get("/v1/search", params={"q": "", "from": (today - timedelta(days=60)).isoformat()}).json()

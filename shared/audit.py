@@ -82,11 +82,44 @@ def append_entry(session: Session, table: Table, **values) -> dict:
     return {"seq": seq, "at": at, "prev_hash": prev, "hash": digest}
 
 
+def append_entries(session: Session, table: Table, entries: list[dict]) -> list[dict]:
+    """Append several entries to a chained table inside the caller's transaction,
+    in order: one lock, one read of the chain's end and one INSERT for all of them
+    (a burst committed together). Each entry names every extra column; returns
+    [{seq, at, prev_hash, hash}] in the same order. Same chain as `append_entry`."""
+    if not entries:
+        return []
+    names = _extra_columns(table)
+    for values in entries:
+        if set(values) != set(names):
+            raise ValueError(f"{table.name} entries need exactly {names}, got {sorted(values)}")
+    lock(session, f"audit:{table.name}")
+    last = session.execute(
+        select(table.c.seq, table.c.hash).order_by(table.c.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (last.seq, last.hash) if last else (0, GENESIS)
+    at = datetime.now(timezone.utc).replace(microsecond=0)
+    rows, out = [], []
+    for values in entries:
+        seq += 1
+        digest = _entry_hash(seq, at.isoformat(), [_canonical(values[n]) for n in names], prev)
+        rows.append({"seq": seq, "at": at, "prev_hash": prev, "hash": digest, **values})
+        out.append({"seq": seq, "at": at, "prev_hash": prev, "hash": digest})
+        prev = digest
+    session.execute(insert(table), rows)
+    return out
+
+
+def details_json(details: dict | None) -> str:
+    """The `details` column of an audit entry (canonical JSON)."""
+    return json.dumps(details or {}, ensure_ascii=False, sort_keys=True)
+
+
 def append(session: Session, table: Table, actor: str, action: str, subject: str,
            details: dict | None = None) -> str:
     """Append one audit entry inside the caller's transaction; returns its hash."""
-    details_json = json.dumps(details or {}, ensure_ascii=False, sort_keys=True)
-    return append_entry(session, table, actor=actor, action=action, subject=subject, details=details_json)["hash"]
+    return append_entry(session, table, actor=actor, action=action, subject=subject,
+                        details=details_json(details))["hash"]
 
 
 def verify_chain(session: Session, table: Table) -> int | None:

@@ -79,6 +79,9 @@ class Settings:
     s3_access_key_id: str | None = None
     s3_secret_access_key: str | None = None
     s3_region: str | None = None
+    # search: processes that prepare (redact, segment) publications for a served process; None:
+    # one per CPU (at most 4), 0: in the web process (services/search/preparing.py)
+    search_prepare_processes: int | None = None
 
     def service_url(self, service: str) -> str:
         """The configured base URL of a service (ZHIFA_<SERVICE>_URL), without a trailing slash:
@@ -182,4 +185,6 @@ def load() -> Settings:
         s3_access_key_id=_env("ZHIFA_S3_ACCESS_KEY_ID"),
         s3_secret_access_key=_env("ZHIFA_S3_SECRET_ACCESS_KEY"),
         s3_region=_env("ZHIFA_S3_REGION"),
+        search_prepare_processes=(int(_env("ZHIFA_SEARCH_PREPARE_PROCESSES"))
+                                  if _env("ZHIFA_SEARCH_PREPARE_PROCESSES") else None),
     )

@@ -4,7 +4,8 @@ store, index; withdraw; expire after the publication period.
 `DecisionService.prepare` does everything that can refuse a request and
 touches nothing (the generator is asked first, outside any transaction);
 `publish` stores the redacted decision and its audit entry in one short
-transaction and then indexes it. The database holds only redacted text, so
+transaction, shared with the other publications under way (group_commit.py),
+and then indexes it. The database holds only redacted text, so
 nothing that reaches a page, the index or an export can carry what the
 rules hide.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Callable, Iterator
@@ -21,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.search import publication
+from services.search.group_commit import GroupCommitter
 from services.search.index import IndexDoc, SearchIndex, SearchResult
 from services.search.models import EXPIRED, PUBLISHED, WITHDRAWN, AuditLog, Decision
 from services.search.public_texts import ADJUSTMENTS_SCHEMA, Outcome, redact_decision, redact_note
@@ -31,6 +34,7 @@ from shared.problems import FieldError, Problem, invalid, invalid_field, not_fou
 from shared.schema import schema_errors
 
 log = logging.getLogger("zhifa.search")
+WITHDRAWN_VISIBLE_SECONDS = 5.0     # how long a withdrawal waits for the index commit
 
 _TEXT = {"type": "string", "maxLength": 100_000}
 _SHORT = {"type": "string", "maxLength": 200}
@@ -83,6 +87,7 @@ class Prepared:
     body: dict                      # the request as validated (personal data included; never stored)
     values: dict                    # the Decision row's columns, redacted
     outcome: Outcome                # how each public text was redacted (for the preview and the audit)
+    indexed: tuple | None = None    # (IndexDoc, index fields) when segmented by a preparing process
 
 
 def utcnow() -> datetime:
@@ -99,11 +104,23 @@ class DecisionService:
         self.redactor = redactor
         self.fetch_document = fetch_document
         self.today = today or today_in_china
+        self._group: GroupCommitter | None = None
+        self.pool = None        # a PreparePool in a served process (preparing.py)
+        self._committer_lock = threading.Lock()
 
     # -- preparing ------------------------------------------------------------------
 
     def prepare(self, raw: dict) -> Prepared:
-        """Every check that can refuse the request; touches nothing."""
+        """Every check that can refuse the request; touches nothing. In a served
+        process, done by a preparing process (preparing.py) unless the generator is asked."""
+        pool = self.pool
+        if pool is not None and isinstance(raw, dict) and not raw.get("document_id"):
+            prepared, indexed = pool.prepare(raw, self.today())
+            prepared.indexed = indexed
+            return prepared
+        return self._prepare(raw)
+
+    def _prepare(self, raw: dict) -> Prepared:
         body, errors = text.clean(raw, "")
         errors = [FieldError(e.path.lstrip("/"), e.message) for e in errors]
         if errors:
@@ -175,34 +192,71 @@ class DecisionService:
     # -- state changes ----------------------------------------------------------------
 
     def publish(self, prepared: Prepared, actor: str) -> tuple[Decision, bool]:
-        """Store (or replace) and index; (decision, created)."""
-        values, now = prepared.values, utcnow()
-        with transaction(self.sessions) as session:
-            decision = session.get(Decision, values["number"], with_for_update=True)
-            created = decision is None
-            if created:
-                decision = Decision(published_at=now, **values)
-                session.add(decision)
-            else:
-                for key, value in values.items():
-                    setattr(decision, key, value)
-                decision.published_at = now if decision.status != PUBLISHED else decision.published_at
-            decision.status, decision.status_reason = PUBLISHED, None
-            decision.updated_at, decision.published_by = now, actor
-            audit.append(session, AuditLog, actor, "publish" if created else "replace", values["number"],
-                         {"kind": values["kind"], "publish_until": values["publish_until"].isoformat(),
-                          "redactions": values["redactions"], "document_id": values["document_id"],
-                          "redaction_digest": prepared.outcome.digest,
-                          "adjustments": prepared.outcome.adjusted})
-        self.index_one(decision)
-        return decision, created
+        """Store (or replace) and index; (decision, created). Stored together with the
+        other publications under way (group_commit.py): this one's outcome or error."""
+        return self._committer.submit((prepared, actor))
 
-    def index_one(self, decision: Decision) -> None:
-        """After commit: a failure leaves the database right and the index to `reindex`."""
+    @property
+    def _committer(self) -> GroupCommitter:
+        with self._committer_lock:
+            if self._group is None:
+                self._group = GroupCommitter(self._store, key=lambda item: item[0].values["number"],
+                                             name="search-publish")
+            return self._group
+
+    def _store(self, items: list[tuple[Prepared, str]]) -> list[tuple[Decision, bool]]:
+        """One transaction for a batch of publications: one locking read of their rows,
+        one audit-chain lock and insert; then one queued index write."""
+        now = utcnow()
+        results, entries = [], []
+        with transaction(self.sessions) as session:
+            # locked in number order: two processes' batches cannot deadlock
+            rows = {d.number: d for d in session.scalars(
+                select(Decision).where(Decision.number.in_([p.values["number"] for p, _ in items]))
+                .order_by(Decision.number).with_for_update())}
+            for prepared, actor in items:
+                values = prepared.values
+                decision = rows.get(values["number"])
+                created = decision is None
+                if created:
+                    decision = Decision(published_at=now, **values)
+                    session.add(decision)
+                else:
+                    for key, value in values.items():
+                        setattr(decision, key, value)
+                    decision.published_at = now if decision.status != PUBLISHED else decision.published_at
+                decision.status, decision.status_reason = PUBLISHED, None
+                decision.updated_at, decision.published_by = now, actor
+                entries.append(dict(actor=actor, action="publish" if created else "replace",
+                                    subject=values["number"], details=audit.details_json(
+                                        {"kind": values["kind"], "publish_until": values["publish_until"].isoformat(),
+                                         "redactions": values["redactions"], "document_id": values["document_id"],
+                                         "redaction_digest": prepared.outcome.digest,
+                                         "adjustments": prepared.outcome.adjusted})))
+                results.append((decision, created))
+            session.flush()
+            audit.append_entries(session, AuditLog, entries)
+        self.index_many([d for d, _ in results],
+                        {p.values["number"]: p.indexed for p, _ in items if p.indexed is not None})
+        return results
+
+    def close(self) -> None:
+        """Store the publications under way, then stop the committer."""
+        with self._committer_lock:
+            group, self._group = self._group, None
+            pool, self.pool = self.pool, None
+        if group is not None:
+            group.close()
+        if pool is not None:
+            pool.close()
+
+    def index_many(self, decisions: list[Decision], segmented: dict | None = None) -> None:
+        """After commit: a failure leaves the database right and the index to `reindex`.
+        `segmented`: number → (IndexDoc, index fields) computed by a preparing process."""
         try:
-            self.index.upsert([index_doc(decision)])
+            self.index.upsert([index_doc(d) for d in decisions], segmented or None)
         except Exception:
-            log.exception("could not index %s; run `zhifa search reindex`", decision.number)
+            log.exception("could not index %s; run `zhifa search reindex`", ", ".join(d.number for d in decisions))
 
     def withdraw(self, number: str, reason: str, actor: str) -> Decision:
         reason = (reason or "").strip()
@@ -223,25 +277,40 @@ class DecisionService:
             decision.status, decision.status_reason, decision.updated_at = WITHDRAWN, reason, utcnow()
             audit.append(session, AuditLog, actor, "withdraw", number, {"reason": reason})
         self.index.delete(number)
+        # Searches read the index only: answer once no process's index shows it (this process
+        # hides a queued delete at once; others see the commit within a second).
+        try:
+            self.index.refresh(timeout=WITHDRAWN_VISIBLE_SECONDS)
+        except Exception:
+            log.warning("withdrawal of %s not yet committed to the search index; it will be", number)
         return decision
 
-    def sweep_expired(self, actor: str = "system:sweep") -> list[str]:
-        """Take down every decision whose publication period has ended."""
+    def sweep_expired(self, actor: str = "system:sweep", batch: int = 500) -> list[str]:
+        """Take down every decision whose publication period has ended, `batch` to a
+        transaction (the first sweep of a large register takes thousands at once)."""
         today = self.today()
         with reading(self.sessions) as session:
             numbers = list(session.scalars(select(Decision.number).where(
-                Decision.status == PUBLISHED, Decision.publish_until < today)))
-        for number in numbers:
+                Decision.status == PUBLISHED, Decision.publish_until < today).order_by(Decision.number)))
+        done: list[str] = []
+        for at in range(0, len(numbers), batch):
+            expired = []
             with transaction(self.sessions) as session:
-                decision = session.get(Decision, number, with_for_update=True)
-                if decision is None or decision.status != PUBLISHED or decision.publish_until >= today:
-                    continue
-                decision.status, decision.updated_at = EXPIRED, utcnow()
-                decision.status_reason = f"公示期已于 {decision.publish_until} 届满"
-                audit.append(session, AuditLog, actor, "expire", number,
-                             {"publish_until": decision.publish_until.isoformat()})
-            self.index.delete(number)
-        return numbers
+                for decision in session.scalars(select(Decision).where(
+                        Decision.number.in_(numbers[at:at + batch]), Decision.status == PUBLISHED,
+                        Decision.publish_until < today).order_by(Decision.number).with_for_update()):
+                    decision.status, decision.updated_at = EXPIRED, utcnow()
+                    decision.status_reason = f"公示期已于 {decision.publish_until} 届满"
+                    expired.append(decision)
+                session.flush()
+                audit.append_entries(session, AuditLog, [
+                    dict(actor=actor, action="expire", subject=d.number,
+                         details=audit.details_json({"publish_until": d.publish_until.isoformat()}))
+                    for d in expired])
+            for decision in expired:
+                self.index.delete(decision.number)
+            done.extend(d.number for d in expired)
+        return done
 
     # -- reading ------------------------------------------------------------------
 
@@ -257,15 +326,6 @@ class DecisionService:
             raise Problem(410, "decision-withdrawn", "该决定已撤下公示",
                           f"决定 {number} 已不再公示：{decision.status_reason or ''}".rstrip("："))
         return decision
-
-    def visible_numbers(self, numbers: list[str]) -> set[str]:
-        """Those of `numbers` that are public now: a hit from a stale index never shows."""
-        if not numbers:
-            return set()
-        with reading(self.sessions) as session:
-            return set(session.scalars(select(Decision.number).where(
-                Decision.number.in_(numbers), Decision.status == PUBLISHED,
-                Decision.publish_until >= self.today())))
 
     def public_decisions(self, kind: str | None = None, batch: int = 1000) -> Iterator[Decision]:
         """Every decision on show, by number, read in batches (export, reindex)."""
@@ -294,8 +354,18 @@ class DecisionService:
 
 
 def index_doc(d: Decision) -> IndexDoc:
-    body = "\n".join(p for p in (d.summary, "；".join(d.legal_basis or []), d.content, d.text) if p)
-    return IndexDoc(d.number, d.kind, d.title, d.agency, d.party, d.decided_on, d.publish_until, body)
+    return index_values({name: getattr(d, name) for name in _INDEXED})
+
+
+_INDEXED = ("number", "kind", "title", "agency", "party", "decided_on", "publish_until", "summary",
+            "legal_basis", "content", "text")
+
+
+def index_values(v: dict) -> IndexDoc:
+    """What the index holds of a decision (its columns as a row or as prepared values)."""
+    body = "\n".join(p for p in (v["summary"], "；".join(v["legal_basis"] or []), v["content"], v["text"]) if p)
+    return IndexDoc(v["number"], v["kind"], v["title"], v["agency"], v["party"], v["decided_on"],
+                    v["publish_until"], body)
 
 
 def public_json(values: dict | Decision) -> dict:
@@ -309,14 +379,8 @@ def public_json(values: dict | Decision) -> dict:
 
 
 def search(decisions: DecisionService, query) -> SearchResult:
-    """The index's answer without any hit the database no longer shows
-    (withdrawn a moment ago, or expired before the sweep)."""
+    """The index's answer for today: expired decisions are filtered by the index itself
+    (`publish_until`), withdrawn ones leave it with the withdrawal (`withdraw` waits for
+    that). No database round trip per search: under load one cost more than the search."""
     from dataclasses import replace
-    result = decisions.index.search(replace(query, today=decisions.today()))
-    visible = decisions.visible_numbers([h.number for h in result.hits])
-    hidden = [h for h in result.hits if h.number not in visible]
-    if hidden:
-        log.warning("index shows %d decision(s) no longer public; run `zhifa search reindex`", len(hidden))
-        result.hits = [h for h in result.hits if h.number in visible]
-        result.total -= len(hidden)
-    return result
+    return decisions.index.search(replace(query, today=decisions.today()))

@@ -124,11 +124,12 @@ class ElasticIndex:
                 progress(1)
             yield {"_index": index, "_id": doc.number, "_source": self._source(doc)}
 
-    def upsert(self, docs: Iterable[IndexDoc]) -> int:
+    def upsert(self, docs: Iterable[IndexDoc], segmented: dict | None = None) -> int:
+        """`segmented` is for the embedded backend; the cluster analyses the text itself."""
         count, _errors = helpers.bulk(self.client, self._actions(self.alias, docs), refresh="wait_for")
         return count
 
-    def refresh(self) -> None:
+    def refresh(self, timeout: float | None = None) -> None:
         """Writes wait for the refresh already (refresh="wait_for")."""
 
     def delete(self, number: str) -> None:

@@ -117,18 +117,50 @@ class Runtime:
 
     def __post_init__(self):
         self.sweeper = Sweeper(self)
+        self._closed = False
+        self._pool_lock = threading.Lock()
 
     def warm(self, background: bool = True) -> None:
         """Load jieba's dictionary before the first request; a served process
-        also starts the daily expiry timer."""
+        also starts the daily expiry timer and its preparing processes."""
         if background:
             threading.Thread(target=self.analyzer.warm, name="jieba-warm", daemon=True).start()
+            threading.Thread(target=self.start_preparing, name="prepare-pool", daemon=True).start()
             self.sweeper.start()
         else:
             self.analyzer.warm()
 
+    def start_preparing(self, processes: int | None = None) -> None:
+        """Publications are prepared by other processes once they are ready (preparing.py);
+        in this one until then, or for good if they cannot start."""
+        from services.search.preparing import PreparePool, default_processes
+        if processes is None:
+            processes = self.settings.search_prepare_processes
+        if processes is None:
+            processes = default_processes()
+        if processes <= 0 or self._closed:
+            return
+        pool = None
+        try:
+            pool = PreparePool(processes)
+            pool.wait_ready()
+        except Exception:
+            log.exception("preparing processes did not start; publications are prepared in this process")
+            if pool is not None:
+                pool.close()
+            return
+        with self._pool_lock:
+            if self._closed:
+                pool.close()
+                return
+            self.decisions.pool = pool
+        log.info("%d preparing processes ready", processes)
+
     def close(self) -> None:
+        with self._pool_lock:
+            self._closed = True
         self.sweeper.stop()
+        self.decisions.close()
         self.jobs.shutdown(wait=False)
         self.source.close()
         self.generator.close()

@@ -26,6 +26,8 @@ Writing, near-real-time: `upsert`/`delete` queue the change and return; a
 committer thread commits at most every `commit_interval` seconds (0.25 s) and
 reloads the searcher, so a decision is searchable well within a second of
 its 201, and a burst of publications makes a few commits, not one each.
+Searches read the index only: a delete queued or being committed here is
+excluded from every query (a MustNot on its number) until it is committed.
 
 Several processes on one data dir (web processes, an RQ worker running the
 sweep): Tantivy allows one IndexWriter per directory. THE RULE: a process
@@ -185,6 +187,8 @@ class TantivyIndex:
         self.commits = 0
         self._cond = threading.Condition()
         self._pending: dict[str, IndexDoc | None] = {}       # number → new version, None: delete
+        self._committing: dict[str, IndexDoc | None] = {}    # the batch being committed
+        self._segmented: dict[str, tuple[IndexDoc, dict]] = {}   # number → fields computed elsewhere
         self._queued = self._committed = 0
         self._stop = False
         self._thread: threading.Thread | None = None
@@ -278,12 +282,18 @@ class TantivyIndex:
 
     # -- writing ------------------------------------------------------------------------
 
-    def upsert(self, docs: Iterable[IndexDoc]) -> int:
-        """Queue; searchable after the next commit (within commit_interval plus the commit)."""
+    def upsert(self, docs: Iterable[IndexDoc], segmented: dict | None = None) -> int:
+        """Queue; searchable after the next commit (within commit_interval plus the commit).
+        `segmented`: number → (IndexDoc, fields(…)) computed elsewhere (a preparing process),
+        used if the committed version is that doc."""
         n = 0
         with self._cond:
             for doc in docs:
                 self._pending[doc.number] = doc
+                if segmented and doc.number in segmented:
+                    self._segmented[doc.number] = segmented[doc.number]
+                else:
+                    self._segmented.pop(doc.number, None)
                 n += 1
             self._queued += 1
             self._start()
@@ -296,6 +306,11 @@ class TantivyIndex:
             self._queued += 1
             self._start()
             self._cond.notify_all()
+
+    def _deleting(self) -> list[str]:
+        with self._cond:
+            pending = [n for n, d in self._pending.items() if d is None]
+            return pending + [n for n, d in self._committing.items() if d is None]
 
     def refresh(self, timeout: float = 30.0) -> None:
         """Wait until every change queued so far is searchable (tests, shutdown)."""
@@ -330,9 +345,11 @@ class TantivyIndex:
                         break
                     self._cond.wait(wait)
                 batch, self._pending = self._pending, {}
+                self._committing = batch
+                segmented = {n: self._segmented.pop(n) for n in batch if n in self._segmented}
                 upto = self._queued
             try:
-                self._commit(batch)
+                self._commit(batch, segmented)
                 self._failed = None
             except Exception as exc:        # the database is right; `zhifa search reindex` repairs
                 if isinstance(exc, NoIndex):    # a rebuild will make one (and read the database itself)
@@ -343,6 +360,7 @@ class TantivyIndex:
                 with self._cond:
                     for number, doc in batch.items():
                         self._pending.setdefault(number, doc)
+                    self._committing = {}
                     if self._stop:
                         self._committed = upto
                         self._cond.notify_all()
@@ -350,13 +368,17 @@ class TantivyIndex:
                 time.sleep(1.0)
                 continue
             with self._cond:
+                self._committing = {}
                 self._committed = max(self._committed, upto)
                 self._last_commit = time.monotonic()
                 self._cond.notify_all()
 
-    def _commit(self, batch: dict[str, IndexDoc | None]) -> None:
+    def _commit(self, batch: dict[str, IndexDoc | None],
+                segmented: dict[str, tuple[IndexDoc, dict]] | None = None) -> None:
         # segmented before taking the lock: other processes' cycles wait for less
-        prepared = {n: (d, fields(self.analyzer, d)) for n, d in batch.items() if d is not None}
+        segmented = segmented or {}
+        prepared = {n: segmented[n] if n in segmented and segmented[n][0] == d else (d, fields(self.analyzer, d))
+                    for n, d in batch.items() if d is not None}
         with self._writer_lock():
             if self.loader is not None:       # the database's version now, under the lock
                 fresh = self.loader(list(batch))
@@ -517,6 +539,8 @@ class TantivyIndex:
             if q is not None:
                 clauses.append((Occur.MustNot, q))
         clauses.extend((Occur.Must, Query.const_score_query(f, 0.0)) for f in self._filters(query))
+        # deleted here but not committed yet (or the commit is failing): gone already
+        clauses.extend((Occur.MustNot, Query.term_query(SCHEMA, "number", n)) for n in self._deleting())
         if not any(occur == Occur.Must for occur, _ in clauses):
             clauses.append((Occur.Must, Query.all_query()))
         return Query.boolean_query(clauses)

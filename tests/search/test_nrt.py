@@ -71,6 +71,41 @@ def test_withdrawal_leaves_search_at_once_and_the_index_soon(sqlite_search):
     assert index.count() == 0
 
 
+def test_a_withdrawal_answers_once_another_process_no_longer_finds_it(sqlite_search):
+    """Searches read the index only: the DELETE's 200 comes after the index commit, so a
+    reader of the same directory (another web process) does not show it either."""
+    app, client = sqlite_search
+    index = app.extensions["zhifa.runtime"].index
+    publish(client, PENALTY)
+    other = TantivyIndex(index.root, ANALYZER)
+    assert other.search(SearchQuery(parse_terms("住所变更"))).total == 1
+    resp = client.delete(f"/v1/decisions/{PENALTY['number']}", json={"reason": "撤销"}, headers=auth("publisher"))
+    assert resp.status_code == 200
+    assert other.search(SearchQuery(parse_terms("住所变更"))).total == 0
+    other.close()
+
+
+def test_a_delete_not_yet_committed_is_already_out_of_totals_and_facets(sqlite_search):
+    """Another process holds the writer (a long commit or a rebuild): the withdrawal's commit
+    waits, and meanwhile this process's searches leave it out, counts and facets included."""
+    import fcntl
+    app, client = sqlite_search
+    index = app.extensions["zhifa.runtime"].index
+    publish(client, PENALTY)
+    publish(client, numbered(7))
+    with open(index.root / "writer.lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        resp = client.delete(f"/v1/decisions/{PENALTY['number']}", json={"reason": "撤销"},
+                             headers=auth("publisher"))
+        assert resp.status_code == 200          # answered after a bounded wait
+        answer = client.get("/v1/search", query_string={"q": "住所变更"}).get_json()
+        assert answer["total"] == 1 and answer["facets"]["kind"] == {"penalty": 1}
+        assert [h["number"] for h in answer["hits"]] == [numbered(7)["number"]]
+        fcntl.flock(held, fcntl.LOCK_UN)
+    index.refresh()
+    assert total(client, q="住所变更") == 1
+
+
 def _doc(n: int, body: str = "罚款人民币一万元。") -> IndexDoc:
     return IndexDoc(f"鞍罚决字〔2026〕第{n}号", "penalty", "行政处罚决定书", "鞍山市营商环境建设局", "示例公司",
                     date(2026, 3, 1), date(2029, 3, 1), body)

@@ -27,7 +27,7 @@ from services.search.redaction.names import COMPOUND_SURNAMES, SURNAMES, NameFin
 from services.search.redaction.numbers import (
     _ID_CHECK, _ID_WEIGHTS, birth_date, credit_code_ok, id18_checksum_ok, luhn_ok, normalise_id_number)
 from services.search.redaction.recognisers import Hit
-from services.search.redaction.view import build
+from services.search.redaction.view import build, find_all
 
 __all__ = ["Context", "Redacted", "Redactor", "Span", "RULES", "birth_date", "hidden", "normalise_id_number",
            "minor_evidence", "pseudonym", "COMPOUND_SURNAMES", "SURNAMES", "MARKER", "credit_code_ok",
@@ -154,7 +154,7 @@ def minor_evidence(text: str, decided_on: date, party_name: str = "") -> str | N
     view = build(text[:MAX_TEXT])
     norm = view.norm
     party = build(party_name).norm.strip() if party_name else ""
-    anchors = [m.end() for m in re.finditer(re.escape(party), norm)] if party else []
+    anchors = [m.end() for m in find_all(party, norm)] if party else []
     anchors += [m.end() for m in re.finditer(r"当事人(?!之)\s*[:：]?\s*", norm)]
     for at in anchors:
         # the party's own name after 当事人, then its age in the same sentence

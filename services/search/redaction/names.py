@@ -18,7 +18,7 @@ from typing import Callable
 
 from services.search.redaction.model import Context
 from services.search.redaction.recognisers import HAN, Hit, labels
-from services.search.redaction.view import DATA, View, build
+from services.search.redaction.view import DATA, View, build, find_all
 
 
 def _load() -> tuple[tuple[str, ...], frozenset[str]]:
@@ -230,7 +230,7 @@ class NameFinder:
         for value in (context.party_name, *context.visible_names):
             folded = build(value).norm.strip() if value else ""
             if folded:
-                for m in re.finditer(re.escape(folded), norm):
+                for m in find_all(folded, norm):
                     # 张伟民 is not the party 张伟: a person's name that goes on is someone else's
                     if len(folded) <= 4 and m.end() < len(norm) and _is_han(norm[m.end()]) \
                             and not _AFTER.match(norm, m.end()) and not _WORD_CONTEXT.match(norm, m.end()) \

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from services.search.redaction import numbers as n
 from services.search.redaction.model import MARKER, Context
-from services.search.redaction.view import View, build
+from services.search.redaction.view import View, build, find_all
 
 
 class Hit(NamedTuple):
@@ -70,7 +70,7 @@ def public_hits(view: View, context: Context) -> list[Hit]:
     for value in context.kept_values:
         folded = build(value).norm.strip() if value else ""
         if len(folded) >= 3:
-            hits += [Hit(m.start(), m.end(), "public", "keep") for m in re.finditer(re.escape(folded), norm)]
+            hits += [Hit(m.start(), m.end(), "public", "keep") for m in find_all(folded, norm)]
     return hits
 
 
@@ -358,5 +358,5 @@ def address_hits(view: View, context: Context) -> list[Hit]:
     for address in context.hidden_addresses:
         folded = build(address).norm.strip() if address else ""
         if len(folded) >= 4:
-            hits += [Hit(m.start(), m.end(), "address", "hide") for m in re.finditer(re.escape(folded), norm)]
+            hits += [Hit(m.start(), m.end(), "address", "hide") for m in find_all(folded, norm)]
     return hits

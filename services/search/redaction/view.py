@@ -121,3 +121,26 @@ def _build_mapped(text: str) -> View:
             chars, starts, ends = chars2 + chars[at:], starts2 + starts[at:], ends2 + ends[at:]
             norm = "".join(chars)
     return View(text, norm, tuple(starts), tuple(ends))
+
+
+class Found(tuple):
+    """An occurrence of a literal: start() and end() as a regex match has them."""
+    def start(self) -> int:
+        return self[0]
+
+    def end(self) -> int:
+        return self[1]
+
+
+def find_all(needle: str, text: str) -> list:
+    """Every non-overlapping occurrence of `needle`, left to right: what
+    re.finditer(re.escape(needle), text) finds, without compiling a pattern for
+    each party name or address (each decision has its own, so the regex cache
+    never held them: about 1 ms a decision went into compiling)."""
+    if not needle:
+        return list(re.finditer("", text))
+    out, at = [], text.find(needle)
+    while at >= 0:
+        out.append(Found((at, at + len(needle))))
+        at = text.find(needle, at + len(needle))
+    return out
