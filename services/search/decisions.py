@@ -323,8 +323,10 @@ class DecisionService:
         if decision.status == PUBLISHED and decision.publish_until < self.today():
             decision.status, decision.status_reason = EXPIRED, f"公示期已于 {decision.publish_until} 届满"
         if decision.status != PUBLISHED:
-            raise Problem(410, "decision-withdrawn", "该决定已撤下公示",
-                          f"决定 {number} 已不再公示：{decision.status_reason or ''}".rstrip("："))
+            # An expired decision ran its full period; only a withdrawal was taken down.
+            kind, title = (("decision-expired", "该决定公示期已届满") if decision.status == EXPIRED
+                           else ("decision-withdrawn", "该决定已撤下公示"))
+            raise Problem(410, kind, title, f"决定 {number} 已不再公示：{decision.status_reason or ''}".rstrip("："))
         return decision
 
     def public_decisions(self, kind: str | None = None, batch: int = 1000) -> Iterator[Decision]:

@@ -201,7 +201,9 @@ def test_expired_decisions_are_hidden_and_swept(sqlite_search):
     later = TODAY.replace(year=TODAY.year + 4)
     rt.decisions.today = lambda: later
     assert search(client)["total"] == 0                              # hidden before the sweep runs
-    assert_problem(client.get(f"/v1/decisions/{PENALTY['number']}"), 410)
+    gone = client.get(f"/v1/decisions/{PENALTY['number']}")
+    assert_problem(gone, 410)
+    assert gone.get_json()["title"] == "该决定公示期已届满" and "届满" in gone.get_json()["detail"]   # not "withdrawn"
     assert rt.decisions.sweep_expired() == [PENALTY["number"]]
     assert rt.index.count() == 0
     log = client.get("/v1/audit", headers=auth("admin")).get_json()
