@@ -128,9 +128,17 @@ def build_spec() -> dict:
 
 
 # One-click case file (collect.py): the generator's documents of the case.
+SPEC["components"]["schemas"]["Collected"] = {
+    "type": "object", "required": ["case_number", "found", "added", "already_present", "refused"], "properties": {
+        "case_number": {"type": "string"}, "found": {"type": "integer"},
+        "added": {"type": "array", "items": {"type": "object", "properties": {
+            "item_id": {"type": "string"}, "document_id": {"type": "string"},
+            "number": {"type": ["string", "null"]}, "title": {"type": "string"}}}},
+        "already_present": {"type": "array", "items": {"type": "string"}},
+        "refused": {"type": "array", "items": {"type": "object"}}}}
 SPEC["paths"]["/v1/case-files/{id}/collect"] = {"post": operation(
     "collectCaseDocuments", "一键归集：按案件编号从文书生成服务取回本案全部文书（按装订顺序，幂等）",
-    {"200": response("加入、已在卷内与未能加入的文书，及案卷"), "404": PROBLEM, "409": PROBLEM,
-     "502": PROBLEM, "503": PROBLEM}, auth=True, parameters=_ID,
+    {"200": response("加入、已在卷内与未能加入的文书", "Collected"), "404": PROBLEM, "409": PROBLEM,
+     "502": PROBLEM, "503": PROBLEM}, roles=ARCHIVISTS, parameters=_ID,
     body_schema={"type": "object", "additionalProperties": False,
                  "properties": {"case_number": {"type": "string", "minLength": 1, "maxLength": 100}}})}

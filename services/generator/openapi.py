@@ -110,7 +110,7 @@ SPEC["paths"] = {
 # The documents of a case, for the archive's one-click case file.
 SPEC["paths"]["/v1/documents"]["get"] = operation(
     "listCaseDocuments", "一个案件的全部文书（按案件编号，分页）",
-    {"200": response("文书列表", "CaseDocuments"), "422": PROBLEM}, auth=True,
+    {"200": response("文书列表", "CaseDocuments"), "422": PROBLEM}, roles=("archivist", "case-system"),
     parameters=[query_param("case_number", {"type": "string", "minLength": 1, "maxLength": 100}, required=True),
                 query_param("page", {"type": "integer", "minimum": 1, "maximum": 10000}),
                 query_param("size", {"type": "integer", "minimum": 1, "maximum": 200})])

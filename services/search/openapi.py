@@ -124,24 +124,28 @@ SPEC["components"]["schemas"].update({
         "overdue": {"type": "boolean"}, "days_past_due": {"type": "integer"},
         "published_number": {"type": ["string", "null"]}, "withheld_reason": {"type": ["string", "null"]}}},
 })
+SPEC["components"]["schemas"]["PendingList"] = {
+    "type": "object", "required": ["status", "total", "page", "size", "entries"], "properties": {
+        "status": {"enum": list(STATUSES)}, "total": {"type": "integer"}, "page": {"type": "integer"},
+        "size": {"type": "integer"}, "entries": {"type": "array", "items": {"$ref": "#/components/schemas/Pending"}}}}
 SPEC["paths"].update({
     "/v1/pending": {
-        "post": operation("addPending", "登记待公示的决定（文书生成服务调用；按文书 id 幂等）", auth=True,
+        "post": operation("addPending", "登记待公示的决定（文书生成服务调用；按文书 id 幂等）", roles=("case-system",),
                           body_schema_ref="PendingNotice",
                           responses={"201": response("已登记", "Pending"), "200": response("已登记过", "Pending")}),
         "get": operation("listPending", "待公示、已逾期、已公示或不予公示的决定（公示员）",
-                         {"200": response("列表"), "422": PROBLEM}, auth=True,
+                         {"200": response("列表", "PendingList"), "422": PROBLEM}, roles=("publisher",),
                          parameters=[query_param("status", {"enum": list(STATUSES)}),
                                      query_param("page", {"type": "integer", "minimum": 1}),
                                      query_param("size", {"type": "integer", "minimum": 1, "maximum": 200})])},
     "/v1/pending/{document_id}/publish": {"post": operation(
         "publishPending", "按文书发布待公示的决定",
         {"201": response("已发布", "Pending"), "200": response("已替换", "Pending"), "404": PROBLEM, "409": PROBLEM,
-         "422": PROBLEM, "502": PROBLEM, "503": PROBLEM}, auth=True, parameters=_PENDING_ID,
+         "422": PROBLEM, "502": PROBLEM, "503": PROBLEM}, roles=("publisher",), parameters=_PENDING_ID,
         body_schema={"type": "object"})},
     "/v1/pending/{document_id}/withhold": {"post": operation(
         "withholdPending", "登记为不予公示（须说明理由）",
-        {"200": response("已登记", "Pending"), "404": PROBLEM, "409": PROBLEM}, auth=True, parameters=_PENDING_ID,
+        {"200": response("已登记", "Pending"), "404": PROBLEM, "409": PROBLEM}, roles=("publisher",), parameters=_PENDING_ID,
         body_schema={"type": "object", "required": ["reason"],
                      "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 500}}})},
 })

@@ -42,12 +42,18 @@ PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/static/<path:filename>"}
 OPERATIONAL = {"/metrics": ("admin",)}
 PUBLIC_PAGES = {
     "archive": {"/", "/login", "/static/archive/<path:filename>"},
-    "search": {"/", "/assets/<path:filename>", "/decisions/<path:number>", "/stats", "/stats.csv", "/verify"},
+    "search": {"/", "/assets/<path:filename>", "/decisions/<path:number>", "/stats", "/stats.csv", "/verify",
+               "/publisher/login"},
 }
 SESSION_PAGES = {"archive": {"/case-files", "/case-files/<case_file_id>", "/case-files/<case_file_id>/documents",
                              "/case-files/<case_file_id>/package.tar", "/case-files/<case_file_id>/people",
                              "/case-files/<case_file_id>/seal", "/case-files/<case_file_id>/sealed.pdf",
-                             "/case-files/<case_file_id>/uploads", "/logout"}}
+                             "/case-files/<case_file_id>/uploads", "/case-files/<case_file_id>/collect", "/logout"},
+                 "search": {"/publisher/", "/publisher/logout", "/publisher/<document_id>/publish",
+                            "/publisher/<document_id>/withhold"}}
+# Each service's pages behind a sign-in: (sign-in page, home after it, roles that may sign in).
+SIGN_IN = {"archive": ("/login", "/case-files", ("archivist", "admin")),
+           "search": ("/publisher/login", "/publisher/", ("publisher", "admin"))}
 
 
 def _app(service, zhifa_env, tmp_path):
@@ -149,40 +155,42 @@ def test_every_endpoint_answers_each_caller_as_its_spec_says(service, zhifa_env,
         app.extensions["zhifa.runtime"].close()
 
 
-def _login(client, token: str):
-    page = client.get("/login").get_data(as_text=True)
+def _login(client, token: str, login: str = "/login"):
+    page = client.get(login).get_data(as_text=True)
     csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-    return client.post("/login", data={"csrf": csrf, "token": token})
+    return client.post(login, data={"csrf": csrf, "token": token})
 
 
-def test_the_archive_pages_open_only_to_a_session_of_an_archivist_or_admin(zhifa_env, tmp_path):
-    app = _app("archive", zhifa_env, tmp_path)
+@pytest.mark.parametrize("service", sorted(SIGN_IN))
+def test_the_pages_open_only_to_a_session_of_their_role_or_admin(service, zhifa_env, tmp_path):
+    app = _app(service, zhifa_env, tmp_path)
+    login, home, allowed = SIGN_IN[service]
     try:
         pages = [(m, u) for m, u, _r, roles in matrix(app) if roles == ("session",)]
-        assert len(pages) >= 9
+        assert len(pages) >= len(SESSION_PAGES[service])
         client = app.test_client()
         for method, url in pages:
             for header in (None, f"Bearer {TOKENS['archivist']}", f"Bearer {TOKENS['admin']}"):
                 # A bearer header opens no page: pages are for people with a session (and a CSRF token).
                 resp = _call(client, method, url, header)
                 if method == "GET":
-                    assert resp.status_code == 302 and resp.headers["Location"].endswith("/login"), (method, url)
+                    assert resp.status_code == 302 and resp.headers["Location"].endswith(login), (method, url)
                 else:
                     assert resp.status_code == 401, (method, url, resp.status_code)
         for role in ROLES:
             client = app.test_client()
-            resp = _login(client, TOKENS[role])
-            if role in ("archivist", "admin"):
-                assert resp.status_code == 302 and resp.headers["Location"].endswith("/case-files"), role
+            resp = _login(client, TOKENS[role], login)
+            if role in allowed:
+                assert resp.status_code == 302 and resp.headers["Location"].endswith(home), role
                 for method, url in pages:
                     if method == "GET":
                         got = client.get(url)
                         assert got.status_code not in (401, 403) and not (
-                            got.status_code == 302 and got.headers["Location"].endswith("/login")), (role, url)
+                            got.status_code == 302 and got.headers["Location"].endswith(login)), (role, url)
             else:
                 assert resp.status_code == 401, role
-                assert client.get("/case-files").status_code == 302, role
-        for bad in ("", "x", "not-a-configured-token-0123456789", TOKENS["archivist"][:-1]):
-            assert _login(app.test_client(), bad).status_code == 401, bad
+                assert client.get(home).status_code == 302, role
+        for bad in ("", "x", "not-a-configured-token-0123456789", TOKENS[allowed[0]][:-1]):
+            assert _login(app.test_client(), bad, login).status_code == 401, bad
     finally:
         app.extensions["zhifa.runtime"].close()
