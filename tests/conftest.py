@@ -43,9 +43,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def http_call(base: str, method: str, path: str, body=None, token: str | None = TOKENS["case-system"]):
+def http_call(base: str, method: str, path: str, body=None, token: str | None = TOKENS["case-system"],
+              headers: dict | None = None):
     """One request to a served process: (status, headers, raw body); a JSON `body` is sent as JSON."""
-    req = urllib.request.Request(base + path, method=method,
+    req = urllib.request.Request(base + path, method=method, headers=headers or {},
                                  data=json.dumps(body, ensure_ascii=False).encode() if body is not None else None)
     if body is not None:
         req.add_header("Content-Type", "application/json")

@@ -9,8 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from tests.conftest import TOKENS, free_port, http_call
@@ -88,20 +86,8 @@ class Proc:
 
 
 def request(base: str, method: str, path: str, body=None, token: str | None = None, headers: dict | None = None):
-    """tests.conftest.http_call with extra headers (e.g. Prefer): (status, headers, raw body)."""
-    if not headers:
-        return http_call(base, method, path, body, token)
-    req = urllib.request.Request(base + path, method=method, headers=headers,
-                                 data=json.dumps(body, ensure_ascii=False).encode() if body is not None else None)
-    if body is not None:
-        req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=180) as resp:
-            return resp.status, resp.headers, resp.read()
-    except urllib.error.HTTPError as err:
-        return err.code, err.headers, err.read()
+    """tests.conftest.http_call with extra headers (e.g. Prefer) and no token by default."""
+    return http_call(base, method, path, body, token, headers)
 
 
 def serve(service: str, tmp_path: Path, env: dict, name: str | None = None, port: int | None = None) -> Proc:
