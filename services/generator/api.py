@@ -60,7 +60,10 @@ def get_template(doc_type: str):
 def create_document():
     """Registers the document (number, DOCX) at once; the PDF is made right
     after, outside the numbering transaction. `Prefer: respond-async` answers
-    without waiting for the PDF (files.pdf.status "pending")."""
+    without waiting for the PDF (files.pdf.status "pending"). `Accept:
+    application/pdf` answers with the PDF itself once it is made (the
+    document's URL in Location, its number in the file name), else with the
+    document's JSON."""
     body = json_body()
     key = request.headers.get("Idempotency-Key")
     if key is not None and not (0 < len(key) <= 200 and key.isprintable()):
@@ -72,7 +75,11 @@ def create_document():
                                        wait_for_pdf="respond-async" not in request.headers.get("Prefer", ""))
     if created:
         rt.metrics.documents.labels(doc.type).inc()
-    resp = jsonify(document_json(doc))
+    if _wants_pdf() and doc.pdf_status == "done":
+        # One round trip for a case system that wants the PDF itself (Accept: application/pdf).
+        resp = _file_response(doc, "pdf", rt.documents.blobs.get(doc.pdf_sha256))
+    else:   # JSON, and for a PDF still pending or failed: the document says what happened to it
+        resp = jsonify(document_json(doc))
     resp.status_code = 201 if created else 200
     resp.headers["Location"] = external_url("generator.get_document", document_id=doc.id)
     if not created:
@@ -114,6 +121,17 @@ def document_file(document_id: str, fmt: str):
         resp = problem_response(pending)
         resp.headers["Retry-After"] = "1" if pending.type.endswith("pending") else "60"
         return resp
+    return _file_response(doc, fmt, data)
+
+
+def _wants_pdf() -> bool:
+    """The client prefers the PDF itself to the document's JSON (Accept: application/pdf)."""
+    accept = request.accept_mimetypes
+    return (accept.best_match(["application/json", MEDIA_TYPES["pdf"]]) == MEDIA_TYPES["pdf"]
+            and accept[MEDIA_TYPES["pdf"]] > accept["application/json"])
+
+
+def _file_response(doc: Document, fmt: str, data: bytes) -> Response:
     resp = Response(data, mimetype=MEDIA_TYPES[fmt])
     # RFC 6266: the Chinese file name, e.g. 鞍审批罚决字〔2026〕第3号 行政处罚决定书.pdf
     filename = f"{doc.number} {doc.title}.{fmt}"

@@ -56,6 +56,15 @@ SPEC["components"]["schemas"].update({
         "authentic": {"type": "boolean"}, "type": {"type": "string"}, "title": {"type": "string"},
         "issued_at": {"type": "string"}, "agency": {"type": "string"}, "sha256": {"type": "string"}}},
 })
+
+
+def _document_or_pdf(description: str) -> dict:
+    document = response(description, "Document")
+    document["content"]["application/pdf"] = {}
+    document["headers"] = {"Location": {"description": "文书登记信息的地址", "schema": {"type": "string"}}}
+    return document
+
+
 SPEC["paths"] = {
     "/v1/templates": {"get": operation("listTemplates", "文书目录", {"200": {
         "description": "文书类型列表", "content": {"application/json": {"schema": {
@@ -68,10 +77,10 @@ SPEC["paths"] = {
         parameters=[{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}},
                     {"name": "Prefer", "in": "header", "schema": {"enum": ["respond-async"]},
                      "description": "respond-async：不等待 PDF 生成即返回（files.pdf.status 为 pending）"}],
-        responses={"201": {**response("已生成", "Document"), "links": {
-                       op: {"operationId": op, "parameters": {"id": "$response.body#/id"}}
-                       for op in ("getDocument", "getDocumentDocx", "getDocumentPdf")}},
-                   "200": response("幂等重放", "Document")})},
+        responses={"201": {**_document_or_pdf("已生成（Accept: application/pdf 时为 PDF 本身，文书地址见 Location）"),
+                           "links": {op: {"operationId": op, "parameters": {"id": "$response.body#/id"}}
+                                     for op in ("getDocument", "getDocumentDocx", "getDocumentPdf")}},
+                   "200": _document_or_pdf("幂等重放")})},
     "/v1/documents/{id}": {"get": operation(
         "getDocument", "文书登记信息", {"200": response("文书", "Document"), "404": PROBLEM},
         roles=READERS, parameters=_ID)},

@@ -5,6 +5,7 @@ import copy
 import io
 import re
 import json
+from urllib.parse import quote
 
 import pytest
 from docx import Document as Docx
@@ -342,3 +343,31 @@ def test_rare_characters_print_and_undrawable_ones_are_refused(sqlite_generator)
     assert "王𪚥𠀀" in docx_text(client, ok.get_json()["id"])
     data["party"]["name"] = "王𓀀"
     assert_problem(post(client, {"type": "rectification_order", "data": data}), 422, "data/party/name")
+
+
+def test_accept_pdf_answers_with_the_registered_pdf_itself(sqlite_generator):
+    """A case system that wants the PDF gets it in one round trip, the same bytes
+    the registry serves, with the document's address and number; where no PDF
+    exists yet (or was not asked for) it gets the document's JSON instead."""
+    _, client = sqlite_generator
+    body = {"type": "penalty_decision", "data": example("penalty_decision")}
+    wants_pdf = {"Accept": "application/pdf", "Idempotency-Key": "case-7-decision"}
+    resp = post(client, body, headers=wants_pdf)
+    assert resp.status_code == 201 and resp.mimetype == "application/pdf" and resp.data.startswith(b"%PDF-")
+    registered = client.get(resp.headers["Location"], headers=auth()).get_json()
+    assert registered["files"]["pdf"]["status"] == "done"
+    assert client.get(f"/v1/documents/{registered['id']}/pdf", headers=auth()).data == resp.data
+    assert resp.headers["ETag"] == f"\"{registered['files']['pdf']['sha256']}\""
+    assert quote(registered["number"]) in resp.headers["Content-Disposition"]
+
+    replayed = post(client, body, headers=wants_pdf)
+    assert replayed.status_code == 200 and replayed.data == resp.data
+
+    pending = post(client, body, headers={"Accept": "application/pdf", "Prefer": "respond-async"})
+    assert pending.status_code == 201 and pending.is_json
+    assert pending.get_json()["files"]["pdf"]["status"] in ("pending", "done")
+    docx_only = post(client, {**body, "formats": ["docx"]}, headers={"Accept": "application/pdf"})
+    assert docx_only.status_code == 201 and "pdf" not in docx_only.get_json()["files"]
+    # JSON stays the answer for clients that accept both equally (or name neither).
+    either = post(client, body, headers={"Accept": "application/json, application/pdf"})
+    assert either.is_json and either.get_json()["files"]["pdf"]["status"] == "done"
