@@ -3,6 +3,7 @@ a browser and an impatient client get back."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from flask import jsonify
@@ -112,3 +113,27 @@ def test_rate_limiting_survives_an_unreachable_redis(make_app):
     ratelimit.limit(app, "verify", "2 per minute")
     client = app.test_client()
     assert [client.get("/v1/verify").status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_counting_in_memory_starts_no_thread_per_request_and_forgets_old_counts(make_app, monkeypatch):
+    """limits' own memory storage started a Timer thread on nearly every public request, and the
+    request waited for it to run. One sweeper thread now serves the storage, and counts whose
+    window has passed are dropped by it."""
+    import threading
+    monkeypatch.setattr(ratelimit, "SWEEP_SECONDS", 0.05)
+    app = make_app()
+    ratelimit.limit(app, "verify", "100 per second")
+    client = app.test_client()
+    started = []
+    real_start = threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start", lambda self: (started.append(self.name), real_start(self))[1])
+    for i in range(30):
+        assert client.get("/v1/verify", environ_base={"REMOTE_ADDR": f"10.0.1.{i}"}).status_code == 200
+        time.sleep(0.015)       # past the base storage's 10 ms timer, which then started anew
+    assert started.count("ratelimit-sweep") <= 1 and len(started) <= 1, started
+    storage = app.extensions["zhifa.limiter"].storage
+    assert len(storage.events) == 30
+    deadline = time.monotonic() + 5
+    while storage.events and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not storage.events, "counts of a passed window were never dropped"
