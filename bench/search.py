@@ -247,7 +247,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8, help="server threads")
     parser.add_argument("--check", type=int, default=20, help="queries per class whose totals are checked by LIKE")
     parser.add_argument("--split", action="store_true",
-                        help="publish to one server process and search another (one data dir, one database)")
+                        help="publish to a process of role all, search a public one (ZHIFA_SEARCH_ROLE=public; one data dir, one database)")
     parser.add_argument("--postgres", default=os.environ.get(
         "ZHIFA_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     args = parser.parse_args()
@@ -294,9 +294,11 @@ def main() -> None:
                "ZHIFA_PUBLIC_VERIFY_URL": "https://zhifa.example.gov.cn/verify"}
         ports = [port] + ([free_port()] if args.split else [])
         for i, p in enumerate(ports):
+            # --split: the second process is the public one (ZHIFA_SEARCH_ROLE=public, README's Deployment)
+            role = {"ZHIFA_SEARCH_ROLE": "public"} if i == 1 else {}
             servers.append(subprocess.Popen(
                 [sys.executable, "-m", "services.cli", "serve", "search", "--host", "127.0.0.1", "--port", str(p),
-                 "--threads", str(args.threads)], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+                 "--threads", str(args.threads)], env={**env, **role}, cwd=ROOT, stdout=subprocess.DEVNULL,
                 stderr=open(work / f"server{i}.log", "w")))
         urls = [f"http://127.0.0.1:{p}" for p in ports]
         for url, server in zip(urls, servers):

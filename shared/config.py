@@ -14,9 +14,20 @@ DEFAULT_PORTS = {"generator": 8001, "archive": 8002, "search": 8003}
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+SEARCH_ROLES = ("all", "public")
+
+
 def _env(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return value if value not in (None, "") else default
+
+
+def _choice(name: str, choices: tuple[str, ...]) -> str:
+    """The variable's value, one of `choices` (the first when unset); anything else stops the start."""
+    value = _env(name, choices[0])
+    if value not in choices:
+        raise ValueError(f"{name}={value!r}: expected one of {', '.join(choices)}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,9 @@ class Settings:
     # search: processes that prepare (redact, segment) publications for a served process; None:
     # one per CPU (at most 4), 0: in the web process (services/search/preparing.py)
     search_prepare_processes: int | None = None
+    # search: "all" serves every endpoint; "public" only what citizens use (no token), for the
+    # internet-facing process, its searches never behind the publishers' work (README, Deployment)
+    search_role: str = "all"
 
     def service_url(self, service: str) -> str:
         """The configured base URL of a service (ZHIFA_<SERVICE>_URL), without a trailing slash:
@@ -187,4 +201,5 @@ def load() -> Settings:
         s3_region=_env("ZHIFA_S3_REGION"),
         search_prepare_processes=(int(_env("ZHIFA_SEARCH_PREPARE_PROCESSES"))
                                   if _env("ZHIFA_SEARCH_PREPARE_PROCESSES") else None),
+        search_role=_choice("ZHIFA_SEARCH_ROLE", SEARCH_ROLES),
     )

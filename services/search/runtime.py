@@ -125,7 +125,8 @@ class Runtime:
         also starts the daily expiry timer and its preparing processes."""
         if background:
             threading.Thread(target=self.analyzer.warm, name="jieba-warm", daemon=True).start()
-            threading.Thread(target=self.start_preparing, name="prepare-pool", daemon=True).start()
+            if self.settings.search_role != "public":    # a public process publishes nothing
+                threading.Thread(target=self.start_preparing, name="prepare-pool", daemon=True).start()
             self.sweeper.start()
         else:
             self.analyzer.warm()
