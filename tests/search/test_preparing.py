@@ -60,9 +60,27 @@ def test_closing_stops_the_preparing_processes(zhifa_env, tmp_path):
     app = create_app(zhifa_env(ZHIFA_SEARCH_DATABASE_URL=f"sqlite:///{tmp_path / 'search.sqlite3'}"))
     rt = app.extensions["zhifa.runtime"]
     rt.start_preparing(2)
-    workers = list(rt.decisions.pool._pool._pool)
+    workers = [w.process for w in rt.decisions.pool.workers]
     assert len(workers) == 2 and all(w.is_alive() for w in workers)
     rt.close()
     for w in workers:
         w.join(10)
     assert not any(w.is_alive() for w in workers)
+
+
+def test_a_killed_preparing_process_costs_no_publication_and_is_replaced(pooled):
+    import os
+    import signal
+    app, client = pooled
+    pool = app.extensions["zhifa.runtime"].decisions.pool
+    lost = pool.workers[0].process
+    os.kill(lost.pid, signal.SIGKILL)
+    lost.join(10)
+    assert post(client, PENALTY).status_code == 201          # prepared in the web process instead
+    deadline = time.monotonic() + 60
+    while not (pool.workers and pool.workers[0].process is not lost and pool._idle.qsize() == 1):
+        assert time.monotonic() < deadline, "no preparing process took the lost one's place"
+        time.sleep(0.1)
+    there = app.extensions["zhifa.runtime"].decisions.prepare(json.loads(json.dumps(LICENSE)))
+    assert there.indexed is not None                          # prepared by the new process
+    assert post(client, LICENSE).status_code == 201
