@@ -29,6 +29,9 @@ log = logging.getLogger("zhifa.search")
 
 WAIT_SECONDS = 60.0
 MAX_PROCESSES = 4
+# Publishing may wait for a free core; a citizen's search should not: on a busy host the
+# scheduler runs the web process (searches) before these.
+NICENESS = 10
 
 _SERVICE = None     # in a worker: a DecisionService without database or index
 _ANALYZER = None
@@ -148,6 +151,7 @@ class _Worker:
 
 def _serve(conn) -> None:
     """A worker: prepare what comes down the pipe until it closes."""
+    os.nice(NICENESS)
     _init()
     conn.send("ready")
     while True:
