@@ -9,7 +9,7 @@ number back instead of skipping it.
 """
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -23,10 +23,16 @@ def format_number(short_name: str, kind: str, year: int, seq: int, di: bool = Fa
 
 
 def allocate(session: Session, agency: str, kind: str, year: int) -> int:
-    """Take the next sequence number inside the caller's transaction."""
+    """Take the next sequence number inside the caller's transaction: one UPDATE … RETURNING
+    when the counter exists (every number but a year's first), Core statements on the table."""
+    counters = NumberCounter.__table__
+    key = (counters.c.agency == agency) & (counters.c.kind == kind) & (counters.c.year == year)
+    take = update(counters).where(key).values(last=counters.c.last + 1).returning(counters.c.last)
+    taken = session.execute(take).scalar()
+    if taken is not None:
+        return taken
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(NumberCounter).values(agency=agency, kind=kind, year=year, last=0)
-                    .on_conflict_do_nothing())
-    key = (NumberCounter.agency == agency) & (NumberCounter.kind == kind) & (NumberCounter.year == year)
-    session.execute(update(NumberCounter).where(key).values(last=NumberCounter.last + 1))
-    return session.execute(select(NumberCounter.last).where(key)).scalar_one()
+    first = session.execute(insert(counters).values(agency=agency, kind=kind, year=year, last=1)
+                            .on_conflict_do_nothing().returning(counters.c.last)).scalar()
+    # None: a concurrent transaction created the counter first (PostgreSQL); its row lock now orders us
+    return first if first is not None else session.execute(take).scalar_one()

@@ -132,11 +132,13 @@ class PdfRenditions:
         sha = self.blobs.put(pdf)
         with transaction(self.sessions) as session:
             # The first finished conversion wins; a concurrent one changes nothing.
+            # On the table, not the entity: the ORM's bulk-update path cost more than the statement.
+            documents = Document.__table__
             attempts = session.execute(
-                update(Document).where(Document.id == document_id, Document.pdf_status != "done")
+                update(documents).where(documents.c.id == document_id, documents.c.pdf_status != "done")
                 .values(pdf_status="done", pdf_sha256=sha, pdf_bytes=len(pdf), pdf_error=None,
-                        pdf_attempts=Document.pdf_attempts + 1)
-                .returning(Document.pdf_attempts)).scalar()
+                        pdf_attempts=documents.c.pdf_attempts + 1)
+                .returning(documents.c.pdf_attempts)).scalar()
             if attempts is not None:
                 audit.append(session, AuditLog, "generator", "document.pdf", document_id,
                              {"number": doc.number, "pdf_sha256": sha})
