@@ -11,6 +11,8 @@ from pathlib import Path
 
 SERVICES = ("generator", "archive", "search")
 DEFAULT_PORTS = {"generator": 8001, "archive": 8002, "search": 8003}
+# A search process of role public (ZHIFA_SEARCH_ROLE) beside the one on 8003, as docker-compose runs it.
+PUBLIC_SEARCH_PORT = 8004
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 

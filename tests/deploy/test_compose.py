@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from services.cli import available_services, build_parser
-from shared.config import DEFAULT_PORTS, SERVICES
+from shared.config import DEFAULT_PORTS, PUBLIC_SEARCH_PORT, SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -65,6 +65,23 @@ def test_the_schema_check_catches_a_broken_file():
     assert len(list(jsonschema.Draft201909Validator(schema).iter_errors(broken))) == 2
 
 
+def served(name: str) -> tuple[str, int]:
+    """(service, port) of a compose service that serves: its own name and port, or the public
+    search process's."""
+    return ("search", PUBLIC_SEARCH_PORT) if name == "search-public" else (name, DEFAULT_PORTS[name])
+
+
+def test_the_public_search_process_serves_citizens_only_on_the_shared_data():
+    services = zhifa_services()
+    public, internal = services["search-public"], services["search"]
+    assert public["environment"]["ZHIFA_SEARCH_ROLE"] == "public"
+    assert "ZHIFA_SEARCH_ROLE" not in internal["environment"]
+    for key in ("volumes", "depends_on", "secrets"):
+        assert public[key] == internal[key], key
+    env = {k: v for k, v in public["environment"].items() if k != "ZHIFA_SEARCH_ROLE"}
+    assert env == internal["environment"]     # same database, blob store and index
+
+
 def test_every_command_parses_with_the_cli_and_names_a_service_of_this_build():
     parser = build_parser()
     commands = {name: s["command"] for name, s in zhifa_services().items()}
@@ -73,8 +90,9 @@ def test_every_command_parses_with_the_cli_and_names_a_service_of_this_build():
     for name, command in commands.items():
         args = parser.parse_args(command)
         if args.command == "serve":
-            assert args.service == name and args.service in available_services()
-            assert (args.host, args.port) == ("0.0.0.0", DEFAULT_PORTS[name])
+            service, port = served(name)
+            assert args.service == service and args.service in available_services()
+            assert (args.host, args.port) == ("0.0.0.0", port)
         elif args.command == "worker":
             assert args.queues == [name.removesuffix("-worker")] and set(args.queues) <= set(available_services())
         else:
@@ -86,7 +104,7 @@ def test_published_ports_and_health_checks_are_the_ports_the_services_listen_on(
         if service["command"][0] != "serve":
             assert "ports" not in service and "healthcheck" not in service, name
             continue
-        port = DEFAULT_PORTS[name]
+        port = served(name)[1]
         assert [p.rsplit(":", 2)[-2:] for p in service["ports"]] == [[str(port), str(port)]]
         probe = " ".join(service["healthcheck"]["test"])
         assert f"http://127.0.0.1:{port}/readyz" in probe
