@@ -9,6 +9,8 @@ Run it first; every later check then sees the text the page will show.
 """
 from __future__ import annotations
 
+import functools
+import re
 import unicodedata
 
 from shared.problems import FieldError
@@ -103,8 +105,37 @@ def control_character_errors(value, path: str = "data") -> list[FieldError]:
 
 # --- clean -------------------------------------------------------------------------------
 
+@functools.cache
+def _needs_attention() -> re.Pattern:
+    """Every character `_clean_text` acts on, as one class: controls, surrogates,
+    noncharacters, removable and variation-selector characters, bidi controls, and the
+    format characters (Cf) of this Python's Unicode data (found once: 0.1 s)."""
+    def ranges(points: set[int]) -> str:
+        out, run = [], None
+        for cp in sorted(points):
+            if run and cp == run[1] + 1:
+                run[1] = cp
+                continue
+            if run:
+                out.append(run)
+            run = [cp, cp]
+        out.append(run)
+        return "".join(f"\\U{a:08x}-\\U{b:08x}" if a != b else f"\\U{a:08x}" for a, b in out)
+    points = {*range(0x20), 0x7F, *range(0x80, 0xA0), *range(0xD800, 0xE000), *range(0xFDD0, 0xFDF0),
+              *(plane | low for plane in range(0, 0x110000, 0x10000) for low in (0xFFFE, 0xFFFF)),
+              *_REMOVABLE, *_IVS, *_BIDI,
+              *(cp for cp in range(0x110000) if unicodedata.category(chr(cp)) == "Cf")} - {0x09, 0x0A, 0x0D}
+    return re.compile(f"[{ranges(points)}]")
+
+
 def _clean_text(text: str) -> tuple[str, list[str], list[str], list[str]]:
     """(cleaned text, forbidden controls, bidi controls, other format characters)."""
+    if not _needs_attention().search(text):
+        # Nearly every string: nothing to drop or refuse, one regex scan in C instead of a
+        # Python step per character (a third of the generator's checks of a request).
+        nfc = unicodedata.normalize("NFC", text)
+        if nfc == text or not _needs_attention().search(nfc):
+            return nfc, [], [], []
     controls = [ch for ch in text if _is_forbidden_control(ch)]
     if controls:
         # NFC cannot run over lone surrogates; the text is refused anyway.
