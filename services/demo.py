@@ -29,6 +29,20 @@ CHINA = timezone(timedelta(hours=8))
 WAIT_SECONDS = 180
 
 
+def _shifted(value, shift: timedelta):
+    """`value` with every ISO date string in it moved by `shift`, intervals kept."""
+    if isinstance(value, dict):
+        return {k: _shifted(v, shift) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_shifted(v, shift) for v in value]
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            return (date.fromisoformat(value) + shift).isoformat()
+        except ValueError:
+            return value
+    return value
+
+
 class DemoFailed(Exception):
     """A step did not give what the system promises: the message says which and why."""
 
@@ -65,8 +79,17 @@ class Demo:
         self.links.append((label, url))
         self.out(f"      {label}: {url}")
 
-    def template(self, doc_type: str) -> dict:
-        return copy.deepcopy(self.call("GET", f"{self.generator}/v1/templates/{doc_type}").json()["example"])
+    def template(self, doc_type: str, shift: timedelta = timedelta(0)) -> dict:
+        """The type's example, every date moved by `shift` (one case's documents by the same)."""
+        return _shifted(copy.deepcopy(self.call("GET", f"{self.generator}/v1/templates/{doc_type}").json()["example"]),
+                        shift)
+
+    def shift_to_today(self, *doc_types: str) -> timedelta:
+        """How far to move a case's example dates so that its last document is dated today: the
+        examples' own dates age, and a decision months old shows its publication overdue."""
+        last = max(date.fromisoformat(ex.get("issued_on") or ex["decision"]["date"])
+                   for ex in map(self.template, doc_types))
+        return datetime.now(CHINA).date() - last
 
     def issue(self, doc_type: str, data: dict, case_number: str) -> dict:
         doc = self.call("POST", f"{self.generator}/v1/documents", "case-system",
@@ -79,8 +102,8 @@ class Demo:
         self.step(f"生成 {doc['title']} {doc['number']}" + (f"（公示截止 {due}）" if due else ""))
         return doc
 
-    def receipt_for(self, served: dict, case_number: str, penalty: bool) -> dict:
-        data = self.template("service_receipt")
+    def receipt_for(self, served: dict, case_number: str, penalty: bool, shift: timedelta) -> dict:
+        data = self.template("service_receipt", shift)
         data["service"].update(document_number=served["number"], document_title=served["title"])
         data["party"] = served["data"]["party"]
         if penalty:
@@ -200,9 +223,10 @@ class Demo:
     def licensing_case(self, tmp: Path) -> None:
         case_number = f"许可演示-{self.run_id}"
         self.out(f"行政许可案件 {case_number}")
-        accepted = self.issue("license_acceptance_notice", self.template("license_acceptance_notice"), case_number)
-        granted = self.issue("license_grant_decision", self.template("license_grant_decision"), case_number)
-        self.receipt_for(granted, case_number, penalty=False)
+        shift = self.shift_to_today("license_acceptance_notice", "license_grant_decision", "service_receipt")
+        accepted = self.issue("license_acceptance_notice", self.template("license_acceptance_notice", shift), case_number)
+        granted = self.issue("license_grant_decision", self.template("license_grant_decision", shift), case_number)
+        self.receipt_for(granted, case_number, penalty=False, shift=shift)
         self.pending_entry(granted)
         published = self.publish(granted)
         party = granted["data"]["party"]["name"]
@@ -216,13 +240,14 @@ class Demo:
     def penalty_case(self, tmp: Path) -> None:
         case_number = f"罚演示-{self.run_id}"
         self.out(f"行政处罚案件 {case_number}")
-        docs = {}
+        docs, shift = {}, self.shift_to_today("case_filing_form", "penalty_prior_notice", "penalty_decision",
+                                              "service_receipt")
         for doc_type in ("case_filing_form", "penalty_prior_notice", "penalty_decision"):
-            data = self.template(doc_type)
+            data = self.template(doc_type, shift)
             data["case"]["number"] = case_number
             docs[doc_type] = self.issue(doc_type, data, case_number)
         decision = docs["penalty_decision"]
-        self.receipt_for(decision, case_number, penalty=True)
+        self.receipt_for(decision, case_number, penalty=True, shift=shift)
         self.pending_entry(decision)
         published = self.publish(decision)
         party = decision["data"]["party"]["name"]
